@@ -1,0 +1,18 @@
+"""Looking Glass backend: load transformer LMs, hook canonical sites, run interpretability methods.
+
+Never imports streamlit; the pages call only what this package exports.
+"""
+from .adapters import supported_families
+from .catalog import EMBEDDED, HUB, CatalogEntry
+from .errors import Cancelled, ModelLoadError, UnsupportedModelError, UserError
+from .hooks import hooked
+from .loading import is_prepared, load_model, make_spec, prepare_model, resolve_device
+from .model import Encoded, ForwardResult, LoadedModel, ModelInfo, ModelSpec
+from .settings import Settings, load_settings
+from .sites import SITE_KINDS, Site
+
+__all__ = [
+    "EMBEDDED", "HUB", "SITE_KINDS", "Cancelled", "CatalogEntry", "Encoded", "ForwardResult", "LoadedModel",
+    "ModelInfo", "ModelLoadError", "ModelSpec", "Settings", "Site", "UnsupportedModelError", "UserError",
+    "hooked", "is_prepared", "load_model", "prepare_model", "load_settings", "make_spec", "resolve_device", "supported_families",
+]

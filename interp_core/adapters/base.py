@@ -1,0 +1,170 @@
+"""The adapter contract: map canonical sites to one architecture family's HF modules."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from ..errors import UserError
+from ..sites import Site
+
+
+@dataclass(frozen=True)
+class HookPoint:
+    """Where a site lives: a module and whether we read its first input or its (first) output."""
+
+    module: nn.Module
+    where: Literal["input", "output"]
+
+
+class Adapter:
+    """Base adapter. Subclasses set `family`, `model_types`, and implement the module accessors."""
+
+    family: str = ""
+    model_types: tuple[str, ...] = ()
+    description: str = ""
+    masked_lm: bool = False  # BERT-style: predictions at [MASK] positions, bidirectional
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.config = model.config
+
+    # --- module accessors (per family) ---------------------------------------------------
+    def blocks(self) -> list[nn.Module]:
+        raise NotImplementedError
+
+    def embed_module(self) -> nn.Module:
+        raise NotImplementedError
+
+    def attn_out_point(self, layer: int) -> HookPoint:
+        raise NotImplementedError
+
+    def mlp_out_point(self, layer: int) -> HookPoint:
+        raise NotImplementedError
+
+    def attn_o_proj(self, layer: int) -> nn.Module:
+        """The attention output projection; its input is the per-head output (B, T, H*Dh)."""
+        raise NotImplementedError
+
+    def mlp_down_proj(self, layer: int) -> nn.Module:
+        """The MLP down projection; its input is the neuron activations (B, T, M)."""
+        raise NotImplementedError
+
+    def final_norm_module(self) -> nn.Module | None:
+        return None
+
+    def unembed_module(self) -> nn.Module | None:
+        """Decoder: LM head. BERT: the whole `cls.predictions` module. None when there is no LM head."""
+        return None
+
+    # --- shape ------------------------------------------------------------------------------
+    @property
+    def n_layers(self) -> int:
+        return len(self.blocks())
+
+    @property
+    def d_model(self) -> int:
+        return int(self.config.hidden_size)
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.config.num_attention_heads)
+
+    @property
+    def d_head(self) -> int:
+        return int(getattr(self.config, "head_dim", None) or self.d_model // self.n_heads)
+
+    @property
+    def d_mlp(self) -> int:
+        return int(self.mlp_down_proj(0).weight.shape[-1 if isinstance(self.mlp_down_proj(0), nn.Linear) else 0])
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.config.vocab_size)
+
+    @property
+    def n_ctx(self) -> int:
+        for name in ("n_positions", "max_position_embeddings"):
+            v = getattr(self.config, name, None)
+            if v:
+                return int(v)
+        return 2048
+
+    @property
+    def has_lm_head(self) -> bool:
+        return self.unembed_module() is not None
+
+    # --- sites --------------------------------------------------------------------------------
+    def site_width(self, site: Site) -> int:
+        """Size of the last dimension of a site (heads: H*Dh before reshaping)."""
+        return {
+            "embed": self.d_model, "resid": self.d_model, "attn_out": self.d_model, "mlp_out": self.d_model,
+            "final_norm": self.d_model, "attn_heads": self.n_heads * self.d_head, "mlp_neurons": self.d_mlp,
+            "logits": self.vocab_size,
+        }[site.kind]
+
+    def check_site(self, site: Site) -> None:
+        """Raise a UserError when the site's layer does not exist in this model."""
+        if site.layer is None:
+            if site.kind in ("final_norm", "logits") and not self.has_lm_head and site.kind == "logits":
+                raise UserError(f"This {self.family} model has no LM head, so it has no logits.")
+            return
+        top = self.n_layers if site.kind == "resid" else self.n_layers - 1
+        if not 0 <= site.layer <= top:
+            raise UserError(f"Layer {site.layer} is out of range for {site.kind}: this model has layers 0..{top}.")
+
+    def hook_point(self, site: Site) -> HookPoint:
+        self.check_site(site)
+        k, layer = site.kind, site.layer
+        if k == "embed":
+            return HookPoint(self.embed_module(), "output")
+        if k == "resid":
+            blocks = self.blocks()
+            return HookPoint(blocks[0], "input") if layer == 0 else HookPoint(blocks[layer - 1], "output")
+        if k == "attn_out":
+            return self.attn_out_point(layer)
+        if k == "mlp_out":
+            return self.mlp_out_point(layer)
+        if k == "attn_heads":
+            return HookPoint(self.attn_o_proj(layer), "input")
+        if k == "mlp_neurons":
+            return HookPoint(self.mlp_down_proj(layer), "input")
+        if k == "final_norm":
+            norm = self.final_norm_module()
+            if norm is None:
+                raise UserError(f"The {self.family} family has no final norm.")
+            return HookPoint(norm, "output")
+        if k == "logits":
+            head = self.unembed_module()
+            if head is None:
+                raise UserError(f"This {self.family} model has no LM head.")
+            return HookPoint(head, "output")
+        raise UserError(f"Unknown site {site}.")
+
+    # --- decoding (logit lens) -------------------------------------------------------------
+    def decode_resid(self, resid: torch.Tensor) -> torch.Tensor:
+        """Residual stream (..., D) -> logits (..., V) through final norm and unembedding, as the model does."""
+        head = self.unembed_module()
+        if head is None:
+            raise UserError(f"This {self.family} model has no LM head, so there is nothing to decode into.")
+        norm = self.final_norm_module()
+        h = norm(resid) if norm is not None else resid
+        return self.finish_logits(head(h))
+
+    def finish_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """Family-specific post-processing of the head output (e.g. Gemma's logit soft-capping)."""
+        return logits
+
+    def unembed_matrix(self) -> torch.Tensor:
+        """The (V, D) decoder weight, for the naive dot-product lens."""
+        head = self.unembed_module()
+        if head is None:
+            raise UserError(f"This {self.family} model has no LM head.")
+        return head.weight
+
+
+def first_tensor(x):
+    """The first tensor of a module's output (tensor or tuple)."""
+    return x if isinstance(x, torch.Tensor) else x[0]

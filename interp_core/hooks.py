@@ -1,0 +1,128 @@
+"""The one hook entry point: capture and intervene at canonical sites for the duration of a `with`.
+
+Every handle is removed in `finally` (also on BaseException: KeyboardInterrupt, Streamlit's
+StopException/RerunException), and the shared model is held under its per-model lock while hooked,
+so another thread never runs through someone else's hooks. Session data never lives on the model.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+
+from .adapters import first_tensor
+from .sites import Site
+
+Intervention = Callable[[torch.Tensor], torch.Tensor]
+"""Receives a site's activation ((B, T, ...), heads as (B, T, H, Dh)) and returns its replacement."""
+
+
+class StopForward(Exception):
+    """Raised by the early-exit hook once the last needed block has run."""
+
+
+@dataclass
+class Hooked:
+    """What a `hooked` block yields: captured activations, filled in as passes run."""
+
+    cache: dict[Site, torch.Tensor] = field(default_factory=dict)
+    stopped_early: bool = False
+    n_handles: int = 0
+
+
+def _reshape_heads(adapter, x: torch.Tensor) -> torch.Tensor:
+    return x.view(*x.shape[:-1], adapter.n_heads, adapter.d_head)  # (B, T, H*Dh) -> (B, T, H, Dh)
+
+
+def _make_hook(lm, site: Site, intervention: Intervention | None, capture: bool, state: Hooked,
+               on_capture: Callable[[Site, torch.Tensor], None] | None, where: str):
+    adapter = lm.adapter
+    heads = site.kind == "attn_heads"
+
+    def transform(x: torch.Tensor) -> torch.Tensor:
+        view = _reshape_heads(adapter, x) if heads else x
+        if intervention is not None:
+            new = intervention(view)
+            if new.shape != view.shape:
+                raise ValueError(f"intervention at {site} changed shape {tuple(view.shape)} -> {tuple(new.shape)}")
+            view = new.to(view.dtype)
+        if capture:
+            if on_capture is not None:
+                on_capture(site, view)
+            else:
+                state.cache[site] = view.detach()
+        return view.reshape(x.shape) if heads else view
+
+    if where == "input":
+        def pre_hook(module, args, kwargs):
+            if args:
+                new = transform(args[0])
+                return (new, *args[1:]), kwargs
+            new = transform(kwargs["hidden_states"])
+            return args, {**kwargs, "hidden_states": new}
+        pre_hook._looking_glass = True
+        return pre_hook
+
+    def post_hook(module, args, output):
+        x = first_tensor(output)
+        new = transform(x)
+        if new is x:
+            return None
+        if isinstance(output, torch.Tensor):
+            return new
+        return (new, *output[1:])
+    post_hook._looking_glass = True
+    return post_hook
+
+
+def last_block_needed(sites: Iterable[Site]) -> int | None:
+    """Highest block index the given captures depend on; None when they need the whole network."""
+    blocks = [s.block for s in sites]
+    if not blocks or max(blocks) >= 1 << 30:
+        return None
+    return max(blocks)
+
+
+@contextmanager
+def hooked(lm, capture: Iterable[Site] = (), interventions: Mapping[Site, Intervention] | None = None,
+           stop_after_block: int | None = None,
+           on_capture: Callable[[Site, torch.Tensor], None] | None = None) -> Iterator[Hooked]:
+    """Hook `lm` (a LoadedModel) for capture and/or intervention; all handles go away on exit.
+
+    stop_after_block: raise StopForward after that block's output (early exit; -1 = before block 0).
+    on_capture: stream each captured tensor to a callback instead of keeping it in `cache`.
+    """
+    capture = list(dict.fromkeys(capture))
+    interventions = dict(interventions or {})
+    sites = list(dict.fromkeys([*interventions, *capture]))
+    for site in sites:
+        lm.adapter.check_site(site)
+    state = Hooked()
+    handles = []
+    with lm.lock:
+        try:
+            for site in sites:
+                point = lm.adapter.hook_point(site)
+                fn = _make_hook(lm, site, interventions.get(site), site in capture, state, on_capture, point.where)
+                if point.where == "input":
+                    handles.append(point.module.register_forward_pre_hook(fn, with_kwargs=True))
+                else:
+                    handles.append(point.module.register_forward_hook(fn))
+            if stop_after_block is not None:
+                def stop(*_):
+                    state.stopped_early = True
+                    raise StopForward
+                stop._looking_glass = True
+                blocks = lm.adapter.blocks()
+                if stop_after_block < 0:  # only embeddings needed: stop as block 0 is entered
+                    handles.append(blocks[0].register_forward_pre_hook(stop))
+                else:
+                    handles.append(blocks[stop_after_block].register_forward_hook(stop))
+            state.n_handles = len(handles)
+            with torch.inference_mode():
+                yield state
+        finally:
+            for h in handles:
+                h.remove()

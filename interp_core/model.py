@@ -1,0 +1,147 @@
+"""A loaded model: HF module + tokenizer + adapter + per-model lock, and the hooked forward pass."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+
+from .adapters import Adapter
+from .errors import UserError
+from .hooks import Intervention, StopForward, hooked, last_block_needed
+from .sites import Site
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The full identity of a loaded model; used as the cache key everywhere."""
+
+    name: str  # embedded name, hub id or local directory
+    revision: str | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    family: str
+    model_type: str
+    n_layers: int
+    d_model: int
+    d_mlp: int
+    n_heads: int
+    d_head: int
+    vocab_size: int
+    n_ctx: int
+    has_lm_head: bool
+    masked_lm: bool
+    device: str
+    dtype: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A tokenized prompt: ids (1, T) on the model's device, and the token strings."""
+
+    input_ids: torch.Tensor
+    tokens: tuple[str, ...]
+    truncated_from: int | None = None  # original length when the prompt was cut to the context
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    logits: torch.Tensor | None  # (B, T, V) or None after an early exit
+    cache: dict[Site, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    spec: ModelSpec
+    model: torch.nn.Module
+    tokenizer: object
+    adapter: Adapter
+    source: str
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def info(self) -> ModelInfo:
+        a = self.adapter
+        return ModelInfo(
+            name=self.spec.name, family=a.family, model_type=self.model.config.model_type,
+            n_layers=a.n_layers, d_model=a.d_model, d_mlp=a.d_mlp, n_heads=a.n_heads, d_head=a.d_head,
+            vocab_size=a.vocab_size, n_ctx=a.n_ctx, has_lm_head=a.has_lm_head, masked_lm=a.masked_lm,
+            device=str(self.device), dtype=str(self.spec.dtype), source=self.source,
+        )
+
+    # --- tokens -------------------------------------------------------------------------------
+    def encode(self, text: str, *, truncate: bool = False) -> Encoded:
+        """Tokenize one prompt with the model's special tokens (BOS / [CLS] … [SEP])."""
+        if not isinstance(text, str) or not text.strip():
+            raise UserError("The prompt is empty; type some text first.")
+        if "\x00" in text:
+            raise UserError("The prompt contains NUL characters; remove them and try again.")
+        ids = self.tokenizer(text, add_special_tokens=True)["input_ids"]
+        n_ctx = self.adapter.n_ctx
+        truncated_from = None
+        if len(ids) > n_ctx:
+            if not truncate:
+                raise UserError(
+                    f"The prompt is {len(ids):,} tokens long but this model's context is {n_ctx:,} tokens; shorten it."
+                )
+            truncated_from, ids = len(ids), ids[:n_ctx]
+        tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
+        return Encoded(tensor, tuple(self.token_strings(ids)), truncated_from)
+
+    def token_strings(self, ids: Iterable[int]) -> list[str]:
+        """Readable token strings ('▁Paris' / 'Ġthe' shown as ' Paris' / ' the')."""
+        out = []
+        for i in ids:
+            out.append(self.tokenizer.decode([int(i)], clean_up_tokenization_spaces=False))
+        return out
+
+    def token_id(self, token: str) -> int:
+        """The id of a string that must be exactly one token (with its leading space, if any)."""
+        if not token:
+            raise UserError("The target token is empty.")
+        ids = self.tokenizer(token, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1:
+            pieces = ", ".join(repr(t) for t in self.token_strings(ids))
+            raise UserError(f"'{token}' is {len(ids)} tokens ({pieces}), not a single token; pick one of them.")
+        return int(ids[0])
+
+    # --- forward --------------------------------------------------------------------------------
+    def run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, *,
+            capture: Iterable[Site] = (), interventions: Mapping[Site, Intervention] | None = None,
+            need_logits: bool = True,
+            on_capture: Callable[[Site, torch.Tensor], None] | None = None) -> ForwardResult:
+        """One hooked forward pass. Without `need_logits`, stops after the last block a capture needs."""
+        capture = list(capture)
+        stop = None if need_logits else last_block_needed(capture)
+        input_ids = input_ids.to(self.device)
+        if attention_mask is not None:
+            attention_mask = attention_mask.to(self.device)
+        with hooked(self, capture, interventions, stop_after_block=stop, on_capture=on_capture) as h:
+            try:
+                out = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+            except StopForward:
+                return ForwardResult(None, h.cache)
+            logits = getattr(out, "logits", None)
+            return ForwardResult(logits if need_logits else None, h.cache)
+
+    def num_hooks(self) -> int:
+        """Looking Glass hooks currently registered on any submodule (0 when nobody is hooked).
+
+        HF registers its own output-recording hooks; only ours (marked `_looking_glass`) are counted.
+        """
+        n = 0
+        for m in self.model.modules():
+            for fn in (*m._forward_hooks.values(), *m._forward_pre_hooks.values()):
+                n += bool(getattr(fn, "_looking_glass", False))
+        return n

@@ -1,0 +1,43 @@
+"""Server settings read from the environment (one place, so the UI, CLI and tests agree)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _paths(value: str | None) -> tuple[Path, ...]:
+    if not value:
+        return ()
+    return tuple(Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    cache_dir: Path  # LOOKING_GLASS_CACHE: converted models, scan results, downloaded books
+    max_models: int  # LOOKING_GLASS_MAX_MODELS: models held in memory at once per process
+    allowed_roots: tuple[Path, ...]  # LOOKING_GLASS_ALLOWED_ROOTS: folders local models/corpora may come from
+    workshop_models: tuple[str, ...]  # LOOKING_GLASS_WORKSHOP_MODELS: if set, the only models offered/allowed
+    default_model: str  # LOOKING_GLASS_DEFAULT_MODEL
+
+    @property
+    def restricted(self) -> bool:
+        """True when local paths must lie under `allowed_roots` (set for shared servers)."""
+        return bool(self.allowed_roots)
+
+
+def load_settings() -> Settings:
+    cache = os.environ.get("LOOKING_GLASS_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "looking-glass")
+    try:
+        max_models = max(1, int(os.environ.get("LOOKING_GLASS_MAX_MODELS", "2")))
+    except ValueError:
+        max_models = 2
+    workshop = tuple(m.strip() for m in os.environ.get("LOOKING_GLASS_WORKSHOP_MODELS", "").split(",") if m.strip())
+    return Settings(
+        cache_dir=Path(cache).expanduser(),
+        max_models=max_models,
+        allowed_roots=_paths(os.environ.get("LOOKING_GLASS_ALLOWED_ROOTS")),
+        workshop_models=workshop,
+        default_model=os.environ.get("LOOKING_GLASS_DEFAULT_MODEL", "gemma-3-270m"),
+    )

@@ -1,0 +1,59 @@
+"""Shared fixtures: offline hub, a private cache dir, tiny models of each family, embedded models."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from tiny_models import FAMILIES, build_tiny  # noqa: E402
+
+SHARED_BOOK = ROOT.parent / "shared" / "corpora" / "through_the_looking_glass.txt"
+
+
+@pytest.fixture(scope="session")
+def tiny_dirs(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("tiny")
+    return {f: build_tiny(f, base / f) for f in FAMILIES}
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_dirs):
+    from interp_core import load_model, make_spec
+
+    return {f: load_model(make_spec(str(d), device="cpu")) for f, d in tiny_dirs.items()}
+
+
+@pytest.fixture(params=FAMILIES)
+def tiny(request, tiny_models):
+    """Each tiny family in turn."""
+    return tiny_models[request.param]
+
+
+@pytest.fixture(scope="session")
+def gemma():
+    from interp_core import load_model, make_spec
+
+    return load_model(make_spec("gemma-3-270m", device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from interp_core import load_model, make_spec
+
+    return load_model(make_spec("minilm-l6", device="cpu"))
+
+
+@pytest.fixture
+def shared_book() -> Path:
+    if not SHARED_BOOK.exists():
+        pytest.skip("../shared/corpora is not on this machine")
+    return SHARED_BOOK

@@ -1,0 +1,19 @@
+"""Every `st.cache_*` wrapper of the app lives here. Models: one per identity per process, bounded."""
+from __future__ import annotations
+
+import streamlit as st
+
+import interp_core
+from interp_core import LoadedModel, ModelSpec
+
+_SETTINGS = interp_core.load_settings()
+
+
+@st.cache_resource(max_entries=_SETTINGS.max_models, show_spinner=False)
+def cached_model(spec: ModelSpec) -> LoadedModel:
+    """Load once per process for the full identity (name, revision, device, dtype); shared by all sessions.
+
+    Streamlit computes a missing entry once even when many sessions ask at the same time, and drops
+    the least recently used model beyond LOOKING_GLASS_MAX_MODELS so its memory is freed.
+    """
+    return interp_core.load_model(spec)

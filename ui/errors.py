@@ -1,0 +1,31 @@
+"""Show failures as one clear message on the page that had them; the rest of the app keeps working."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+import streamlit as st
+
+from interp_core import UserError
+
+log = logging.getLogger("looking_glass")
+
+
+def _is_oom(e: BaseException) -> bool:
+    return isinstance(e, MemoryError) or "out of memory" in str(e).lower()
+
+
+@contextmanager
+def shown_errors(action: str = "This action"):
+    """Turn exceptions into st.error lines. BaseExceptions (Streamlit stop/rerun) pass through untouched."""
+    try:
+        yield
+    except UserError as e:
+        st.error(str(e))
+    except Exception as e:  # noqa: BLE001 - the page must survive anything
+        if _is_oom(e):
+            st.error(f"{action} ran out of memory; try fewer tokens, a smaller batch or a smaller model.")
+        else:
+            log.exception("%s failed", action)
+            first = (str(e).strip().splitlines() or [""])[0][:300]
+            st.error(f"{action} failed: {e.__class__.__name__}: {first}")
