@@ -1,0 +1,24 @@
+"""Download buttons for tables (CSV/JSON) and figures (HTML; PNG via the chart's camera button)."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+
+def table_downloads(df, name: str, key: str) -> None:
+    c1, c2 = st.columns(2)
+    c1.download_button("⬇ CSV", df.to_csv(index=False).encode("utf-8"), f"{name}.csv", "text/csv", key=f"{key}_csv")
+    c2.download_button("⬇ JSON", df.to_json(orient="records", force_ascii=False).encode("utf-8"), f"{name}.json",
+                       "application/json", key=f"{key}_json")
+
+
+def json_download(obj, name: str, key: str, label: str = "⬇ JSON") -> None:
+    st.download_button(label, json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"), f"{name}.json",
+                       "application/json", key=key)
+
+
+def figure_download(fig, name: str, key: str) -> None:
+    """Interactive HTML of the figure; PNG comes from the camera icon in the chart's toolbar."""
+    st.download_button("⬇ Figure (HTML)", fig.to_html(include_plotlyjs="cdn", full_html=True).encode("utf-8"),
+                       f"{name}.html", "text/html", key=key, help="For PNG, use the camera icon on the chart.")
