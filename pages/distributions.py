@@ -1,2 +1,167 @@
+"""Activation distributions: how do the hidden states change shape through the network?
+
+Histograms (log counts, shared bins), value-vs-position/dimension scatter, covariance and R² between
+layers, and a per-layer statistics table whose outlier dimensions link into the Neuron explorer.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
 import streamlit as st
-st.title("distributions")
+
+from interp_core.distributions import DIST_SITES, activation_distributions, corpus_sample, prompt_sample
+from interp_core.plots.distributions import histogram_figure, matrix_figure, scatter_figure, spread_figure
+from ui.corpus_picker import corpus_picker, corpus_src
+from ui.downloads import figure_download, table_downloads
+from ui.errors import shown_errors
+from ui.state import as_bool, publish, seed
+
+DEFAULT_PROMPT = "Alice looked round eagerly, and found that it was the Red Queen."
+SOURCES = {"corpus": "Corpus sample", "prompt": "Prompt"}
+SITE_NAMES = {"resid": "Hidden state (residual stream)", "attn_out": "Attention output", "mlp_out": "MLP output",
+              "mlp": "MLP neurons"}
+TOKENS_MIN, TOKENS_MAX = 16, 20_000
+BINS_MIN, BINS_MAX = 10, 300
+NEURON_SITE = {"resid": "resid", "mlp": "mlp"}  # sites the Neuron explorer can open
+
+st.title("📊 Activation distributions")
+st.caption("How do the hidden states change shape through the network?")
+
+lm = st.session_state.get("lm")
+if lm is None:
+    st.info("Load a model in the sidebar first.")
+    st.stop()
+
+seed("ad_source", "corpus", choices=tuple(SOURCES))
+seed("ad_prompt", DEFAULT_PROMPT)
+seed("ad_tokens", 1000, int)
+seed("ad_site", "resid", choices=tuple(DIST_SITES))
+seed("ad_first", True, as_bool)
+seed("ad_bins", 80, int)
+seed("ad_hist", "grid", choices=("grid", "overlay"))
+seed("ad_x", "position", choices=("position", "dim"))
+# numbers from a link are clamped into the widgets' ranges
+st.session_state["ad_tokens"] = min(max(int(st.session_state["ad_tokens"]), TOKENS_MIN), TOKENS_MAX)
+st.session_state["ad_bins"] = min(max(int(st.session_state["ad_bins"]), BINS_MIN), BINS_MAX)
+
+left, right = st.columns([3, 2])
+corpus = None
+with left:
+    source = st.radio("Measure", tuple(SOURCES), format_func=SOURCES.get, key="ad_source", horizontal=True)
+    if source == "prompt":
+        st.text_area("Prompt", key="ad_prompt", height=100)
+    else:
+        corpus = corpus_picker("ad_corpus")
+        st.number_input("Token budget", TOKENS_MIN, TOKENS_MAX, step=500, key="ad_tokens",
+                        help="Tokens run through the model, in windows of up to 256 spread over the text.")
+with right:
+    st.selectbox("Activations", tuple(DIST_SITES), format_func=SITE_NAMES.get, key="ad_site",
+                 help="; ".join(f"{SITE_NAMES[k]}: {v[1]}" for k, v in DIST_SITES.items()))
+    st.toggle("Exclude first token", key="ad_first")
+    st.caption("The first token of every sequence (BOS / [CLS]) is an outlier in most models because nothing "
+               "precedes it, so its huge values would swamp the histograms; switch this off to see it.")
+    st.slider("Histogram bins (at most)", BINS_MIN, BINS_MAX, key="ad_bins",
+              help="Equal-width bins shared by every layer; the grid is fixed as data streams in.")
+
+publish("ad_source", "ad_site", "ad_first", "ad_bins", "ad_hist", "ad_x",
+        *(("ad_prompt",) if source == "prompt" else ("ad_tokens",)))
+if source == "corpus":
+    src = corpus_src("ad_corpus")
+    if src:
+        st.query_params["ad_corpus_src"] = src
+    else:
+        st.query_params.pop("ad_corpus_src", None)
+else:
+    st.query_params.pop("ad_corpus_src", None)
+
+if source == "corpus" and corpus is None:
+    st.stop()
+
+site, exclude_first, bins = st.session_state["ad_site"], bool(st.session_state["ad_first"]), int(st.session_state["ad_bins"])
+what = ("prompt", st.session_state["ad_prompt"]) if source == "prompt" else \
+    ("corpus", corpus.sha256, int(st.session_state["ad_tokens"]))
+memo_key = (lm.spec, what, site, exclude_first, bins)
+memo = st.session_state.get("_ad_memo")
+result = memo[1] if memo is not None and memo[0] == memo_key else None
+
+if result is None:
+    with shown_errors("Measuring the activations"):
+        if source == "prompt":
+            sample = prompt_sample(lm, st.session_state["ad_prompt"])
+        else:
+            sample = corpus_sample(lm, corpus.text, int(st.session_state["ad_tokens"]), name=corpus.name)
+        bar = st.progress(0.0, text=f"Running {sample.n_tokens:,} tokens through {lm.spec.name}…")
+        result = activation_distributions(
+            lm, sample, site=site, exclude_first=exclude_first, bins=bins,
+            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        bar.empty()
+        st.session_state["_ad_memo"] = (memo_key, result)
+if result is None:
+    st.stop()
+
+st.caption(f"{result.sample} · {SITE_NAMES[result.site]}: {DIST_SITES[result.site][1]}")
+m = st.columns(4)
+m[0].metric("Sequences", f"{result.n_sequences:,}")
+m[1].metric("Tokens measured", f"{result.n_tokens:,}")
+m[2].metric("Values per layer", f"{result.n_tokens * result.width:,}")
+m[3].metric("Layers", f"{len(result.layers)}")
+name = f"dist_{lm.spec.name.replace('/', '_')}_{result.site}"
+
+tab_h, tab_s, tab_x, tab_t = st.tabs(["Histograms", "Scatter", "Between layers", "Statistics"])
+with tab_h:
+    st.radio("Layout", ("grid", "overlay"), key="ad_hist", horizontal=True,
+             format_func={"grid": "Small multiples", "overlay": "Overlaid"}.get)
+    fig = histogram_figure(result, st.session_state["ad_hist"])
+    st.plotly_chart(fig, key="ad_hist_chart")
+    st.caption("Counts on a log scale so the side lobes of rare extreme activations show; "
+               f"{len(result.edges) - 1} bins of width {float(result.edges[1] - result.edges[0]):.4g} "
+               "shared by all layers." if len(result.edges) > 1 else "No values were counted.")
+    figure_download(fig, f"{name}_hist", key="ad_hist_fig")
+    table_downloads(result.hist_frame(), f"{name}_hist", key="ad_hist_tab")
+with tab_s:
+    st.radio("Horizontal axis", ("position", "dim"), key="ad_x", horizontal=True,
+             format_func={"position": "Token position", "dim": "Dimension"}.get)
+    fig = scatter_figure(result, st.session_state["ad_x"])
+    st.plotly_chart(fig, key="ad_scatter_chart")
+    st.caption("A fixed random subsample of (token, dimension) entries — the same entries in every layer.")
+    figure_download(fig, f"{name}_scatter", key="ad_scatter_fig")
+    table_downloads(result.scatter, f"{name}_scatter", key="ad_scatter_tab")
+with tab_x:
+    st.caption("R² is the squared correlation of two layers' activations over all tokens and dimensions: "
+               "how much of one layer a linear rescaling of the other explains.")
+    for which, title in (("r2", "R²"), ("cov", "Covariance")):
+        fig = matrix_figure(result, which)
+        st.plotly_chart(fig, key=f"ad_{which}_chart")
+        c1, c2 = st.columns([1, 2])
+        with c1:
+            figure_download(fig, f"{name}_{which}", key=f"ad_{which}_fig")
+        with c2:
+            table_downloads(result.matrix_frame(which), f"{name}_{which}", key=f"ad_{which}_tab")
+with tab_t:
+    fig = spread_figure(result)
+    st.plotly_chart(fig, key="ad_spread_chart")
+    figure_download(fig, f"{name}_spread", key="ad_spread_fig")
+    table = result.stats.copy()
+    table["outlier_dims"] = table["outlier_dims"].map(lambda ds: ", ".join(str(d) for d in ds))
+    table = table.drop(columns=["outlier_abs_max"])
+    st.dataframe(table, hide_index=True, key="ad_stats_table",
+                 column_config={"n": st.column_config.NumberColumn("tokens", format="%d"),
+                                "kurtosis": st.column_config.NumberColumn("excess kurtosis", format="%.4g"),
+                                "outlier_dims": st.column_config.TextColumn("outlier dims (largest |value|)")})
+    table_downloads(table, f"{name}_stats", key="ad_stats_tab")
+    st.subheader("Outlier dimensions")
+    out = result.outliers.copy()
+    ne_site = NEURON_SITE.get(result.site)
+    if ne_site is None:
+        st.caption("The Neuron explorer opens hidden-state dimensions and MLP neurons; switch the activations to "
+                   "one of those to get links.")
+        st.dataframe(out, hide_index=True, key="ad_outlier_table")
+    else:
+        model_q = lm.spec.name
+        out["open"] = [f"neurons?{urlencode({'model': model_q, 'ne_site': ne_site, 'ne_layer': int(l), 'ne_dim': int(d)})}"
+                       for l, d in zip(out["layer"], out["dim"])]
+        st.caption("Dimensions with the largest |activation| in each layer; click one to open it in the Neuron explorer.")
+        st.dataframe(out, hide_index=True, key="ad_outlier_table",
+                     column_config={"open": st.column_config.LinkColumn("Neuron explorer", display_text=r"ne_dim=(\d+)"),
+                                    "abs_max": st.column_config.NumberColumn("max |value|", format="%.4g")})
+    table_downloads(result.outliers, f"{name}_outliers", key="ad_outlier_tab")

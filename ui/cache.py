@@ -17,3 +17,11 @@ def cached_model(spec: ModelSpec) -> LoadedModel:
     the least recently used model beyond LOOKING_GLASS_MAX_MODELS so its memory is freed.
     """
     return interp_core.load_model(spec)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def cached_tokens(spec: ModelSpec, corpus_sha256: str, _lm: LoadedModel, _corpus):
+    """A corpus tokenized for one model (ids also cached on disk); keyed by model identity and corpus hash."""
+    from interp_core.tokens import tokenize_corpus
+
+    return tokenize_corpus(_lm, _corpus)

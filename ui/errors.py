@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from interp_core import UserError
+from interp_core import Cancelled, UserError
 
 log = logging.getLogger("looking_glass")
 
@@ -22,6 +22,8 @@ def shown_errors(action: str = "This action"):
         yield
     except UserError as e:
         st.error(str(e))
+    except Cancelled:
+        st.info(f"{action} was cancelled.")
     except Exception as e:  # noqa: BLE001 - the page must survive anything
         if _is_oom(e):
             st.error(f"{action} ran out of memory; try fewer tokens, a smaller batch or a smaller model.")

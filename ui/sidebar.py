@@ -5,6 +5,7 @@ import streamlit as st
 
 import interp_core
 from interp_core import EMBEDDED
+from interp_core.paths import restrict_to
 
 from .cache import cached_model
 from .errors import shown_errors
@@ -21,6 +22,8 @@ def _choices() -> list[str]:
 def model_sidebar():
     """Render the sidebar and return the LoadedModel, or None (with a message) when none is loaded."""
     settings = interp_core.load_settings()
+    # A shared server: local model folders and corpus files only from the allowed roots, for this whole run.
+    restrict_to(settings.server_roots)
     choices = _choices()
     seed("model", settings.default_model if settings.default_model in choices else choices[0])
     if st.session_state["model"] not in choices:

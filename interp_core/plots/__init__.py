@@ -1,0 +1,1 @@
+"""Pure plotting functions: result -> plotly Figure (no model, no Streamlit needed)."""

@@ -1,0 +1,134 @@
+"""Logit-lens figures: layers x positions heatmap of top-1 tokens, a target's trajectory, the sweep heatmap.
+
+Plotly renders text, hover text and tick labels as a small HTML subset, so every model token goes through
+`show_token` (entities for '<', '>', '&'; visible whitespace) and a '<script>' token shows as text.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+COLOR_MODES = {
+    "probability": "top-1 probability",
+    "zscore": "top-1 z-score",
+    "target_prob": "target probability",
+    "target_rank": "target rank (log scale)",
+}
+
+
+def show_token(tok: str, limit: int = 14) -> str:
+    """A token as safe plotly text: whitespace made visible, HTML-special characters as entities."""
+    t = tok.replace("\n", "↵").replace("\t", "⇥").replace("\r", "␍")
+    if t.startswith(" "):
+        t = "␣" + t[1:]
+    if len(t) > limit:
+        t = t[: limit - 1] + "…"
+    return html.escape(t, quote=False) if t else "∅"
+
+
+def _axis_labels(tokens) -> list[str]:
+    return [f"{i}: {show_token(t, 10)}" for i, t in enumerate(tokens)]
+
+
+def lens_heatmap(result, color_by: str = "probability", top_k: int = 5) -> go.Figure:
+    """Layers (rows, embeddings at the bottom) x positions; cell text = top-1 token, hover = top-k."""
+    if color_by not in COLOR_MODES:
+        raise ValueError(f"color_by must be one of {', '.join(COLOR_MODES)}")
+    k = max(1, min(top_k, result.top_k))
+    n_layers, n_pos = result.zscore.shape
+    labels = result.layer_labels()
+    if color_by == "probability":
+        z, title, scale, zmin, zmax = result.top_probs[..., 0], "top-1 prob", "Viridis", 0.0, 1.0
+        shown = z
+    elif color_by == "zscore":
+        z, title, scale, zmin, zmax = result.zscore, "top-1 z", "Viridis", None, None
+        shown = z
+    elif color_by == "target_prob":
+        z, title, scale, zmin, zmax = result.target.prob, "target prob", "Viridis", 0.0, 1.0
+        shown = z
+    else:  # rank: 1 is best; colour by log10(rank), bright = top
+        shown = result.target.rank
+        z = -np.log10(result.target.rank.astype(float))
+        title, scale, zmin, zmax = "target rank", "Viridis", float(z.min()), 0.0
+    text = [[show_token(result.token_text[int(result.top_ids[s, p, 0])]) for p in range(n_pos)] for s in range(n_layers)]
+    hover = []
+    for s in range(n_layers):
+        row = []
+        for p in range(n_pos):
+            lines = [f"layer {labels[s]} · pos {p} {show_token(result.tokens[p], 24)}"]
+            for tid, pr, lg in zip(result.top_ids[s, p, :k], result.top_probs[s, p, :k], result.top_logits[s, p, :k]):
+                lines.append(f"{show_token(result.token_text[int(tid)], 24)}  p={pr:.3f}  logit={lg:.2f}")
+            lines.append(f"top-1 z={result.zscore[s, p]:.2f}")
+            t = result.target
+            lines.append(f"target {show_token(t.tokens[p], 24)}: p={t.prob[s, p]:.3g} rank={t.rank[s, p]} "
+                         f"z={t.zscore[s, p]:.2f}")
+            row.append("<br>".join(lines))
+        hover.append(row)
+    colorbar = {"title": {"text": title}}
+    if color_by == "target_rank":
+        ticks = [v for v in (0, -1, -2, -3, -4, -5, -6) if v >= zmin - 1e-9]
+        colorbar.update(tickvals=ticks, ticktext=[f"{10 ** -v:,}" for v in ticks])
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(n_pos)), y=list(range(n_layers)), text=text, texttemplate="%{text}",
+        textfont={"size": 10}, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+        colorscale=scale, zmin=zmin, zmax=zmax, colorbar=colorbar, xgap=1, ygap=1,
+    ))
+    fig.update_layout(
+        title=f"Logit lens ({result.method}) · colour: {COLOR_MODES[color_by]}",
+        xaxis={"title": "position: input token", "tickvals": list(range(n_pos)), "ticktext": _axis_labels(result.tokens),
+               "tickangle": -45},
+        yaxis={"title": "layer (hidden state)", "tickvals": list(range(n_layers)), "ticktext": labels},
+        height=max(380, 28 * n_layers + 160), margin={"l": 60, "r": 20, "t": 50, "b": 90},
+    )
+    fig.update_traces(hoverlabel={"align": "left"})
+    return fig
+
+
+def trajectory_figure(traj) -> go.Figure:
+    """z-score, probability and rank of the target at each layer; a dashed line marks the snap layer."""
+    labels = ["embed" if layer == 0 else str(layer) for layer in traj.layers]
+    x = list(traj.layers)
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=("z-score", "probability", "rank (1 = top)"))
+    fig.add_trace(go.Scatter(x=x, y=traj.zscore, mode="lines+markers", name="z-score"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=traj.prob, mode="lines+markers", name="probability"), row=2, col=1)
+    fig.add_trace(go.Scatter(x=x, y=traj.rank, mode="lines+markers", name="rank"), row=3, col=1)
+    fig.update_yaxes(type="log", autorange="reversed", row=3, col=1)
+    fig.update_yaxes(range=[0, 1.02], row=2, col=1)
+    if traj.snap_layer is not None:
+        for r in (1, 2, 3):
+            fig.add_vline(x=traj.snap_layer, line_dash="dash", line_color="crimson", row=r, col=1)
+        fig.add_annotation(x=traj.snap_layer, y=1.0, yref="paper", text=f"snap: layer {traj.snap_layer}",
+                           showarrow=False, font={"color": "crimson"}, xanchor="left", yanchor="bottom")
+    fig.update_xaxes(tickvals=x, ticktext=labels, row=3, col=1, title_text="layer")
+    fig.update_layout(
+        title=f"Target {show_token(traj.target, 30)} at position {traj.position} ({show_token(traj.position_token, 30)})",
+        height=620, showlegend=False, margin={"l": 60, "r": 20, "t": 80, "b": 50},
+    )
+    return fig
+
+
+def sweep_heatmap(sweep) -> go.Figure:
+    """Layers x swept tokens, colour = z-score min-max normalised per token; hover shows the raw z."""
+    n_layers, n = sweep.zscore.shape
+    labels = ["embed" if layer == 0 else str(layer) for layer in sweep.layers]
+    own = [p if sweep.kind == "masked" else p + 1 for p in sweep.positions]  # the token's own position
+    ticks = [f"{p}: {show_token(t, 10)}" for p, t in zip(own, sweep.tokens)]
+    hover = [[f"layer {labels[s]} · {show_token(sweep.tokens[j], 24)}<br>z={sweep.zscore[s, j]:.2f} "
+              f"(normalised {sweep.normalized[s, j]:.2f})" for j in range(n)] for s in range(n_layers)]
+    what = ("original token at its [MASK]" if sweep.kind == "masked" else "actual next token")
+    fig = go.Figure(go.Heatmap(
+        z=sweep.normalized, x=list(range(n)), y=list(range(n_layers)), customdata=hover,
+        hovertemplate="%{customdata}<extra></extra>", colorscale="Viridis", zmin=0, zmax=1,
+        colorbar={"title": {"text": "z (min-max per token)"}}, xgap=1, ygap=1,
+    ))
+    fig.update_layout(
+        title=f"{'Masked' if sweep.kind == 'masked' else 'Next-token'} sweep: z-score of the {what}",
+        xaxis={"title": "predicted token", "tickvals": list(range(n)), "ticktext": ticks, "tickangle": -45},
+        yaxis={"title": "layer (hidden state)", "tickvals": list(range(n_layers)), "ticktext": labels},
+        height=max(360, 24 * n_layers + 160), margin={"l": 60, "r": 20, "t": 50, "b": 90},
+    )
+    return fig

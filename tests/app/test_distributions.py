@@ -1,0 +1,71 @@
+"""The Activation distributions page works by clicking, on the embedded Gemma 3 270M and MiniLM (small budgets)."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/distributions.py"
+
+
+def _open(model: str | None = None, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=600)
+    if model:
+        at.query_params["model"] = model
+    at.run()
+    assert not at.exception
+    for k, v in params.items():
+        at.session_state[k] = v
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _charts(at):
+    return at.get("plotly_chart")
+
+
+def test_gemma_corpus_sample_then_clicks():
+    at = _open(ad_tokens=48)
+    assert not at.error, [e.value for e in at.error]
+    assert any(m.label == "Tokens measured" for m in at.metric)
+    n_excl = int(next(m.value for m in at.metric if m.label == "Tokens measured").replace(",", ""))
+    n_seq = int(next(m.value for m in at.metric if m.label == "Sequences").replace(",", ""))
+    assert next(m.value for m in at.metric if m.label == "Layers") == "19"
+    assert len(_charts(at)) == 5  # histograms, scatter, R², covariance, spread
+    assert at.query_params["ad_site"] == "resid" and at.query_params["ad_tokens"] == "48"
+    # switch off "exclude first token": one more token per sequence
+    at.toggle(key="ad_first").set_value(False).run()
+    assert not at.exception and not at.error
+    n_incl = int(next(m.value for m in at.metric if m.label == "Tokens measured").replace(",", ""))
+    assert n_incl - n_excl == n_seq
+    # MLP neurons: 18 layers, outlier links into the Neuron explorer
+    at.selectbox(key="ad_site").set_value("mlp").run()
+    assert not at.exception and not at.error
+    assert next(m.value for m in at.metric if m.label == "Layers") == "18"
+    links = at.dataframe[-1].value["open"].tolist()
+    assert links and links[0].startswith("neurons?") and "ne_site=mlp" in links[0] and "ne_dim=" in links[0]
+    # overlaid histograms and dimension scatter re-plot without recomputing
+    at.radio(key="ad_hist").set_value("overlay").run()
+    at.radio(key="ad_x").set_value("dim").run()
+    assert not at.exception and not at.error and len(_charts(at)) == 5
+
+
+def test_gemma_prompt_and_bad_prompt():
+    at = _open(ad_source="prompt", ad_prompt="<script>alert(1)</script> The Red Queen ran.")
+    assert not at.exception and not at.error
+    assert next(m.value for m in at.metric if m.label == "Sequences") == "1"
+    at.text_area(key="ad_prompt").set_value("   ").run()
+    assert not at.exception
+    errs = [e.value for e in at.error]
+    assert errs == ["The prompt is empty; type some text first."]
+    assert not _charts(at)
+
+
+def test_minilm_encoder():
+    at = _open("minilm-l6", ad_tokens=40, ad_site="attn_out")
+    assert not at.error, [e.value for e in at.error]
+    assert next(m.value for m in at.metric if m.label == "Layers") == "6"
+    assert len(_charts(at)) == 5
+    # attention outputs have no Neuron explorer page: a plain table, no links
+    assert "open" not in at.dataframe[-1].value.columns

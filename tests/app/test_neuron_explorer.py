@@ -1,0 +1,84 @@
+"""Neuron explorer page end to end on the embedded Gemma 3 270M with the built-in Looking-Glass text."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/neuron_explorer.py"
+SMALL = {"ne_samples": 5, "ne_batch": 2, "ne_seq": 32, "ne_layer": 2, "ne_dim": 10, "ne_maxtok": 2000, "ne_topk": 5}
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A private scan/token cache that still sees the converted embedded model (no reconversion)."""
+    from interp_core import load_settings
+
+    real = load_settings().cache_dir / "models"
+    (tmp_path / "cache").mkdir()
+    if real.exists():
+        os.symlink(real, tmp_path / "cache" / "models")
+    monkeypatch.setenv("LOOKING_GLASS_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _open(**state):
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.run()
+    at.switch_page(PAGE)
+    for k, v in {**SMALL, **state}.items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_seed_scan_and_neuron_detail(cache):
+    at = _open()
+    assert any("Looking-Glass" in c.value for c in at.caption)  # says where the corpus comes from
+    at.button(key="ne_seed_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("distinct winning tokens in 5 samples" in h.value for h in at.subheader)
+    winners = at.dataframe[0].value
+    assert winners["count"].sum() == 5 and list(winners.columns) == ["token", "token_id", "count", "fraction"]
+
+    at.button(key="ne_scan_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("2,048 neurons of mlp_neurons.2 over 2,000 tokens" in s.value for s in at.success)
+    at.number_input(key="ne_neuron").set_value(17).run()
+    assert not at.exception and not at.error
+    assert any(h.value == "Neuron 17" for h in at.subheader)
+    top = at.dataframe[-1].value
+    assert len(top) == 5 and top["activation"].is_monotonic_decreasing
+    assert (top["window_start"] <= top["index"]).all()
+    assert at.query_params["ne_neuron"] == ["17"] or at.query_params["ne_neuron"] == "17"
+
+    again = _open(ne_neuron=17)  # a fresh session reopens the scan from the disk cache without a button
+    assert any("from the disk cache" in s.value for s in again.success)
+    assert any(h.value == "Neuron 17" for h in again.subheader)
+
+
+def test_bad_inputs_show_one_clear_message(cache):
+    at = _open(ne_layer=99)
+    at.button(key="ne_seed_run").click().run()
+    assert not at.exception
+    assert any("Layer 99 is out of range" in e.value for e in at.error)
+
+    at = _open(ne_dim=5000)
+    at.button(key="ne_seed_run").click().run()
+    assert any("Dimension 5000 is out of range" in e.value for e in at.error)
+
+    at = _open()
+    at.radio(key="ne_corpus_kind").set_value("Paste text").run()
+    at.text_area(key="ne_corpus_paste").input("Alice went through the glass.").run()
+    at.button(key="ne_seed_run").click().run()
+    assert not at.exception
+    assert any("shorter than one window" in e.value for e in at.error)
+
+    at.radio(key="ne_corpus_kind").set_value("Local file").run()
+    at.text_input(key="ne_corpus_path").input(str(cache / "missing.txt")).run()
+    assert not at.exception
+    assert any("does not exist" in e.value for e in at.error)

@@ -1,0 +1,130 @@
+"""Real-browser harness: one Streamlit server on the embedded Gemma 3 270M, driven by Debian's Chromium.
+
+Skips cleanly when Playwright or Chromium is missing. Never runs `playwright install`: the browser
+is the system one (CHROMIUM env var or /usr/bin/chromium).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+STARTUP_S = 240  # first start may convert the Gemma cache (about a minute on 2 cores)
+pytestmark = pytest.mark.e2e
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+
+
+@pytest.fixture(scope="session")
+def playwright_api():
+    pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with pw.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_api):
+    b = playwright_api.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+    yield b
+    b.close()
+
+
+def start_server(tmp: Path, extra_env: dict[str, str] | None = None):
+    """Start `streamlit run app.py` on a free port; returns (process, base url, log path)."""
+    port = _free_port()
+    log = tmp / f"streamlit-{port}.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           **(extra_env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline and not _healthy(url):
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
+    if not _healthy(url):
+        stop_server(proc)
+        raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
+    return proc, url, log
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(playwright_api, tmp_path_factory):
+    """The app on the default model (embedded Gemma 3 270M)."""
+    proc, url, log = start_server(tmp_path_factory.mktemp("e2e"))
+    yield url
+    stop_server(proc)
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, f"the server logged a traceback:\n{text[-4000:]}"
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(STARTUP_S * 1000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not [e for e in errors if "ResizeObserver" not in e], f"JavaScript errors in the page: {errors}"
+
+
+def wait_idle(pg, timeout_s: float = STARTUP_S) -> None:
+    """Wait until Streamlit has finished the current run (no 'Running…' status widget)."""
+    pg.wait_for_timeout(300)
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.match(/Running|Stop/)",
+        timeout=timeout_s * 1000, polling=250)
+    pg.wait_for_timeout(200)
+
+
+def open_app(pg, server: str, path: str = "", query: str = "") -> None:
+    pg.goto(f"{server}/{path}{('?' + query) if query else ''}")
+    pg.get_by_test_id("stSidebar").wait_for()
+    wait_idle(pg)
+    pg.get_by_text("layers · d_model").first.wait_for()  # the sidebar shows the loaded model
