@@ -123,7 +123,8 @@ def corpus_sample(lm, text: str, max_tokens: int, *, window: int = 256, name: st
     if not sequences:
         raise UserError("The corpus produced no tokens; choose another text.")
     total = sum(len(s) for s in sequences)
-    return Sample(tuple(sequences), f"{name}: {len(sequences)} windows, {total:,} tokens")
+    windows = "1 window" if len(sequences) == 1 else f"{len(sequences)} windows"
+    return Sample(tuple(sequences), f"{name}: {windows}, {total:,} tokens")
 
 
 # --- streaming summaries (pure numpy; unit-tested without a model) -------------------------------------
@@ -299,17 +300,23 @@ class DistResult:
     outliers: pd.DataFrame  # OUTLIER_COLUMNS, N_OUTLIERS rows per layer
     edges: np.ndarray  # (K+1,) shared bin edges
     counts: np.ndarray  # (L, K) int64
+    own_edges: tuple[np.ndarray, ...]  # per layer (K_l+1,): each layer on its own grid, to zoom into it
+    own_counts: tuple[np.ndarray, ...]  # per layer (K_l,) int64
     cov: np.ndarray  # (L, L)
     r2: np.ndarray  # (L, L)
     scatter: pd.DataFrame  # SCATTER_COLUMNS: a fixed random subsample, same (token, dim) entries in every layer
 
-    def hist_frame(self) -> pd.DataFrame:
-        """Long table of the histograms: layer, label, bin_left, bin_right, count."""
-        L, K = self.counts.shape
+    def hist_frame(self, shared: bool = True) -> pd.DataFrame:
+        """Long table of the histograms (shared bins, or each layer's own): layer, label, bin_left, bin_right, count."""
+        if shared:
+            edges, counts = [self.edges] * len(self.layers), list(self.counts)
+        else:
+            edges, counts = list(self.own_edges), list(self.own_counts)
         return pd.DataFrame({
-            "layer": np.repeat(self.layers, K), "label": np.repeat(self.labels, K),
-            "bin_left": np.tile(self.edges[:-1], L), "bin_right": np.tile(self.edges[1:], L),
-            "count": self.counts.ravel(),
+            "layer": np.concatenate([np.full(len(c), l) for l, c in zip(self.layers, counts)]),
+            "label": np.concatenate([np.full(len(c), lab, dtype=object) for lab, c in zip(self.labels, counts)]),
+            "bin_left": np.concatenate([e[:-1] for e in edges]), "bin_right": np.concatenate([e[1:] for e in edges]),
+            "count": np.concatenate(counts).astype(np.int64),
         })
 
     def matrix_frame(self, which: str) -> pd.DataFrame:
@@ -343,6 +350,7 @@ class DistAccumulator:
         self.L, self.D = n_layers, width
         self.moments = [Moments() for _ in range(n_layers)]
         self.hist = SharedHistogram(n_layers, bins)
+        self.own = [SharedHistogram(1, bins) for _ in range(n_layers)]  # each layer on its own grid
         self.cross = CrossLayer(n_layers)
         self.absmax = np.zeros((n_layers, width))  # per-dimension max |x|
         self.rng = np.random.default_rng(seed)
@@ -366,6 +374,8 @@ class DistAccumulator:
             self.moments[i].add(flat[i])
             np.maximum(self.absmax[i], np.abs(acts[i]).max(axis=0), out=self.absmax[i])
         self.hist.add(list(flat))
+        for i in range(L):
+            self.own[i].add([flat[i]])
         self.cross.add(flat)
         if self.n_points < self.cap:
             pick = np.flatnonzero(self.rng.random(N * D) < self.rate)[: self.cap - self.n_points]
@@ -391,6 +401,7 @@ class DistAccumulator:
                 out_rows.append({"layer": l, "label": lab, "rank": r + 1, "dim": int(d),
                                  "abs_max": float(self.absmax[i, d])})
         edges, counts = self.hist.result()
+        own = [h.result() for h in self.own]
         if self.points:
             seq = np.concatenate([p[0] for p in self.points])
             pos = np.concatenate([p[1] for p in self.points])
@@ -408,7 +419,8 @@ class DistAccumulator:
             model=model, site=site, layers=tuple(int(l) for l in layers), labels=labels, width=self.D,
             n_sequences=n_sequences, n_tokens=self.n_tokens, exclude_first=exclude_first, sample=sample,
             stats=pd.DataFrame(rows, columns=STAT_COLUMNS), outliers=pd.DataFrame(out_rows, columns=OUTLIER_COLUMNS),
-            edges=edges, counts=counts, cov=self.cross.cov(), r2=self.cross.r2(), scatter=scatter[SCATTER_COLUMNS],
+            edges=edges, counts=counts, own_edges=tuple(e for e, _ in own), own_counts=tuple(c[0] for _, c in own),
+            cov=self.cross.cov(), r2=self.cross.r2(), scatter=scatter[SCATTER_COLUMNS],
         )
 
 

@@ -9,6 +9,7 @@ import torch
 
 from .adapters import Adapter
 from .errors import UserError
+from .paths import shown
 from .hooks import Intervention, StopForward, hooked, last_block_needed
 from .sites import Site
 
@@ -114,8 +115,7 @@ class LoadedModel:
         if len(ids) != 1:
             strs = self.token_strings(ids[:6])
             pieces = ", ".join(repr(t) for t in strs[:5]) + (", …" if len(ids) > 5 else "")
-            shown = token if len(token) <= 40 else token[:39] + "…"
-            raise UserError(f"'{shown}' is {len(ids)} tokens ({pieces}), not a single token; pick one of them.")
+            raise UserError(f"'{shown(token, 40)}' is {len(ids)} tokens ({pieces}), not a single token; pick one of them.")
         return int(ids[0])
 
     # --- forward --------------------------------------------------------------------------------

