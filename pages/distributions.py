@@ -173,4 +173,13 @@ with tab_t:
         st.dataframe(out, hide_index=True, key="ad_outlier_table",
                      column_config={"open": st.column_config.LinkColumn("Neuron explorer", display_text=r"ne_dim=(\d+)"),
                                     "abs_max": st.column_config.NumberColumn("max |value|", format="%.4g")})
+        labels = dict(zip(result.layers, result.labels))
+        pick = st.selectbox("Open an outlier dimension of layer", result.layers, key="ad_open_layer",
+                            format_func=lambda l: "embeddings" if labels[l] == "emb" else f"layer {labels[l]}")
+        cols = st.columns(len(out[out["layer"] == pick]) or 1)
+        for col, row in zip(cols, out[out["layer"] == pick].itertuples()):
+            col.page_link("pages/neuron_explorer.py", label=f"dim {row.dim}", icon="🧠",
+                          help=f"max |value| {row.abs_max:.4g} — open in the Neuron explorer",
+                          query_params={"model": model_q, "ne_site": ne_site, "ne_layer": int(row.layer),
+                                        "ne_dim": int(row.dim)})
     table_downloads(result.outliers, f"{name}_outliers", key="ad_outlier_tab")

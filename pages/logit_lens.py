@@ -119,8 +119,11 @@ with shown_errors("Drawing the trajectory"):
         positions = list(result.mask_positions)
     else:
         positions = list(range(len(result.tokens)))
-    if st.session_state["ll_pos"] not in positions:
-        st.session_state["ll_pos"] = default_position(result)
+    prompt_now = st.session_state["ll_prompt"]
+    st.session_state.setdefault("_ll_pos_prompt", prompt_now)  # a linked position holds for the linked prompt
+    if st.session_state["_ll_pos_prompt"] != prompt_now or st.session_state["ll_pos"] not in positions:
+        st.session_state["ll_pos"] = default_position(result)  # a new prompt starts at its prediction
+        st.session_state["_ll_pos_prompt"] = prompt_now
     st.selectbox("Position", positions, key="ll_pos",
                  format_func=lambda p: f"{p}: {result.tokens[p]!r}",
                  help="Decoders: the prediction made at this position (of the next token). BERT: a [MASK] position.")

@@ -93,7 +93,10 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def server(playwright_api, tmp_path_factory):
-    """The app on the default model (embedded Gemma 3 270M)."""
+    """The app on the default model (embedded Gemma 3 270M); LG_E2E_URL reuses a server already running."""
+    if os.environ.get("LG_E2E_URL"):
+        yield os.environ["LG_E2E_URL"].rstrip("/")
+        return
     proc, url, log = start_server(tmp_path_factory.mktemp("e2e"))
     yield url
     stop_server(proc)

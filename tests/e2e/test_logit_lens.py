@@ -10,6 +10,7 @@ _LAST_COLUMN_JS = """(el) => {
 
 
 def _heatmap(page):
+    page.keyboard.press("Escape")  # close a transient "Page not found" dialog from deep-link routing, if any
     chart = page.get_by_test_id("stPlotlyChart").first
     chart.locator(".js-plotly-plot").wait_for()
     page.wait_for_timeout(300)
@@ -31,7 +32,7 @@ def test_paris_takes_over_and_methods_switch(page, server):
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.mouse.move(box["x"] + box["width"] * 0.5 + 3, box["y"] + box["height"] * 0.5 + 3)
     page.locator(".hoverlayer .hovertext").first.wait_for(timeout=20_000)
-    assert "p=" in page.locator(".hoverlayer").inner_text()
+    assert "p=" in page.locator(".hoverlayer .hovertext").first.inner_text()
 
     page.get_by_test_id("stRadio").filter(has_text="Lens method").get_by_text("dot-product").click()
     wait_idle(page)

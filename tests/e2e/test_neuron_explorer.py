@@ -8,9 +8,9 @@ QUERY = "ne_site=mlp&ne_layer=2&ne_dim=10&ne_samples=5&ne_batch=2&ne_seq=32&ne_t
 # pixel position (relative to the chart element) of the highest point of the first trace
 _TOP_POINT_JS = """(el) => {
   const gd = el.querySelector('.js-plotly-plot');
-  const pts = gd.calcdata[0];  // decoded points of the neuron trace: {x, y}
-  let best = pts[0];
-  for (const p of pts) { if (p.y > best.y) best = p; }
+  const t = gd._fullData[0];  // the neuron trace with its arrays decoded
+  let best = {x: t.x[0], y: t.y[0]};
+  for (let i = 1; i < t.y.length; i++) { if (t.y[i] > best.y) best = {x: t.x[i], y: t.y[i]}; }
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   const box = gd.getBoundingClientRect(), outer = el.getBoundingClientRect();
   return {index: best.x, x: box.left - outer.left + xa._offset + xa.l2p(best.x),

@@ -21,7 +21,14 @@ def no_errors(pg) -> None:
 
 
 def n_plots(pg) -> int:
+    """Plotly charts on the page (Streamlit loads the plotly bundle lazily, so wait for the first)."""
+    pg.locator(".js-plotly-plot").first.wait_for()
+    pg.wait_for_timeout(500)
     return pg.locator(".js-plotly-plot").count()
+
+
+def plot_text(pg) -> str:
+    return pg.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot text')).map(t => t.textContent).join('|')")
 
 
 def click(pg, name: str) -> None:
@@ -45,9 +52,10 @@ def test_logit_lens_runs_and_switches_method(page, server):
 def test_logit_lens_renders_markup_as_text(page, server):
     open_app(page, server, "lens", "ll_prompt=" + quote(XSS))
     page.get_by_text("Top-1 prediction at every layer and position").wait_for()
+    n_plots(page)
     no_errors(page)
-    # the tokens come back as text in the heatmap's axis labels
-    labels = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot .xtick text')).map(t => t.textContent).join('|')")
+    # the tokens come back as text in the heatmap's labels
+    labels = plot_text(page)
     assert "script" in labels and "onerror" in labels, labels[:500]
     assert page.locator("img[src='x']").count() == 0
 
@@ -129,7 +137,8 @@ def test_two_users_at_once(browser, server):
         wait_idle(b)
         for pg in (a, b):
             no_errors(pg)
-        assert "Alice" in a.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot .xtick text')).map(t => t.textContent).join('|')")
+        n_plots(a)
+        assert "Alice" in plot_text(a)
         assert "ll_prompt" not in b.url and "ab_prompt" not in a.url
     finally:
         a_ctx.close()

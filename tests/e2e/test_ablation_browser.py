@@ -2,9 +2,13 @@
 zero-ablated MLP outputs, and the chart / sentence that say which layers carry ' Paris'."""
 from __future__ import annotations
 
+import pytest
+
 from conftest import open_app, wait_idle
 
-_BARS_JS = "(el) => { const t = el.querySelector('.js-plotly-plot').data[0]; return [Array.from(t.x), Array.from(t.y)]; }"
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
+
+_BARS_JS = "(el) => { const t = el.querySelector('.js-plotly-plot')._fullData[0]; return [Array.from(t.x), Array.from(t.y)]; }"
 
 
 def test_layer_sweep_on_eiffel_prompt(page, server):
@@ -13,7 +17,7 @@ def test_layer_sweep_on_eiffel_prompt(page, server):
     page.get_by_test_id("stSidebarNav").get_by_text("Ablation playground").first.click()
     wait_idle(page)
     page.get_by_role("heading", name="Ablation playground").first.wait_for()
-    assert page.get_by_label("Prompt").first.input_value() == "The Eiffel Tower is located in the city of"
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("The Eiffel Tower is located in the city of")
     page.get_by_role("tab", name="Sweeps").click()
     page.get_by_role("button", name="Run sweep").click()
     wait_idle(page)

@@ -167,6 +167,11 @@ def test_bert_compares_at_mask_positions(tiny_models):
         run_ablation(lm, "the [MASK] queen", Ablation("mlp_out", 1, "zero"), self_repair=True)
 
 
+def _is_one_token(lm, tok):
+    ids = lm.tokenizer(tok, add_special_tokens=False)["input_ids"]
+    return len(ids) == 1 and lm.token_strings(ids) == [tok]
+
+
 def test_self_repair_last_layer_direct_equals_total(tiny_models):
     """Nothing runs after the last MLP, so its direct and total effects coincide (ratio 1)."""
     lm = tiny_models["gemma3"]
@@ -178,7 +183,7 @@ def test_self_repair_last_layer_direct_equals_total(tiny_models):
     top = early.main.clean.top[0]
     assert early.self_repair.target == top.token  # no target given: the clean top-1 token
     assert early.self_repair.clean_logit == pytest.approx(top.logit)
-    target = next(t.token for t in early.main.clean.top if lm.token_strings([lm.tokenizer(t.token, add_special_tokens=False)["input_ids"][0]]) == [t.token] and len(lm.tokenizer(t.token, add_special_tokens=False)["input_ids"]) == 1)
+    target = next(t.token for t in early.main.clean.top if _is_one_token(lm, t.token))
     again = run_ablation(lm, PROMPT, Ablation("head", 0, "zero", heads=(0, 1)), self_repair=True, target=target)
     assert again.self_repair.total_logit == pytest.approx(again.main.ablated.target_logit)
     assert again.self_repair.direct_effect != 0.0
