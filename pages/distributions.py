@@ -62,7 +62,8 @@ with right:
     st.caption("The first token of every sequence (BOS / [CLS]) is an outlier in most models because nothing "
                "precedes it, so its huge values would swamp the histograms; switch this off to see it.")
     st.slider("Histogram bins (at most)", BINS_MIN, BINS_MAX, key="ad_bins",
-              help="Equal-width bins shared by every layer; the grid is fixed as data streams in.")
+              help="Equal-width bins on one grid for every layer. If later tokens fall outside the grid it widens by "
+                   "merging pairs of bins, so you may get as few as half this number.")
 
 publish("ad_source", "ad_site", "ad_first", "ad_bins", "ad_hist", "ad_hbins", "ad_x",
         *(("ad_prompt",) if source == "prompt" else ("ad_tokens",)))

@@ -88,6 +88,7 @@ with seed_tab:
     params = (lm.spec, corpus.sha256, site, layer, dim, batch, seq_len, samples, rseed)
     stored = st.session_state.get("ne_seed_result")
     if st.button("Run seed method", type="primary", key="ne_seed_run"):
+        st.button("Cancel", key="ne_seed_cancel", help="Stops the run.")
         bar = st.progress(0.0, text="Starting…")
         with shown_errors("The seed method"):
             res = seed_method(lm, tc, site=site, layer=layer, dim=dim, batch_size=batch, seq_len=seq_len,
@@ -165,6 +166,14 @@ with scan_tab:
         publish("ne_neuron")
         with c[1]:
             table_downloads(result.stats, f"scan_stats_{site}{layer}", "ne_scan_stats_dl")
+            if st.session_state.get("ne_full_json_key") == skey:
+                json_download(st.session_state["ne_full_json"], f"scan_{site}{layer}_all_neurons", "ne_full_json_dl",
+                              "⬇ Every neuron with contexts (JSON)")
+            elif st.button("Prepare every neuron's top activations as JSON", key="ne_full_json_btn"):
+                with st.spinner("Building contexts for every neuron…"):
+                    st.session_state["ne_full_json"] = result.to_dict(lm, tc)
+                    st.session_state["ne_full_json_key"] = skey
+                st.rerun()
         neuron = int(st.session_state["ne_neuron"])
         with shown_errors("Opening the neuron"):
             top = result.neuron_top(lm, tc, neuron)

@@ -78,7 +78,8 @@ def test_neuron_explorer_seed_scan_and_click(page, server):
     chart.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     target = chart.evaluate("""gd => {
-        const xs = Array.from(gd.data[0].x), ys = Array.from(gd.data[0].y);
+        const d = gd._fullData[0];  // decoded arrays (gd.data may hold base64 'bdata' from plotly.py 6)
+        const xs = Array.from(d.x), ys = Array.from(d.y);
         let best = 0; ys.forEach((y, i) => { if (y > ys[best]) best = i; });
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
         return {neuron: xs[best], x: r.left + xa._offset + xa.l2p(xs[best]), y: r.top + ya._offset + ya.l2p(ys[best])};
