@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -57,7 +57,6 @@ class Ablation:
 
     def at(self, **changes) -> "Ablation":
         """A copy with some fields changed (sweeps move the layer, head or scale)."""
-        from dataclasses import replace
         return replace(self, **changes)
 
     def label(self) -> str:

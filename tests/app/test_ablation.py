@@ -74,3 +74,25 @@ def test_compare_and_bad_inputs():
     assert not at.exception
     errs = [e.value for e in at.error]
     assert any("reference corpus" in e for e in errs), errs
+
+
+def test_settings_come_from_the_link():
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.run()
+    at.switch_page("pages/ablation.py")
+    for k, v in {"ab_site": "neuron", "ab_layer": "99", "ab_index": "5,7", "ab_method": "scale", "ab_scale": "2.5",
+                 "ab_pos": "chosen", "ab_pos_list": "-1,2", "ab_target": " Rome", "ab_sweep": "scale"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="ab_site").value == "neuron"
+    assert at.number_input(key="ab_layer").value == 17  # clamped to the last block
+    assert at.text_input(key="ab_index").value == "5,7"
+    assert at.number_input(key="ab_scale").value == 2.5
+    assert at.text_input(key="ab_pos_list").value == "-1,2"
+    assert at.text_input(key="ab_target").value == " Rome"
+    assert at.radio(key="ab_sweep").value == "scale"
+    at.button(key="ab_run").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("scale ×2.5 at neuron 17 neurons 5,7 (positions -1,2)" in c.value for c in at.caption)

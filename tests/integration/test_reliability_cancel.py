@@ -45,6 +45,7 @@ def _jobs(lm):
     }
 
 
+_FULL: dict[str, list[float]] = {}
 JOBS = ["scan", "seed", "head sweep", "generation", "distributions", "lens"]
 
 
@@ -68,8 +69,10 @@ def lm(tiny_models):
 @pytest.mark.parametrize("job", JOBS)
 def test_stops_within_two_batches(lm, job, stop):
     run = _jobs(lm)[job]
-    calls = []
-    run(lambda f, m: calls.append(f))  # full run: how many progress calls (batches) the job reports
+    if job not in _FULL:
+        _FULL[job] = []
+        run(lambda f, m: _FULL[job].append(f))  # full run: how many progress calls (batches) the job reports
+    calls = _FULL[job]
     assert len(calls) >= 3, f"{job} reports progress only {len(calls)} times; too coarse to cancel"
     assert calls[-1] == pytest.approx(1.0) and calls == sorted(calls)
     passes = _Passes(lm)
