@@ -438,14 +438,14 @@ def _batches(sample: Sample, batch_tokens: int) -> list[list[int]]:
 
 
 def activation_distributions(lm, sample: Sample, *, site: str = "resid", exclude_first: bool = True,
-                             bins: int = 80, scatter_points: int = 1500, batch_tokens: int = 256,
+                             bins: int = 80, scatter_points: int = 1500, batch_tokens: int = 512,
                              progress: Progress | None = None, seed: int = 0) -> DistResult:
     """Run `sample` through `lm` and summarise the activations at every layer of `site`.
 
     exclude_first drops position 0 of every sequence (the BOS / [CLS] token, or the first word when the
     model adds none), which is an outlier because nothing precedes it. progress(fraction, message) is
     called after every batch; whatever it raises propagates (that is how a caller cancels). Batches are
-    small (one 256-token window by default) so a cancel is honoured within seconds on a CPU.
+    small (two 256-token windows by default) so a cancel is honoured within seconds on a CPU.
     """
     sites = layer_sites(lm.adapter, site)
     if not sample.sequences:

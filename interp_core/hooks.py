@@ -2,10 +2,13 @@
 
 Every handle is removed in `finally` (also on BaseException: KeyboardInterrupt, Streamlit's
 StopException/RerunException), and the shared model is held under its per-model lock while hooked,
-so another thread never runs through someone else's hooks. Session data never lives on the model.
+so another thread never runs through someone else's hooks. Hooks also act only in the thread that
+registered them, so a direct module call from another thread (e.g. `adapter.decode_resid`, which runs
+the final norm and unembedding outside the lock) passes straight through. Session data never lives on the model.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +43,7 @@ def _make_hook(lm, site: Site, intervention: Intervention | None, capture: bool,
                on_capture: Callable[[Site, torch.Tensor], None] | None, where: str):
     adapter = lm.adapter
     heads = site.kind == "attn_heads"
+    owner = threading.get_ident()  # hooks act only for the thread that holds the model (see `hooked`)
 
     def transform(x: torch.Tensor) -> torch.Tensor:
         view = _reshape_heads(adapter, x) if heads else x
@@ -57,6 +61,8 @@ def _make_hook(lm, site: Site, intervention: Intervention | None, capture: bool,
 
     if where == "input":
         def pre_hook(module, args, kwargs):
+            if threading.get_ident() != owner:
+                return None
             if args:
                 new = transform(args[0])
                 return (new, *args[1:]), kwargs
@@ -66,6 +72,8 @@ def _make_hook(lm, site: Site, intervention: Intervention | None, capture: bool,
         return pre_hook
 
     def post_hook(module, args, output):
+        if threading.get_ident() != owner:
+            return None
         x = first_tensor(output)
         new = transform(x)
         if new is x:
@@ -111,7 +119,11 @@ def hooked(lm, capture: Iterable[Site] = (), interventions: Mapping[Site, Interv
                 else:
                     handles.append(point.module.register_forward_hook(fn))
             if stop_after_block is not None:
+                owner = threading.get_ident()
+
                 def stop(*_):
+                    if threading.get_ident() != owner:
+                        return None
                     state.stopped_early = True
                     raise StopForward
                 stop._looking_glass = True

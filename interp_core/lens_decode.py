@@ -3,7 +3,8 @@ over the whole vocabulary, without ever holding a (rows, vocab) logit matrix.
 
 The head is split as `pre(h)` (final norm, BERT's transform, or nothing) followed by one linear map
 (W (V, D), b (V,)) and an elementwise `finish` (e.g. Gemma 2's soft-capping), so the vocabulary can be
-walked in chunks: with a 262,144-token vocabulary this keeps every pass over the logits in cache.
+walked in chunks (262,144 tokens for Gemma): per chunk one matmul, a cheap row max that lets most rows
+skip the top-k, and one pass each for the moments, the target ranks and the log-sum-exp.
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import torch
 
 Progress = Callable[[float, str], None]
 
-_CHUNK_ELEMS = 1 << 17  # logits per chunk (512 KB of float32): rows x vocab-chunk, small enough to stay in cache
+_CHUNK_ELEMS = 1 << 21  # logits per chunk (8 MB of float32): rows x vocab-chunk
 _MAX_ROWS = 1024  # hidden states decoded together (bounds the chunk's memory for long prompts)
-_MIN_CHUNK = 512  # vocabulary columns per chunk at least (keeps the matmul efficient)
+_MIN_CHUNK = 2048  # vocabulary columns per chunk at least (keeps the matmul and top-k efficient)
 
 
 @dataclass(frozen=True)
@@ -127,27 +128,35 @@ def _decode_block(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequenc
         else:
             logits = x @ w.T  # (N, v)
         logits = head.finish(logits)
-        cv, ci = logits.topk(min(k, v1 - v0), dim=-1)
-        merged_v, pick = torch.cat([top_v, cv], 1).topk(k, dim=-1)
-        top_i = torch.cat([top_i, ci + v0], 1).gather(1, pick)
-        top_v = merged_v
-        s1 += logits.sum(-1, dtype=torch.float64)
+        c_max = logits.amax(-1)  # (N,) cheap; only rows whose k-th best can change pay for a top-k
+        grow = (c_max > top_v[:, -1]).nonzero().squeeze(1)
+        if grow.numel():
+            sub = logits if grow.numel() == n else logits[grow]
+            cv, ci = sub.topk(min(k, v1 - v0), dim=-1)
+            merged_v, pick = torch.cat([top_v[grow], cv], 1).topk(k, dim=-1)
+            top_i[grow] = torch.cat([top_i[grow], ci + v0], 1).gather(1, pick)
+            top_v[grow] = merged_v
+        s1 += logits.sum(-1).double()
         s2 += torch.linalg.vector_norm(logits, dim=-1).double() ** 2
         for t_val, ids, cnt in zip(t_logits, t_ids, counts):
             if cnt is None:
                 continue
-            cnt += (logits > t_val.unsqueeze(-1)).sum(-1)
+            beat = (c_max > t_val).nonzero().squeeze(1)  # rows where some logit of this chunk beats the target
+            if beat.numel() == n:
+                cnt += (logits > t_val.unsqueeze(-1)).sum(-1)
+            elif beat.numel():
+                cnt[beat] += (logits[beat] > t_val[beat].unsqueeze(-1)).sum(-1)
             inside = (ids >= v0) & (ids < v1)
             if inside.any():  # never count the target itself (its chunk value may differ in the last bit)
                 own = logits.gather(1, (ids - v0).clamp(0, v1 - v0 - 1).unsqueeze(-1)).squeeze(-1)
                 cnt -= (inside & (own > t_val)).long()
-        c_max = cv[:, 0]
         c_sum = logits.sub_(c_max.unsqueeze(-1)).exp_().sum(-1)  # in place: the chunk's logits are done
         new_max = torch.maximum(run_max, c_max)
         run_sum = run_sum * torch.exp(run_max - new_max) + c_sum * torch.exp(c_max - new_max)
         run_max = new_max
         if progress is not None:
-            progress(span[0] + (span[1] - span[0]) * (c + 1) / n_chunks, f"{label}: vocabulary chunk {c + 1}/{n_chunks}")
+            frac = span[0] + (span[1] - span[0]) * (c + 1) / n_chunks
+            progress(frac, f"{label}: vocabulary chunk {c + 1}/{n_chunks}")
     mean = s1 / vocab
     var = (s2 / vocab - mean * mean).clamp_min(0.0)
     cpu = lambda t: t.detach().to("cpu")  # noqa: E731

@@ -20,7 +20,7 @@ from .errors import UserError
 from .settings import load_settings
 
 _FINGERPRINTS: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
-TOKENS_VERSION = 1
+TOKENS_VERSION = 2
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
@@ -115,11 +115,9 @@ class TokenizedCorpus:
 
 
 def _encode_text(tokenizer, text: str) -> np.ndarray:
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is not None:  # same pipeline as tokenizer(...) without its too-long-sequence warning
-        ids = backend.encode(text, add_special_tokens=False).ids
-    else:
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    # truncation=False overrides a backend truncation some tokenizers ship with (MiniLM: 128 tokens);
+    # verbose=False drops the longer-than-the-model warning: windows are cut later, not here
+    ids = tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
     return np.asarray(ids, dtype=np.int64)
 
 

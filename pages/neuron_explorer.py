@@ -151,16 +151,18 @@ with scan_tab:
         p = result.provenance
         st.success(f"{result.n_neurons:,} neurons of {p['hook_site']} over {p['n_tokens_scanned']:,} tokens"
                    + (" (from the disk cache)" if result.cached else ""))
-        sel_neuron = None
-        fig = layer_figure(result.stats, stat, selected=int(st.session_state["ne_neuron"]),
-                           title=f"{STATS[stat]} per neuron — {p['hook_site']} (click a point)")
-        event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="ne_chart")
-        points = (event or {}).get("selection", {}).get("points", []) if event else []
+        # a click on the chart arrives in its widget state before the chart is drawn again: apply it first,
+        # so the highlighted point and the number input agree; a later typed number wins until the next click
+        event = st.session_state.get("ne_chart") or {}
+        points = (event.get("selection") or {}).get("points") or []
         if points:
             clicked = int(round(points[0]["x"]))
             if st.session_state.get("ne_last_click") != (skey, clicked):
                 st.session_state["ne_last_click"] = (skey, clicked)
                 st.session_state["ne_neuron"] = clicked
+        fig = layer_figure(result.stats, stat, selected=int(st.session_state["ne_neuron"]),
+                           title=f"{STATS[stat]} per neuron — {p['hook_site']} (click a point)")
+        st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="ne_chart")
         c = st.columns([1, 3])
         c[0].number_input(f"Neuron (0–{result.n_neurons - 1})", min_value=0, step=1, key="ne_neuron")
         publish("ne_neuron")
@@ -185,8 +187,9 @@ with scan_tab:
             left.plotly_chart(top_tokens_figure(top, title=f"Tokens among neuron {neuron}'s top {len(top)}"),
                               key="ne_toptok_fig")
             right.plotly_chart(histogram_figure(result.sample[:, neuron], p["active_threshold"],
-                                                title=f"Activations of neuron {neuron} ({p['histogram_sample']})"),
+                                                title=f"Activations of neuron {neuron}"),
                                key="ne_hist_fig")
+            right.caption(f"Histogram over a {p['histogram_sample']}.")
             st.markdown("**Top contexts** (shaded by this neuron's activation; hover a token for its value)")
             ckey = (skey, neuron)
             if st.session_state.get("ne_ctx_key") != ckey:

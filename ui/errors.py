@@ -12,7 +12,9 @@ log = logging.getLogger("looking_glass")
 
 
 def _is_oom(e: BaseException) -> bool:
-    return isinstance(e, MemoryError) or "out of memory" in str(e).lower()
+    """MemoryError, CUDA's OutOfMemoryError, or the CPU allocator's "can't allocate memory" RuntimeError."""
+    text = str(e).lower()
+    return isinstance(e, MemoryError) or "out of memory" in text or "can't allocate memory" in text
 
 
 @contextmanager

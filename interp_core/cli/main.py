@@ -99,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("error: out of memory; try a smaller batch, fewer tokens or a smaller model.", file=sys.stderr)
         return 1
+    except RuntimeError as e:  # torch reports CUDA OOM and failed CPU allocations as RuntimeErrors
+        text = str(e).lower()
+        if "out of memory" not in text and "can't allocate memory" not in text:
+            raise
+        print("error: out of memory; try a smaller batch, fewer tokens or a smaller model.", file=sys.stderr)
+        return 1
     result = _clean(result)
     if args.json or args._text is None:
         print(json.dumps(result, ensure_ascii=False))

@@ -53,7 +53,8 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5) -> go.Fi
         shown = result.target.rank
         z = -np.log10(result.target.rank.astype(float))
         title, scale, zmin, zmax = "target rank", "Viridis", float(z.min()), 0.0
-    text = [[show_token(result.token_text[int(result.top_ids[s, p, 0])]) for p in range(n_pos)] for s in range(n_layers)]
+    text = [[show_token(result.token_text[int(result.top_ids[s, p, 0])]) for p in range(n_pos)]
+            for s in range(n_layers)]
     hover = []
     for s in range(n_layers):
         row = []
@@ -78,8 +79,8 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5) -> go.Fi
     ))
     fig.update_layout(
         title=f"Logit lens ({result.method}) · colour: {COLOR_MODES[color_by]}",
-        xaxis={"title": "position: input token", "tickvals": list(range(n_pos)), "ticktext": _axis_labels(result.tokens),
-               "tickangle": -45},
+        xaxis={"title": "position: input token", "tickvals": list(range(n_pos)),
+               "ticktext": _axis_labels(result.tokens), "tickangle": -45},
         yaxis={"title": "layer (hidden state)", "tickvals": list(range(n_layers)), "ticktext": labels},
         height=max(380, 28 * n_layers + 160), margin={"l": 60, "r": 20, "t": 50, "b": 90},
     )
@@ -105,7 +106,8 @@ def trajectory_figure(traj) -> go.Figure:
                            showarrow=False, font={"color": "crimson"}, xanchor="left", yanchor="bottom")
     fig.update_xaxes(tickvals=x, ticktext=labels, row=3, col=1, title_text="layer")
     fig.update_layout(
-        title=f"Target {show_token(traj.target, 30)} at position {traj.position} ({show_token(traj.position_token, 30)})",
+        title=(f"Target {show_token(traj.target, 30)} at position {traj.position} "
+               f"({show_token(traj.position_token, 30)})"),
         height=620, showlegend=False, margin={"l": 60, "r": 20, "t": 80, "b": 50},
     )
     return fig

@@ -2,7 +2,6 @@
 each show one message on that page; the next page, the next run and other sessions keep working."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 

@@ -6,42 +6,20 @@ is the system one (CHROMIUM env var or /usr/bin/chromium).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-STARTUP_S = 240  # first start may convert the Gemma cache (about a minute on 2 cores)
-pytestmark = pytest.mark.e2e
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from e2e_helpers import CHROMIUM, LAUNCH_ARGS, STARTUP_S, open_app, start_server, stop_server, wait_idle  # noqa: E402,F401
+# open_app / wait_idle are re-exported: page tests import them with `from conftest import …` too.
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "tests/e2e" in str(item.fspath):
+        if "tests/e2e" in str(item.path):
             item.add_marker(pytest.mark.e2e)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except Exception:  # noqa: BLE001 - not up yet
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -58,37 +36,6 @@ def browser(playwright_api):
     b = playwright_api.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
     yield b
     b.close()
-
-
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None):
-    """Start `streamlit run app.py` on a free port; returns (process, base url, log path)."""
-    port = _free_port()
-    log = tmp / f"streamlit-{port}.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           **(extra_env or {})}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline and not _healthy(url):
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    if not _healthy(url):
-        stop_server(proc)
-        raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
-    return proc, url, log
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -116,18 +63,3 @@ def page(browser, server):
     assert not [e for e in errors if "ResizeObserver" not in e], f"JavaScript errors in the page: {errors}"
 
 
-def wait_idle(pg, timeout_s: float = STARTUP_S) -> None:
-    """Wait until Streamlit has finished the current run (no 'Running…' status widget)."""
-    pg.wait_for_timeout(300)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.match(/Running|Stop/)",
-        timeout=timeout_s * 1000, polling=250)
-    pg.wait_for_timeout(200)
-
-
-def open_app(pg, server: str, path: str = "", query: str = "") -> None:
-    pg.goto(f"{server}/{path}{('?' + query) if query else ''}")
-    pg.get_by_test_id("stSidebar").wait_for()
-    wait_idle(pg)
-    pg.get_by_text("layers · d_model").first.wait_for()  # the sidebar shows the loaded model

@@ -1,7 +1,7 @@
 """Neuron explorer in a real browser on the embedded Gemma: seed method, layer scan, click a neuron on the chart."""
 from __future__ import annotations
 
-from conftest import open_app, wait_idle
+from e2e_helpers import open_app, wait_idle
 
 QUERY = "ne_site=mlp&ne_layer=2&ne_dim=10&ne_samples=5&ne_batch=2&ne_seq=32&ne_topk=5&ne_maxtok=2000"
 
@@ -48,6 +48,8 @@ def test_seed_scan_and_click_a_neuron(page, server):
     neuron = int(pt["index"])
     page.get_by_role("heading", name=f"Neuron {neuron}", exact=True).wait_for()
     assert f"ne_neuron={neuron}" in page.url
+    ring = chart.evaluate("(el) => { const d = el.querySelector('.js-plotly-plot')._fullData; return d[1] && d[1].x[0]; }")
+    assert ring == neuron  # the chart highlights the opened neuron
     page.get_by_text("Top contexts").first.wait_for()
     assert page.locator("span[title]").count() > 10  # the shaded context tokens
     assert "Traceback" not in page.content()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from conftest import open_app, wait_idle
+from e2e_helpers import open_app, wait_idle
 
 XSS = "<img src=x onerror=window.__xss=1> <script>window.__xss=2</script> Paris"
 

@@ -1,9 +1,7 @@
 """The app frame in a real browser: home page loads the embedded model; a bad model id shows one error."""
 from __future__ import annotations
 
-import pytest
-
-from conftest import open_app, wait_idle
+from e2e_helpers import open_app, wait_idle
 
 
 def test_home_shows_loaded_model(page, server):

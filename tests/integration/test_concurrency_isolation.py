@@ -12,7 +12,7 @@ import threading
 import pytest
 import torch
 
-from interp_core import Site
+from interp_core import Site, hooked
 
 PROMPTS = [
     "Alice was beginning to get very tired",
@@ -112,3 +112,41 @@ def test_captures_differ_between_prompts(tiny_models):
     a = lm.run(lm.encode(PROMPTS[0]).input_ids, capture=[Site("resid", 1)]).cache[Site("resid", 1)]
     b = lm.run(lm.encode(PROMPTS[1]).input_ids, capture=[Site("resid", 1)]).cache[Site("resid", 1)]
     assert a.shape != b.shape or not torch.equal(a, b)
+
+
+@pytest.mark.parametrize("family", ["gpt2", "gemma3"])
+def test_unlocked_decoding_never_runs_through_another_requests_hooks(tiny_models, family):
+    """Lens/generation decode with the final norm and unembedding modules directly (outside the lock).
+    While another request holds hooks on exactly those modules, the decode must neither be changed by
+    them nor leak its data into that request's captures."""
+    lm = tiny_models[family]
+    ids = lm.encode(PROMPTS[1]).input_ids
+    resid = lm.run(ids, capture=[Site("resid", lm.adapter.n_layers)], need_logits=False).cache[Site("resid", lm.adapter.n_layers)]
+    other = torch.randn(1, 3, lm.adapter.d_model)
+    want = lm.adapter.decode_resid(other).clone()
+    holding, release, got = threading.Event(), threading.Event(), {}
+
+    def request_a():
+        with hooked(lm, capture=[Site("final_norm"), Site("logits")],
+                    interventions={Site("final_norm"): torch.zeros_like}) as h:
+            lm.model(input_ids=ids, use_cache=False)
+            got["cache"] = {s: t.clone() for s, t in h.cache.items()}
+            holding.set()
+            release.wait(30)
+            got["after"] = {s: t.clone() for s, t in h.cache.items()}
+
+    a = threading.Thread(target=request_a)
+    a.start()
+    assert holding.wait(30)
+    try:
+        with torch.inference_mode():
+            out = lm.adapter.decode_resid(other)  # request B, same moment, no lock
+    finally:
+        release.set()
+        a.join(30)
+    assert torch.equal(out, want), "B's decode ran through A's final-norm intervention"
+    for s in got["cache"]:
+        assert torch.equal(got["cache"][s], got["after"][s]), f"B's data leaked into A's capture at {s}"
+    assert got["cache"][Site("final_norm")].shape[1] == ids.shape[1]
+    assert lm.num_hooks() == 0
+    assert resid.shape[1] == ids.shape[1]

@@ -117,3 +117,23 @@ def test_subprocess_errors(args, needle, tmp_path):
     assert "Traceback" not in p.stderr
     last = p.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and needle.lower() in last.lower(), last
+
+
+@pytest.mark.parametrize("extra", [
+    ["neurons", "--layer", "0", "--dim", "0", "--samples", str(2**63), "--batch-size", "1"],
+    ["neurons", "--layer", "0", "--dim", "0", "--samples", "1", "--batch-size", str(2**40)],
+    ["neurons", "--layer", str(2**63), "--dim", "0", "--samples", "1"],
+    ["neurons", "--layer", "0", "--dim", str(-2**63), "--samples", "1"],
+    ["scan", "--layer", "0", "--top-k", str(2**40), "--max-tokens", "40", "--seq-len", "8", "--no-cache"],
+    ["scan", "--layer", "0", "--batch-size", str(2**40), "--max-tokens", "40", "--seq-len", "8", "--no-cache"],
+    ["dist", "--prompt", "Alice", "--bins", str(2**40)],
+], ids=lambda a: " ".join(a)[:60])
+def test_huge_numbers_are_refused_not_allocated(env, extra):
+    """Absurd sizes must come back as one error line, not an attempt to allocate them (or a crash)."""
+    argv = [a.replace("CORPUS", env["corpus"]) for a in extra]
+    if argv[0] in ("neurons", "scan"):
+        argv += ["--corpus", env["corpus"]]
+    argv += ["--model", env["models"][0]]
+    rc, out, err = run_cli(argv)
+    check_outcome(argv, rc, out, err)
+    assert rc == 1 and "out of memory" not in err, err.strip().splitlines()[-1:]

@@ -52,6 +52,18 @@ def test_tokenized_once_like_the_tokenizer(tiny_models, text, fam):
     assert np.array_equal(again.ids, tc.ids)
 
 
+def test_backend_truncation_does_not_cut_the_corpus(tiny_models, text):
+    """Some tokenizers ship with truncation switched on (MiniLM: 128); the corpus must still be whole."""
+    lm = tiny_models["bert"]
+    backend = lm.tokenizer.backend_tokenizer
+    backend.enable_truncation(16)
+    try:
+        tc = tokenize_corpus(lm, Corpus.from_text(text))
+    finally:
+        backend.no_truncation()
+    assert tc.n_tokens > 1000 and tc.ids.tolist() == lm.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
 @pytest.mark.parametrize("fam,site,layer", [("gpt2", "mlp", 1), ("bert", "resid", 2), ("gemma3", "mlp", 0),
                                             ("gemma3", "resid", 3)])
 def test_seed_method_matches_brute_force(tiny_models, text, fam, site, layer):
