@@ -5,8 +5,8 @@ st.set_page_config(page_title="Looking Glass", page_icon="🔍", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
-    st.Page("pages/neuron_explorer.py", title="Neuron explorer", icon="🧠", url_path="neurons"),
-    st.Page("pages/logit_lens.py", title="Logit lens", icon="🔭", url_path="lens"),
+    st.Page("pages/neuron_explorer.py", title="Neuron explorer", icon="🧠", url_path="neuron_explorer"),
+    st.Page("pages/logit_lens.py", title="Logit lens", icon="🔭", url_path="logit_lens"),
     st.Page("pages/distributions.py", title="Activation distributions", icon="📊", url_path="distributions"),
     st.Page("pages/ablation.py", title="Ablation playground", icon="✂️", url_path="ablation"),
 ]

@@ -84,8 +84,13 @@ def seed_method(lm, tc: TokenizedCorpus, *, site: str, layer: int, dim: int, bat
     win_start: list[int] = []
     for s in range(samples):
         ids = tc.batch(offsets[s], seq_len, lm.device)  # (B, P+T+S)
-        res = lm.run(ids, capture=[hook_site], need_logits=False)
-        acts = tc.content(res.cache[hook_site])[..., dim].float()  # (B, T)
+        grab: dict = {}  # keep only dimension `dim` of the captured (B, P+T+S, width) activation
+
+        def keep(_site, x, grab=grab):
+            grab["a"] = x[..., dim].float().clone()  # (B, P+T+S)
+
+        lm.run(ids, capture=[hook_site], need_logits=False, on_capture=keep)
+        acts = tc.content(grab["a"])  # (B, T)
         flat = int(torch.argmax(acts).item())  # first maximum on ties, like numpy
         b, t = divmod(flat, seq_len)
         start = int(offsets[s, b])

@@ -17,6 +17,9 @@ from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, json_download, table_downloads
 from ui.errors import shown_errors
 from ui.state import as_bool, publish, seed
+from ui.frame import require_frame
+
+require_frame()
 
 lm = st.session_state.get("lm")
 st.title("✂️ Ablation playground")

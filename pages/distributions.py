@@ -15,6 +15,9 @@ from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, table_downloads
 from ui.errors import shown_errors
 from ui.state import as_bool, publish, seed
+from ui.frame import require_frame
+
+require_frame()
 
 DEFAULT_PROMPT = "Alice looked round eagerly, and found that it was the Red Queen."
 SOURCES = {"corpus": "Corpus sample", "prompt": "Prompt"}

@@ -1,5 +1,8 @@
 """Landing page: what each page answers and how to start."""
 import streamlit as st
+from ui.frame import require_frame
+
+require_frame()
 
 st.title("🔍 Looking Glass")
 st.markdown(

@@ -11,6 +11,9 @@ from interp_core.plots.lens import COLOR_MODES, lens_heatmap, sweep_heatmap, tra
 from ui.downloads import figure_download, json_download, table_downloads
 from ui.errors import shown_errors
 from ui.state import as_bool, publish, seed
+from ui.frame import require_frame
+
+require_frame()
 
 PAGE_TOP_K = 10  # computed once per prompt; the top-k slider only slices it (no recompute)
 MEMO_SIZE = 4  # lens results kept per session

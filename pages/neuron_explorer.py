@@ -12,6 +12,9 @@ from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, json_download, table_downloads
 from ui.errors import shown_errors
 from ui.state import publish, seed
+from ui.frame import require_frame
+
+require_frame()
 
 st.title("🧠 Neuron explorer")
 st.caption("What makes this neuron fire? The **seed method** samples random windows and records the token at "
