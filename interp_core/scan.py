@@ -141,6 +141,10 @@ def cached_scan(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 
     return _load(path, params) if path.exists() else None
 
 
+MAX_BATCH = 1024  # windows per forward pass
+MAX_TOP_K = 1000  # kept per neuron: (k, M) buffers; more is never useful and could exhaust memory
+
+
 def _window_batches(n_used: int, seq_len: int, batch_size: int):
     """Consecutive windows [s, s+seq_len) covering [0, n_used): full-length batches, then the shorter tail alone."""
     n_full = n_used // seq_len
@@ -157,10 +161,10 @@ def scan_layer(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 2
                progress: Progress = None, use_cache: bool = True) -> ScanResult:
     """Scan every neuron of (site, layer) over the corpus; `progress(fraction, 'done/total tokens')` may raise to cancel."""
     hook_site, width = validate(lm, tc, site, layer, seq_len)
-    if top_k < 1:
-        raise UserError(f"top-k must be at least 1 (got {top_k}).")
-    if batch_size < 1:
-        raise UserError(f"The batch size must be at least 1 (got {batch_size}).")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise UserError(f"top-k must be between 1 and {MAX_TOP_K} (got {top_k}).")
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise UserError(f"The batch size must be between 1 and {MAX_BATCH} windows (got {batch_size}).")
     if max_tokens is not None and max_tokens < 1:
         raise UserError(f"The token limit must be at least 1 (got {max_tokens}).")
     params = _params(lm, tc, site, layer, top_k, seq_len, batch_size, max_tokens, active_threshold)

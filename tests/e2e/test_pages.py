@@ -37,7 +37,7 @@ def click(pg, name: str) -> None:
 
 
 def test_logit_lens_runs_and_switches_method(page, server):
-    open_app(page, server, "lens", "ll_prompt=" + quote("The Eiffel Tower is in the city of"))
+    open_app(page, server, "logit_lens", "ll_prompt=" + quote("The Eiffel Tower is in the city of"))
     page.get_by_text("Top-1 prediction at every layer and position").wait_for()
     no_errors(page)
     assert n_plots(page) >= 3  # lens heatmap, trajectory, next-token sweep
@@ -50,7 +50,7 @@ def test_logit_lens_runs_and_switches_method(page, server):
 
 
 def test_logit_lens_renders_markup_as_text(page, server):
-    open_app(page, server, "lens", "ll_prompt=" + quote(XSS))
+    open_app(page, server, "logit_lens", "ll_prompt=" + quote(XSS))
     page.get_by_text("Top-1 prediction at every layer and position").wait_for()
     n_plots(page)
     no_errors(page)
@@ -62,7 +62,7 @@ def test_logit_lens_renders_markup_as_text(page, server):
 
 def test_neuron_explorer_seed_scan_and_click(page, server):
     q = "ne_site=mlp&ne_layer=1&ne_dim=5&ne_batch=2&ne_seq=32&ne_samples=3&ne_topk=5&ne_maxtok=1500&ne_stat=max"
-    open_app(page, server, "neurons", q)
+    open_app(page, server, "neuron_explorer", q)
     click(page, "Run seed method")
     page.get_by_text(re.compile(r"distinct winning tokens in 3 samples")).wait_for()
     no_errors(page)
@@ -128,7 +128,7 @@ def test_two_users_at_once(browser, server):
         a, b = a_ctx.new_page(), b_ctx.new_page()
         for pg in (a, b):
             pg.set_default_timeout(240_000)
-        a.goto(f"{server}/lens?ll_prompt=" + quote("Alice looked at the Red Queen and said"))
+        a.goto(f"{server}/logit_lens?ll_prompt=" + quote("Alice looked at the Red Queen and said"))
         b.goto(f"{server}/ablation?ab_prompt=" + quote("The capital of France is the city of")
                + "&ab_site=attn_out&ab_layer=2&ab_gen=0")
         b.get_by_role("button", name="Run ablation").first.click()
