@@ -8,8 +8,10 @@ def require_frame() -> None:
     """Call first on every page.
 
     Until some session has run app.py's `st.navigation`, Streamlit serves a direct link such as
-    /ablation in its legacy `pages/` mode, which runs the page file alone (no sidebar, no model).
-    Switch the server to st.navigation routing and rerun, so app.py frames the page the link named.
+    /ablation in its legacy `pages/` mode, which runs the page file alone: no sidebar, no model.
+    Then draw the shared frame (sidebar, model) here, in the same run, and switch the server to
+    st.navigation routing for every later run. (AppTest re-enables the legacy mode before each run,
+    so this path is also what its `switch_page` runs exercise.)
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
@@ -17,4 +19,6 @@ def require_frame() -> None:
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        from .sidebar import model_sidebar
+
+        st.session_state["lm"] = model_sidebar()

@@ -33,16 +33,19 @@ def model_sidebar():
     seed("dtype", "float32", choices=("float32", "bfloat16", "float16"))
     with st.sidebar:
         st.header("Model")
-        pick = st.selectbox("Model", choices, key="model",
-                            format_func=lambda n: f"{n} — {EMBEDDED[n].description}" if n in EMBEDDED else n)
+        pick = _bound(st.selectbox, "model", "Model", choices,
+                      format_func=lambda n: f"{n} — {EMBEDDED[n].description}" if n in EMBEDDED else n)
         name = pick
         if pick == CUSTOM:
-            name = st.text_input("Hub id or local folder", key="model_custom",
-                                 placeholder="gpt2, EleutherAI/gpt-neo-125m, /models/my-bert").strip()
+            st.session_state.setdefault("model_custom", "")
+            name = _bound(st.text_input, "model_custom", "Hub id or local folder",
+                          placeholder="gpt2, EleutherAI/gpt-neo-125m, /models/my-bert").strip()
         cols = st.columns(2)
-        cols[0].selectbox("Device", ("auto", "cpu", "cuda"), key="device")
-        cols[1].selectbox("Dtype", ("float32", "bfloat16", "float16"), key="dtype",
-                          help="Half precision is offered on a GPU only.")
+        with cols[0]:
+            _bound(st.selectbox, "device", "Device", ("auto", "cpu", "cuda"))
+        with cols[1]:
+            _bound(st.selectbox, "dtype", "Dtype", ("float32", "bfloat16", "float16"),
+                   help="Half precision is offered on a GPU only.")
         if pick == CUSTOM:
             st.query_params["model"] = name
             publish("device", "dtype")
@@ -64,6 +67,24 @@ def model_sidebar():
             + ("" if info.has_lm_head else " · no LM head"))
         st.caption(f"Source: {info.source}")
     return lm
+
+
+def _bound(widget, key: str, *args, **kwargs):
+    """A frame widget whose value lives under a plain session key.
+
+    The frame is drawn by app.py or, for a direct link on a fresh server, by the page itself
+    (ui.frame); Streamlit gives a widget a different identity in each, so its own state would reset.
+    The plain key survives; the widget (key "w_<key>") is re-seeded from it each run.
+    """
+    wkey = f"w_{key}"
+    st.session_state[wkey] = st.session_state[key]
+    value = widget(*args, key=wkey, on_change=_copy_back, args=(key,), **kwargs)
+    st.session_state[key] = value
+    return value
+
+
+def _copy_back(key: str) -> None:
+    st.session_state[key] = st.session_state[f"w_{key}"]
 
 
 def _load(spec):

@@ -12,16 +12,6 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-@pytest.fixture(autouse=True)
-def _framed(monkeypatch):
-    """AppTest resets PagesManager.uses_pages_directory before every run (Streamlit 1.67), so after
-    switch_page each run executes the page file alone and ui.frame.require_frame reruns it, which loses
-    that run's button click. Here the page runs alone with the model the framed first run loaded."""
-    import ui.frame
-
-    monkeypatch.setattr(ui.frame, "require_frame", lambda: None)
-
-
 @pytest.fixture
 def roots(tiny_dirs, monkeypatch):
     monkeypatch.setenv("LOOKING_GLASS_ALLOWED_ROOTS", str(tiny_dirs["gpt2"].parent))

@@ -16,14 +16,6 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-@pytest.fixture(autouse=True)
-def _framed(monkeypatch):
-    """AppTest resets PagesManager.uses_pages_directory before every run (Streamlit 1.67), so after
-    switch_page each run executes the page file alone and ui.frame.require_frame reruns it, which loses
-    that run's button click. Here the page runs alone with the model the framed first run loaded."""
-    import ui.frame
-
-    monkeypatch.setattr(ui.frame, "require_frame", lambda: None)
 WARMUP, RUNS = 20, 200
 # Measured on the 2-core dev box: 21.9 MB of growth after warm-up (allocator noise, the
 # session's bounded memo of lens results, Streamlit's message cache). A leak of one lens result per

@@ -13,14 +13,6 @@ from interp_core.paths import active_roots
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-@pytest.fixture(autouse=True)
-def _framed(monkeypatch):
-    """AppTest resets PagesManager.uses_pages_directory before every run (Streamlit 1.67), so after
-    switch_page each run executes the page file alone and ui.frame.require_frame reruns it, which loses
-    that run's button click. Here the page runs alone with the model the framed first run loaded."""
-    import ui.frame
-
-    monkeypatch.setattr(ui.frame, "require_frame", lambda: None)
 XSS = "<script>window.__xss=1</script> <img src=x onerror=alert(1)> Alice"
 
 
@@ -52,7 +44,7 @@ def test_default_server_roots_refuse_paths(model, needle, monkeypatch):
 def test_workshop_mode_offers_only_its_list(monkeypatch):
     monkeypatch.setenv("LOOKING_GLASS_WORKSHOP_MODELS", "minilm-l6")
     at = run_app(model="/etc")
-    box = at.sidebar.selectbox(key="model")
+    box = at.sidebar.selectbox(key="w_model")
     assert list(box.options) == ["minilm-l6"] or [o.split(" — ")[0] for o in box.options] == ["minilm-l6"]
     assert not at.sidebar.text_input and not at.error
     assert at.session_state["lm"].spec.name == "minilm-l6"
