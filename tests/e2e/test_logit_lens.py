@@ -1,7 +1,7 @@
 """Logit lens in a real browser on the embedded Gemma: Eiffel prompt, method switch, hover, script tokens."""
 from __future__ import annotations
 
-from conftest import open_app, wait_idle
+from e2e_helpers import open_app, wait_idle
 
 _LAST_COLUMN_JS = """(el) => {
   const gd = el.querySelector('.js-plotly-plot');
@@ -18,7 +18,7 @@ def _heatmap(page):
 
 
 def test_paris_takes_over_and_methods_switch(page, server):
-    open_app(page, server, "lens")
+    open_app(page, server, "logit_lens")
     page.get_by_text("Top-1 prediction at every layer and position").wait_for()
     chart = _heatmap(page)
     got = chart.evaluate(_LAST_COLUMN_JS)
@@ -45,7 +45,7 @@ def test_paris_takes_over_and_methods_switch(page, server):
 def test_script_tokens_render_as_text(page, server):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    open_app(page, server, "lens", "ll_prompt=%3Cscript%3Ealert(1)%3C%2Fscript%3E%20and%20then")
+    open_app(page, server, "logit_lens", "ll_prompt=%3Cscript%3Ealert(1)%3C%2Fscript%3E%20and%20then")
     chart = _heatmap(page)
     labels = chart.evaluate("(el) => Array.from(el.querySelectorAll('.xtick text')).map(t => t.textContent)")
     assert any("<" in t for t in labels) and any("script" in t for t in labels), labels  # shown as text

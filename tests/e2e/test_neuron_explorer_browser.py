@@ -19,7 +19,7 @@ _TOP_POINT_JS = """(el) => {
 
 
 def test_seed_scan_and_click_a_neuron(page, server):
-    open_app(page, server, "neurons", QUERY)
+    open_app(page, server, "neuron_explorer", QUERY)
     # Streamlit may show a "Page not found" modal on a direct deep link while st.navigation registers the
     # pages, although it then runs the right page; close it so the page is clickable.
     if page.get_by_text("Page not found").count():
