@@ -104,7 +104,8 @@ def child_scan(a):
     tc = _corpus(a, lm, a.get("times", 1))
     n_tokens = a["tokens"] if a["tokens"] > 0 else tc.n_tokens
     warm = _batches(tc, BATCH * SEQ)[0]
-    lm.run(tc.batch(warm, SEQ, lm.device), capture=[], need_logits=False)  # warm-up, as for bare
+    from interp_core import Site
+    lm.run(tc.batch(warm, SEQ, lm.device), capture=[Site("mlp_neurons", a["layer"])], need_logits=False)  # warm-up
     _sync(lm)
     t = time.perf_counter()
     res = scan_layer(lm, tc, site="mlp", layer=a["layer"], top_k=20, seq_len=SEQ, batch_size=BATCH,

@@ -126,6 +126,8 @@ class LoadedModel:
         """One hooked forward pass. Without `need_logits`, stops after the last block a capture needs."""
         capture = list(capture)
         stop = None if need_logits else last_block_needed(capture)
+        if not need_logits and not capture:
+            stop = self.adapter.n_layers - 1  # nothing past the blocks is wanted: never pay for the LM head
         input_ids = input_ids.to(self.device)
         if attention_mask is not None:
             attention_mask = attention_mask.to(self.device)
