@@ -17,22 +17,16 @@ from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, json_download, table_downloads
 from ui.errors import shown_errors
 from ui.state import as_bool, publish, seed
-from ui.frame import require_frame
+from ui.frame import page_model, require_frame
 
 require_frame()
 
-lm = st.session_state.get("lm")
 st.title("✂️ Ablation playground")
 st.caption("Does this component matter, and what does the network do without it? Each intervention is a hook "
            "that exists for one forward pass; the model's weights are never changed.")
-if lm is None:
-    st.info("Load a model in the sidebar first.")
-    st.stop()
+lm = page_model(no_lm_head="{name} has no LM head, so there are no "
+                "predictions to compare; pick a model with one (e.g. gemma-3-270m).")
 info = lm.info
-if not info.has_lm_head:
-    st.info(f"{info.name} has no LM head, so there are no predictions to compare; pick a model with one "
-            "(e.g. gemma-3-270m).")
-    st.stop()
 
 masked = info.masked_lm
 mask = getattr(lm.tokenizer, "mask_token", None) or "[MASK]"

@@ -15,7 +15,7 @@ from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, table_downloads
 from ui.errors import shown_errors
 from ui.state import as_bool, publish, seed
-from ui.frame import require_frame
+from ui.frame import page_model, require_frame
 
 require_frame()
 
@@ -30,10 +30,7 @@ NEURON_SITE = {"resid": "resid", "mlp": "mlp"}  # sites the Neuron explorer can 
 st.title("📊 Activation distributions")
 st.caption("How do the hidden states change shape through the network?")
 
-lm = st.session_state.get("lm")
-if lm is None:
-    st.info("Load a model in the sidebar first.")
-    st.stop()
+lm = page_model()
 
 seed("ad_source", "corpus", choices=tuple(SOURCES))
 seed("ad_prompt", DEFAULT_PROMPT)

@@ -11,7 +11,7 @@ from interp_core.plots.lens import COLOR_MODES, lens_heatmap, sweep_heatmap, tra
 from ui.downloads import figure_download, json_download, table_downloads
 from ui.errors import shown_errors
 from ui.state import as_bool, publish, seed
-from ui.frame import require_frame
+from ui.frame import page_model, require_frame
 
 require_frame()
 
@@ -23,15 +23,10 @@ BERT_PROMPT = "The Eiffel Tower is located in the city of [MASK]."
 st.title("🔭 Logit lens")
 st.caption("At which layer does the model know? Each layer's hidden state is decoded into the vocabulary.")
 
-lm = st.session_state.get("lm")
-if lm is None:
-    st.info("Load a model in the sidebar to use the logit lens.")
-    st.stop()
+lm = page_model(no_lm_head="**{name}** has no LM head (it is an encoder "
+                "without a prediction head), so there is nothing to decode its hidden states into. Pick a model "
+                "with an LM head, e.g. gemma-3-270m, in the sidebar.")
 info = lm.info
-if not info.has_lm_head:
-    st.info(f"**{info.name}** has no LM head (it is an encoder without a prediction head), so there is nothing to "
-            "decode its hidden states into. Pick a model with an LM head, e.g. gemma-3-270m, in the sidebar.")
-    st.stop()
 
 methods = ["auto", "full-head", "dot-product"] if info.masked_lm else ["auto", "final-norm", "dot-product"]
 seed("ll_prompt", BERT_PROMPT if info.masked_lm else DECODER_PROMPT)

@@ -12,7 +12,7 @@ from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, json_download, table_downloads
 from ui.errors import shown_errors
 from ui.state import publish, seed
-from ui.frame import require_frame
+from ui.frame import page_model, require_frame
 
 require_frame()
 
@@ -20,10 +20,7 @@ st.title("🧠 Neuron explorer")
 st.caption("What makes this neuron fire? The **seed method** samples random windows and records the token at "
            "each batch's argmax; the **layer scan** keeps every neuron's top activations in one pass over a corpus.")
 
-lm = st.session_state.get("lm")
-if lm is None:
-    st.info("Load a model in the sidebar first.")
-    st.stop()
+lm = page_model()
 info = lm.info
 
 # --- inputs shared by both tabs (URL-synced) ---------------------------------------------------------

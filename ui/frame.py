@@ -22,3 +22,19 @@ def require_frame() -> None:
         from .sidebar import model_sidebar
 
         st.session_state["lm"] = model_sidebar()
+
+
+def page_model(*, no_lm_head: str | None = None):
+    """The model the sidebar loaded, or stop the page with a message.
+
+    no_lm_head: when given, the page needs an LM head and this sentence ({name} = the model) says why
+    a model without one (e.g. MiniLM) cannot be used here.
+    """
+    lm = st.session_state.get("lm")
+    if lm is None:
+        st.info("Load a model in the sidebar first.")
+        st.stop()
+    if no_lm_head is not None and not lm.info.has_lm_head:
+        st.info(no_lm_head.format(name=lm.info.name))
+        st.stop()
+    return lm
