@@ -26,7 +26,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 DEFAULT_TEXT = ROOT.parent / "shared" / "corpora" / "through_the_looking_glass.txt"
 EIFFEL = "The Eiffel Tower is located in the city of"
 PROMPT32 = ("The Eiffel Tower is located in the city of Paris, and every year millions of visitors climb its "
-            "iron stairs to look out over the river and the")
+            "iron stairs to look out over the river and the city below")  # 32 Gemma tokens with <bos>
 BATCH, SEQ = 8, 256
 
 

@@ -98,13 +98,15 @@ def lens_head(lm, method: str) -> LensHead:
     adapter = lm.adapter
     method = resolve_method(lm, method)
     finish = adapter.finish_logits
+    linear = adapter.finish_is_identity()
     if method == "dot-product":
-        return LensHead(lambda h: h, adapter.unembed_matrix(), None, lambda x: x)
+        return LensHead(lambda h: h, adapter.unembed_matrix(), None, lambda x: x, linear=True)
     head = adapter.unembed_module()
     if method == "full-head":  # BertLMPredictionHead: transform (dense, GELU, LayerNorm) then decoder
-        return LensHead(head.transform, head.decoder.weight, head.decoder.bias, finish)
+        return LensHead(head.transform, head.decoder.weight, head.decoder.bias, finish, linear)
     norm = adapter.final_norm_module()
-    return LensHead(norm if norm is not None else (lambda h: h), head.weight, getattr(head, "bias", None), finish)
+    return LensHead(norm if norm is not None else (lambda h: h), head.weight, getattr(head, "bias", None), finish,
+                    linear)
 
 
 def hidden_states(lm, input_ids: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from .errors import UserError
-from .lens import LensResult, compute_lens, hidden_states, lens_head, resolve_method
-from .lens_decode import Progress, TargetRequest, decode_stats
+from .lens import LensResult, hidden_states, lens_head, resolve_method
+from .lens_decode import Progress, target_zscores
 
 SWEEP_BATCH = 16  # masked copies of the sentence per forward pass
 
@@ -89,17 +89,38 @@ def masked_sweep(lm, prompt: str, method: str = "auto", progress: Progress | Non
         rows = hid[:, idx, pos_t].reshape(n_states * len(pos), -1)  # (S*n, D)
         originals = ids[pos_t].repeat(n_states)  # (S*n,)
         span = (b / n_batches, (b + 1) / n_batches)
-        st = decode_stats(head, rows, 1, [TargetRequest(originals, rank=False)], progress, span,
-                          f"Masked sweep batch {b + 1}/{n_batches}")
-        z_cols.append(st.zscore(st.target_logits[0]).reshape(n_states, len(pos)))
+        z = target_zscores(head, rows, originals, progress, span, f"Masked sweep batch {b + 1}/{n_batches}")
+        z_cols.append(z.reshape(n_states, len(pos)))
     z = torch.cat(z_cols, 1).numpy().astype(np.float32)  # (S, N)
     tokens = tuple(lm.token_strings(ids[positions].tolist()))
     return SweepResult("masked", lm.spec.name, method, tokens, tuple(positions), tuple(range(n_states)),
                        z, minmax_per_column(z))
 
 
+def decoder_sweep(lm, prompt: str, method: str = "auto", progress: Progress | None = None) -> SweepResult:
+    """Decoders: the actual next token's z at every layer, for positions 0..T-2, with no lens around it
+    (a linear head needs no vocabulary pass at all; see lens_moments). Same numbers as next_token_sweep."""
+    if lm.info.masked_lm:
+        raise UserError("The next-token sweep is for decoders; BERT uses the masked sweep.")
+    method = resolve_method(lm, method)
+    enc = lm.encode(prompt)
+    ids = enc.input_ids[0]  # (T,)
+    if ids.numel() < 2:
+        raise UserError("The prompt needs at least two tokens to score next-token predictions.")
+    head = lens_head(lm, method)
+    if progress is not None:
+        progress(0.0, "Running the model")
+    hid = hidden_states(lm, enc.input_ids)[:, 0, :-1]  # (S, T-1, D): positions that have a next token
+    n_states, n_pos = hid.shape[:2]
+    nxt = ids[1:].repeat(n_states)  # (S*(T-1),)
+    z = target_zscores(head, hid.reshape(n_states * n_pos, -1), nxt, progress, (0.1, 1.0), "Next-token sweep")
+    z = z.reshape(n_states, n_pos).numpy().astype(np.float32)
+    return SweepResult("next-token", lm.spec.name, method, tuple(enc.tokens[1:]), tuple(range(n_pos)),
+                       tuple(range(n_states)), z, minmax_per_column(z))
+
+
 def lens_sweep(lm, prompt: str, method: str = "auto", progress: Progress | None = None) -> SweepResult:
     """The sweep that fits the model: masked for BERT, next-token for decoders."""
     if lm.info.masked_lm:
         return masked_sweep(lm, prompt, method, progress)
-    return next_token_sweep(compute_lens(lm, prompt, method, top_k=1, progress=progress))
+    return decoder_sweep(lm, prompt, method, progress)

@@ -14,6 +14,7 @@ import torch
 
 from . import embedded
 from .adapters import adapter_class_for, adapter_for
+from .allocator import tune_allocator
 from .errors import ModelLoadError, UserError
 from .model import LoadedModel, ModelSpec
 from .paths import active_roots, check_local_path
@@ -191,6 +192,7 @@ def _exists_quietly(name: str) -> bool:
 def load_model(spec: ModelSpec, progress=None) -> LoadedModel:
     """Load a model for inspection: eval mode, no gradients, on the spec's device and dtype."""
     progress = progress or (lambda f, m: None)
+    tune_allocator()
     folder, source = locate(spec, progress)
     model, tokenizer = _load_folder(folder, spec, progress)
     model.eval().requires_grad_(False)

@@ -157,6 +157,10 @@ class Adapter:
         """Family-specific post-processing of the head output (e.g. Gemma's logit soft-capping)."""
         return logits
 
+    def finish_is_identity(self) -> bool:
+        """Whether finish_logits leaves logits unchanged (then logit moments follow from the head's Gram matrix)."""
+        return True
+
     def unembed_matrix(self) -> torch.Tensor:
         """The (V, D) decoder weight, for the naive dot-product lens."""
         head = self.unembed_module()

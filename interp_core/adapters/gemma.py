@@ -30,3 +30,6 @@ class GemmaAdapter(LlamaAdapter):
         if cap:
             logits = torch.tanh(logits / cap) * cap
         return logits
+
+    def finish_is_identity(self) -> bool:
+        return not getattr(self.config, "final_logit_softcapping", None)

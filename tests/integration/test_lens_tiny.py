@@ -100,7 +100,16 @@ def test_decoder_sweep_is_next_token_z(tiny_models):
     want = z[torch.arange(len(ids) - 1), torch.as_tensor(ids[1:])]
     np.testing.assert_allclose(sweep.zscore[1], want.numpy(), atol=1e-4)
     assert sweep.tokens == res.tokens[1:]
-    assert lens_sweep(lm, DECODER_PROMPT).zscore.shape == sweep.zscore.shape
+
+
+@pytest.mark.parametrize("family", ["gpt2", "gpt_neo", "gemma3", "llama"])
+def test_decoder_sweep_from_moments_equals_the_lens(tiny_models, family):
+    """lens_sweep (Gram-matrix moments, no vocabulary pass) gives the lens's own next-token z-scores."""
+    lm = tiny_models[family]
+    want = next_token_sweep(compute_lens(lm, DECODER_PROMPT, top_k=1))
+    got = lens_sweep(lm, DECODER_PROMPT)
+    assert got.kind == "next-token" and got.tokens == want.tokens and got.positions == want.positions
+    np.testing.assert_allclose(got.zscore, want.zscore, atol=2e-4)
 
 
 def test_target_token_and_trajectory(tiny_models):
