@@ -178,22 +178,23 @@ def scan_layer(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 2
         raise UserError(f"A token limit of {max_tokens:,} is shorter than one window of {seq_len} tokens.")
 
     m, k = width, top_k
-    top_v = torch.full((k, m), -torch.inf)  # (k, M) running top-k values
-    top_i = torch.full((k, m), -1, dtype=torch.long)  # (k, M) their corpus token indices
-    total = torch.zeros(m, dtype=torch.float64)
-    total_sq = torch.zeros(m, dtype=torch.float64)
-    vmax = torch.full((m,), -torch.inf)
-    vmin = torch.full((m,), torch.inf)
-    active = torch.zeros(m, dtype=torch.long)
-    sample = torch.zeros((min(RESERVOIR, n_used), m))  # (R, M) reservoir of activation rows
+    dev = lm.device  # the running state lives where the activations are: no per-batch copy off a GPU
+    top_v = torch.full((k, m), -torch.inf, device=dev)  # (k, M) running top-k values
+    top_i = torch.full((k, m), -1, dtype=torch.long, device=dev)  # (k, M) their corpus token indices
+    total = torch.zeros(m, dtype=torch.float64, device=dev)
+    total_sq = torch.zeros(m, dtype=torch.float64, device=dev)
+    vmax = torch.full((m,), -torch.inf, device=dev)
+    vmin = torch.full((m,), torch.inf, device=dev)
+    active = torch.zeros(m, dtype=torch.long, device=dev)
+    sample = torch.zeros((min(RESERVOIR, n_used), m), device=dev)  # (R, M) reservoir of activation rows
     rng = np.random.default_rng(0)
-    ones = torch.ones((1, batch_size * seq_len))  # (1, B*T) row for BLAS column sums
+    ones = torch.ones((1, batch_size * seq_len), device=dev)  # (1, B*T) row for BLAS column sums
     done = 0
     for starts, t in _window_batches(n_used, seq_len, batch_size):
         ids = tc.batch(starts, t, lm.device)  # (B, P+t+S)
         res = lm.run(ids, capture=[hook_site], need_logits=False)
-        acts = tc.content(res.cache.pop(hook_site)).float().reshape(-1, m).cpu()  # (B*t, M)
-        gidx = torch.from_numpy((starts[:, None] + np.arange(t)[None, :]).reshape(-1))  # (B*t,) corpus indices
+        acts = tc.content(res.cache.pop(hook_site)).float().reshape(-1, m)  # (B*t, M), on the model's device
+        gidx = torch.from_numpy((starts[:, None] + np.arange(t)[None, :]).reshape(-1)).to(dev)  # (B*t,) corpus indices
         # per-batch sums in float32 (cheap), accumulated in float64 across batches
         total += acts.sum(0).double()
         total_sq += torch.mm(ones[:, :acts.shape[0]], acts * acts)[0].double()
@@ -210,6 +211,8 @@ def scan_layer(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 2
         del res, acts
         if progress is not None:
             progress(done / n_used, f"{done:,} / {n_used:,} tokens")
+    top_v, top_i, total, total_sq, vmax, vmin, active, sample = (
+        x.cpu() for x in (top_v, top_i, total, total_sq, vmax, vmin, active, sample))
     mean = total / done
     var = (total_sq / done - mean ** 2).clamp_min(0)
     stats = pd.DataFrame({"index": np.arange(m), "mean": mean.numpy(), "std": var.sqrt().numpy(),
@@ -239,7 +242,7 @@ def _reservoir_update(sample: torch.Tensor, acts: torch.Tensor, seen: int, rng: 
     slots_rev = slot[keep][::-1]
     _, first = np.unique(slots_rev, return_index=True)
     rows = keep[::-1][first]
-    sample[torch.from_numpy(slot[rows])] = acts[torch.from_numpy(rows)]
+    sample[torch.from_numpy(slot[rows]).to(sample.device)] = acts[torch.from_numpy(rows).to(acts.device)]
 
 
 def context_activations(lm, tc: TokenizedCorpus, result: ScanResult, neuron: int, n: int = 10,
