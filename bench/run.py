@@ -85,18 +85,10 @@ def child_bare(a):
                 body(input_ids=ids, use_cache=False)
             except Stop:
                 pass
-    fwd(tc.batch(batches[0], SEQ, lm.device))  # warm-up
-    _sync(lm)
-    t = time.perf_counter()
-    n = 0
-    for s in batches:
-        fwd(tc.batch(s, SEQ, lm.device))
-        n += len(s) * SEQ
-    _sync(lm)
-    dt = time.perf_counter() - t
+    out = _timed_batches(lm, tc, batches, fwd)
     if handle:
         handle.remove()
-    return {"tokens": n, "seconds": dt, "tok_s": n / dt, "peak_mb": _peak_mb()}
+    return out
 
 
 def child_scan(a):
@@ -200,6 +192,20 @@ def _running_topk(acts, state, k=20):
     state["v"] = v if "v" not in state else torch.topk(torch.cat([state["v"], v]), k, dim=0).values
 
 
+def _timed_batches(lm, tc, batches, one) -> dict:
+    """Throughput of `one(ids)` (a bare forward or a peer's capture): one warm-up batch, then every batch, timed."""
+    one(tc.batch(batches[0], SEQ, lm.device))
+    _sync(lm)
+    t = time.perf_counter()
+    n = 0
+    for s in batches:
+        one(tc.batch(s, SEQ, lm.device))
+        n += len(s) * SEQ
+    _sync(lm)
+    dt = time.perf_counter() - t
+    return {"tokens": n, "seconds": dt, "tok_s": n / dt, "peak_mb": _peak_mb()}
+
+
 def child_nnsight(a):
     """nnsight 0.8 tracing the same model object: capture layer L's MLP neurons, with and without early stop."""
     from nnsight import LanguageModel
@@ -216,14 +222,7 @@ def child_nnsight(a):
             if early:
                 tracer.stop()
         _running_topk(acts, state)
-    one(tc.batch(batches[0], SEQ, lm.device))
-    t = time.perf_counter()
-    n = 0
-    for s in batches:
-        one(tc.batch(s, SEQ, lm.device))
-        n += len(s) * SEQ
-    dt = time.perf_counter() - t
-    return {"tokens": n, "seconds": dt, "tok_s": n / dt, "peak_mb": _peak_mb()}
+    return _timed_batches(lm, tc, batches, one)
 
 
 def child_transformer_lens(a):
@@ -245,14 +244,7 @@ def child_transformer_lens(a):
         with torch.inference_mode():
             _, cache = bridge.run_with_cache(ids, names_filter=lambda n: n == name, **kwargs)
         _running_topk(cache[name], state)
-    one(tc.batch(batches[0], SEQ, lm.device))
-    t = time.perf_counter()
-    n = 0
-    for s in batches:
-        one(tc.batch(s, SEQ, lm.device))
-        n += len(s) * SEQ
-    dt = time.perf_counter() - t
-    return {"tokens": n, "seconds": dt, "tok_s": n / dt, "peak_mb": _peak_mb(), "hook": name}
+    return {**_timed_batches(lm, tc, batches, one), "hook": name}
 
 
 CHILDREN = {k[6:]: v for k, v in globals().items() if k.startswith("child_")}

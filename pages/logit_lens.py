@@ -8,7 +8,7 @@ from interp_core.lens import (METHOD_HELP, compute_lens, default_position, lens_
                               trajectory)
 from interp_core.lens_sweep import masked_sweep, next_token_sweep
 from interp_core.plots.lens import COLOR_MODES, lens_heatmap, sweep_heatmap, trajectory_figure
-from ui.downloads import figure_download, json_download, table_downloads
+from ui.downloads import json_download, table_and_figure
 from ui.errors import shown_errors
 from ui.state import as_bool, publish, seed
 from ui.frame import page_model, require_frame
@@ -103,11 +103,7 @@ st.caption(f"Method **{result.method}** · rows are hidden states (embeddings at
            + (f"`{result.target.token!r}`" if result.target.token else "each position's final prediction"))
 heat = lens_heatmap(result, st.session_state["ll_color"], top_k)
 st.plotly_chart(heat, key="ll_heatmap")
-d1, d2 = st.columns([2, 1])
-with d1:
-    table_downloads(lens_frame(result, top_k), name, "ll_dl_table")
-with d2:
-    figure_download(heat, f"{name}_heatmap", "ll_dl_heat")
+table_and_figure(lens_frame(result, top_k), heat, name, "ll_dl_table", f"{name}_heatmap")
 json_download(lens_json(result, top_k), f"{name}_full", "ll_dl_json", "⬇ Lens JSON (CLI format)")
 
 st.subheader("Trajectory of the target")
@@ -134,11 +130,7 @@ with shown_errors("Drawing the trajectory"):
     m3.metric("Final probability", f"{traj.prob[-1]:.3f}")
     tfig = trajectory_figure(traj)
     st.plotly_chart(tfig, key="ll_traj")
-    e1, e2 = st.columns([2, 1])
-    with e1:
-        table_downloads(traj.frame(), f"{name}_trajectory", "ll_dl_traj")
-    with e2:
-        figure_download(tfig, f"{name}_trajectory", "ll_dl_traj_fig")
+    table_and_figure(traj.frame(), tfig, f"{name}_trajectory", "ll_dl_traj")
 
 st.subheader("Masked sweep" if info.masked_lm else "Next-token sweep")
 sweep = None
@@ -157,8 +149,4 @@ with shown_errors("Running the sweep"):
 if sweep is not None:
     sfig = sweep_heatmap(sweep)
     st.plotly_chart(sfig, key="ll_sweep_fig")
-    f1, f2 = st.columns([2, 1])
-    with f1:
-        table_downloads(sweep.frame(), f"{name}_sweep", "ll_dl_sweep")
-    with f2:
-        figure_download(sfig, f"{name}_sweep", "ll_dl_sweep_fig")
+    table_and_figure(sweep.frame(), sfig, f"{name}_sweep", "ll_dl_sweep")

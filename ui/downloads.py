@@ -22,3 +22,12 @@ def figure_download(fig, name: str, key: str) -> None:
     """Interactive HTML of the figure; PNG comes from the camera icon in the chart's toolbar."""
     st.download_button("⬇ Figure (HTML)", fig.to_html(include_plotlyjs="cdn", full_html=True).encode("utf-8"),
                        f"{name}.html", "text/html", key=key, help="For PNG, use the camera icon on the chart.")
+
+
+def table_and_figure(df, fig, name: str, key: str, fig_name: str | None = None) -> None:
+    """A result's table (CSV, JSON) and its figure (HTML) as one row of download buttons."""
+    left, right = st.columns([2, 1])
+    with left:
+        table_downloads(df, name, key)
+    with right:
+        figure_download(fig, fig_name or name, f"{key}_fig")

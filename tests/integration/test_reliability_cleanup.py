@@ -6,6 +6,7 @@ callback, from a progress callback between batches, and halfway through register
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -54,6 +55,20 @@ def _sites(lm):
     return [Site("resid", 1), Site("attn_heads", 0), Site("mlp_neurons", n - 1), Site("mlp_out", n - 1)]
 
 
+def _before(lm):
+    """(ids, clean logits, every hook on the model) before a test breaks something."""
+    ids = lm.encode(PROMPT).input_ids
+    return ids, lm.run(ids).logits.clone(), _all_hooks(lm)
+
+
+@contextlib.contextmanager
+def _raises(kind):
+    """The block must let ERRORS[kind] (BaseExceptions included) escape, unchanged."""
+    with pytest.raises(BaseException) as info:
+        yield
+    assert type(info.value).__name__ == type(ERRORS[kind]()).__name__
+
+
 def _after(lm, ids, baseline, hooks_before):
     assert lm.num_hooks() == 0
     assert _all_hooks(lm) == hooks_before
@@ -63,8 +78,7 @@ def _after(lm, ids, baseline, hooks_before):
 
 @pytest.mark.parametrize("kind", list(ERRORS))
 def test_raised_from_an_intervention_hook(lm, kind):
-    ids = lm.encode(PROMPT).input_ids
-    baseline, hooks_before = lm.run(ids).logits.clone(), _all_hooks(lm)
+    ids, baseline, hooks_before = _before(lm)
     calls = []
 
     def bad(x):
@@ -72,17 +86,15 @@ def test_raised_from_an_intervention_hook(lm, kind):
         raise ERRORS[kind]()
 
     ok = {s: (lambda x: x * 1.0) for s in _sites(lm)[:2]}
-    with pytest.raises(BaseException) as info:
+    with _raises(kind):
         lm.run(ids, capture=_sites(lm), interventions={**ok, Site("mlp_out", lm.adapter.n_layers - 1): bad})
-    assert type(info.value).__name__ == type(ERRORS[kind]()).__name__
     assert calls == [1]
     _after(lm, ids, baseline, hooks_before)
 
 
 @pytest.mark.parametrize("kind", list(ERRORS))
 def test_raised_from_a_capture_callback(lm, kind):
-    ids = lm.encode(PROMPT).input_ids
-    baseline, hooks_before = lm.run(ids).logits.clone(), _all_hooks(lm)
+    ids, baseline, hooks_before = _before(lm)
     seen = []
 
     def on_capture(site, x):
@@ -90,9 +102,8 @@ def test_raised_from_a_capture_callback(lm, kind):
         if len(seen) == 2:
             raise ERRORS[kind]()
 
-    with pytest.raises(BaseException) as info:
+    with _raises(kind):
         lm.run(ids, capture=_sites(lm), on_capture=on_capture, need_logits=False)
-    assert type(info.value).__name__ == type(ERRORS[kind]()).__name__
     assert len(seen) == 2
     _after(lm, ids, baseline, hooks_before)
 
@@ -100,22 +111,20 @@ def test_raised_from_a_capture_callback(lm, kind):
 @pytest.mark.parametrize("kind", list(ERRORS))
 def test_raised_from_a_progress_callback_between_batches(lm, kind):
     """A multi-batch job under one `hooked` block (how scans run), cancelled through its progress callback."""
-    ids = lm.encode(PROMPT).input_ids
-    baseline, hooks_before = lm.run(ids).logits.clone(), _all_hooks(lm)
+    ids, baseline, hooks_before = _before(lm)
     batches = []
 
     def progress(frac, msg):
         if frac >= 0.5:
             raise ERRORS[kind]()
 
-    with pytest.raises(BaseException) as info:
+    with _raises(kind):
         with hooked(lm, capture=_sites(lm), interventions={Site("resid", 1): lambda x: x + 0.5}) as h:
             for b in range(4):
                 lm.model(input_ids=ids, use_cache=False)
                 batches.append(b)
                 assert h.cache, "captures arrive while hooked"
                 progress((b + 1) / 4, f"batch {b + 1}/4")
-    assert type(info.value).__name__ == type(ERRORS[kind]()).__name__
     assert batches == [0, 1], "the job must stop at the batch whose progress call raised"
     _after(lm, ids, baseline, hooks_before)
 
@@ -124,8 +133,7 @@ def test_raised_from_a_progress_callback_between_batches(lm, kind):
 @pytest.mark.parametrize("fail_at", [1, 3])
 def test_raised_halfway_through_registering_hooks(lm, kind, fail_at, monkeypatch):
     """The n-th hook registration fails: the hooks registered before it must be removed too."""
-    ids = lm.encode(PROMPT).input_ids
-    baseline, hooks_before = lm.run(ids).logits.clone(), _all_hooks(lm)
+    ids, baseline, hooks_before = _before(lm)
     count = [0]
     real_post, real_pre = torch.nn.Module.register_forward_hook, torch.nn.Module.register_forward_pre_hook
 
@@ -139,9 +147,8 @@ def test_raised_halfway_through_registering_hooks(lm, kind, fail_at, monkeypatch
 
     monkeypatch.setattr(torch.nn.Module, "register_forward_hook", counted(real_post))
     monkeypatch.setattr(torch.nn.Module, "register_forward_pre_hook", counted(real_pre))
-    with pytest.raises(BaseException) as info:
+    with _raises(kind):
         lm.run(ids, capture=_sites(lm), need_logits=False)  # 4 sites + the early-exit hook
-    assert type(info.value).__name__ == type(ERRORS[kind]()).__name__
     assert count[0] == fail_at + 1
     monkeypatch.undo()
     _after(lm, ids, baseline, hooks_before)
