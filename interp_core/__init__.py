@@ -2,14 +2,14 @@
 
 Never imports streamlit; the pages call only what this package exports.
 """
-from .adapters import supported_families
-from .catalog import EMBEDDED, HUB, CatalogEntry
-from .errors import Cancelled, ModelLoadError, UnsupportedModelError, UserError
-from .hooks import hooked
-from .loading import is_prepared, load_model, make_spec, prepare_model, resolve_device
-from .model import Encoded, ForwardResult, LoadedModel, ModelInfo, ModelSpec
-from .settings import Settings, load_settings
-from .sites import SITE_KINDS, Site
+from interp_core.engine.adapters import supported_families
+from interp_core.engine.catalog import EMBEDDED, HUB, CatalogEntry
+from interp_core.errors import Cancelled, ModelLoadError, UnsupportedModelError, UserError
+from interp_core.engine.hooks import hooked
+from interp_core.engine.loading import is_prepared, load_model, make_spec, prepare_model, resolve_device
+from interp_core.engine.model import Encoded, ForwardResult, LoadedModel, ModelInfo, ModelSpec
+from interp_core.settings import Settings, load_settings
+from interp_core.engine.sites import SITE_KINDS, Site
 
 __all__ = [
     "EMBEDDED", "HUB", "SITE_KINDS", "Cancelled", "CatalogEntry", "Encoded", "ForwardResult", "LoadedModel",

@@ -1,6 +1,6 @@
 """`python -m interp_core <command> --json`: every page, headless."""
 import sys
 
-from .cli.main import main
+from interp_core.cli.main import main
 
 sys.exit(main())

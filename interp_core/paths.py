@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextvars
 from pathlib import Path
 
-from .errors import UserError
-from .settings import load_settings
+from interp_core.errors import UserError
+from interp_core.settings import load_settings
 
 _RUN_ROOTS: contextvars.ContextVar[tuple[Path, ...] | None] = contextvars.ContextVar("looking_glass_roots", default=None)
 

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import UserError
-from interp_core.ablation import COMPONENTS, DEFAULT_SCALES, run_ablation, sweep
-from interp_core.corpus import Corpus
-from interp_core.interventions import METHODS, NEEDS_REFERENCE, SITE_CHOICES, Ablation, parse_ints, parse_positions
+from interp_core.ablation.run import COMPONENTS, DEFAULT_SCALES, run_ablation, sweep
+from interp_core.data.corpus import Corpus
+from interp_core.ablation.interventions import METHODS, NEEDS_REFERENCE, SITE_CHOICES, Ablation, parse_ints, parse_positions
 from interp_core.plots.ablation import (METRICS, head_sweep_figure, layer_sweep_figure, scale_sweep_figure,
                                         self_repair_figure, topk_figure)
 from ui.corpus_picker import corpus_picker, corpus_src

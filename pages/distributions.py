@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from interp_core.distributions import DIST_SITES, activation_distributions, corpus_sample, prompt_sample
+from interp_core.distributions.run import DIST_SITES, activation_distributions, corpus_sample, prompt_sample
 from interp_core.plots.distributions import histogram_figure, matrix_figure, scatter_figure, spread_figure
 from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, table_downloads

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.lens import (METHOD_HELP, compute_lens, default_position, lens_frame, lens_json, require_mask,
+from interp_core.lens.logit_lens import (METHOD_HELP, compute_lens, default_position, lens_frame, lens_json, require_mask,
                               trajectory)
-from interp_core.lens_sweep import masked_sweep, next_token_sweep
+from interp_core.lens.sweep import masked_sweep, next_token_sweep
 from interp_core.plots.lens import COLOR_MODES, lens_heatmap, sweep_heatmap, trajectory_figure
 from ui.downloads import json_download, table_and_figure
 from ui.errors import shown_errors

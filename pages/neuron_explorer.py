@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.neurons import SITES, seed_method, window_activations
+from interp_core.neurons.seed import SITES, seed_method, window_activations
 from interp_core.plots.neurons import (STATS, context_heatmap_html, histogram_figure, layer_figure,
                                        top_tokens_figure, winners_figure)
-from interp_core.scan import cached_scan, scan_layer
+from interp_core.neurons.scan import cached_scan, scan_layer
 from ui.cache import cached_tokens
 from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, json_download, table_downloads

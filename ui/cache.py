@@ -22,6 +22,6 @@ def cached_model(spec: ModelSpec) -> LoadedModel:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def cached_tokens(spec: ModelSpec, corpus_sha256: str, _lm: LoadedModel, _corpus):
     """A corpus tokenized for one model (ids also cached on disk); keyed by model identity and corpus hash."""
-    from interp_core.tokens import tokenize_corpus
+    from interp_core.data.tokens import tokenize_corpus
 
     return tokenize_corpus(_lm, _corpus)

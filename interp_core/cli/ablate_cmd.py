@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import UserError
-from .main import add_model_args, load_from_args
+from interp_core.errors import UserError
+from interp_core.cli.main import add_model_args, load_from_args
 
 SITES = ("resid", "attn_out", "head", "mlp_out", "neuron", "embed")
 METHODS = ("zero", "mean", "median", "noise", "scale", "patch")
@@ -40,9 +40,9 @@ def _progress(frac, msg):
 
 
 def run(args) -> dict:
-    from ..ablation import sweep, run_ablation
-    from ..corpus import Corpus, load_corpus
-    from ..interventions import Ablation, parse_ints, parse_positions
+    from interp_core.ablation.run import sweep, run_ablation
+    from interp_core.data.corpus import Corpus, load_corpus
+    from interp_core.ablation.interventions import Ablation, parse_ints, parse_positions
 
     if args.site != "embed" and args.layer is None:
         raise UserError(f"--site {args.site} needs --layer.")

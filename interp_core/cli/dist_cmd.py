@@ -1,7 +1,7 @@
 """`dist`: per-layer activation statistics, shared-bin histograms, covariance and R² between layers."""
 from __future__ import annotations
 
-from .main import add_model_args, load_from_args
+from interp_core.cli.main import add_model_args, load_from_args
 
 
 def add_arguments(p):
@@ -22,9 +22,9 @@ def add_arguments(p):
 
 
 def run(args) -> dict:
-    from ..corpus import load_corpus
-    from ..distributions import activation_distributions, corpus_sample, prompt_sample
-    from ..errors import UserError
+    from interp_core.data.corpus import load_corpus
+    from interp_core.distributions.run import activation_distributions, corpus_sample, prompt_sample
+    from interp_core.errors import UserError
 
     if args.max_tokens < 1:
         raise UserError("--max-tokens must be a positive number.")

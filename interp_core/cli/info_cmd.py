@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from .main import add_model_args, load_from_args
+from interp_core.cli.main import add_model_args, load_from_args
 
 
 def add_arguments(p):

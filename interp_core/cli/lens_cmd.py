@@ -1,7 +1,7 @@
 """`lens`: the logit lens of one prompt (every layer's top-k), or with --mask-sweep the z-score sweep."""
 from __future__ import annotations
 
-from .main import add_model_args, load_from_args
+from interp_core.cli.main import add_model_args, load_from_args
 
 
 def add_arguments(p):
@@ -18,8 +18,8 @@ def add_arguments(p):
 
 
 def run(args) -> dict:
-    from ..lens import compute_lens, lens_json, resolve_method
-    from ..lens_sweep import lens_sweep
+    from interp_core.lens.logit_lens import compute_lens, lens_json, resolve_method
+    from interp_core.lens.sweep import lens_sweep
 
     lm = load_from_args(args)
     resolve_method(lm, args.method)  # no LM head / wrong method: say so before any work

@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from ..errors import UserError
+from interp_core.errors import UserError
 
 # command -> (module, help). Modules are imported lazily so `models` starts fast.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,8 +36,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 def load_from_args(args):
     """Load the model named by the shared flags; progress goes to stderr."""
-    from ..loading import load_model, make_spec
-    from ..settings import load_settings
+    from interp_core.engine.loading import load_model, make_spec
+    from interp_core.settings import load_settings
 
     spec = make_spec(args.model or load_settings().default_model, revision=args.revision,
                      device=args.device, dtype=args.dtype)

@@ -1,8 +1,8 @@
 """`models`: embedded and known models, and whether each loads offline now."""
 from __future__ import annotations
 
-from ..catalog import EMBEDDED, HUB
-from ..embedded import gemma_is_converted
+from interp_core.engine.catalog import EMBEDDED, HUB
+from interp_core.engine.embedded import gemma_is_converted
 
 
 def add_arguments(p):

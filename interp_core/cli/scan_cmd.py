@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .main import add_model_args, load_from_args
+from interp_core.cli.main import add_model_args, load_from_args
 
 
 def add_arguments(p):
@@ -19,9 +19,9 @@ def add_arguments(p):
 
 
 def run(args) -> dict:
-    from ..corpus import load_corpus
-    from ..scan import scan_layer
-    from ..tokens import tokenize_corpus
+    from interp_core.data.corpus import load_corpus
+    from interp_core.neurons.scan import scan_layer
+    from interp_core.data.tokens import tokenize_corpus
 
     corpus = load_corpus(args.corpus)
     lm = load_from_args(args)

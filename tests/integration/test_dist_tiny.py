@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from interp_core import Site, UserError
-from interp_core.distributions import (activation_distributions, corpus_sample, layer_sites, prompt_sample,
+from interp_core.distributions.run import (activation_distributions, corpus_sample, layer_sites, prompt_sample,
                                        special_tokens)
 from tiny_models import TEXT
 

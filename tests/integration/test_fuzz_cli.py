@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import interp_core.loading
+import interp_core.engine.loading
 from interp_core.cli.main import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +32,9 @@ def env(tiny_dirs, tiny_models, tmp_path_factory):
     corpus = d / "corpus.txt"
     corpus.write_text(("Alice was beginning to get very tired of sitting by her sister on the bank. " * 40))
     by_path = {str(p): tiny_models[f] for f, p in tiny_dirs.items()}
-    real = interp_core.loading.load_model
+    real = interp_core.engine.loading.load_model
     mp = pytest.MonkeyPatch()
-    mp.setattr(interp_core.loading, "load_model", lambda spec, progress=None: by_path.get(spec.name) or real(spec, progress))
+    mp.setattr(interp_core.engine.loading, "load_model", lambda spec, progress=None: by_path.get(spec.name) or real(spec, progress))
     mp.setenv("LOOKING_GLASS_CACHE", str(d / "cache"))
     yield {"corpus": str(corpus), "models": [str(tiny_dirs[f]) for f in ("gpt2", "bert", "gemma3")]}
     mp.undo()

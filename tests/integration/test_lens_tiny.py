@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from interp_core import UserError
-from interp_core.lens import compute_lens, hidden_states, lens_head, lens_json, trajectory
-from interp_core.lens_sweep import lens_sweep, masked_sweep, next_token_sweep
+from interp_core.lens.logit_lens import compute_lens, hidden_states, lens_head, lens_json, trajectory
+from interp_core.lens.sweep import lens_sweep, masked_sweep, next_token_sweep
 
 DECODER_PROMPT = "The Eiffel Tower is located in the city of"
 BERT_PROMPT = "the eiffel tower is located in the city of [MASK]."

@@ -3,11 +3,11 @@ import pytest
 import torch
 
 from interp_core import Site, UserError
-from interp_core.generation import first_divergence
-from interp_core.interventions import (Ablation, alignment, make_intervention, parse_ints, parse_positions,
+from interp_core.ablation.generation import first_divergence
+from interp_core.ablation.interventions import (Ablation, alignment, make_intervention, parse_ints, parse_positions,
                                        resolve_positions)
-from interp_core.refstats import RefStats, text_chunks
-from interp_core.patching import PatchSource
+from interp_core.ablation.refstats import RefStats, text_chunks
+from interp_core.ablation.counterfactual import PatchSource
 
 
 def _stats(feat, mean=2.0, std=1.0):

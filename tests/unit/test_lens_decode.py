@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-import interp_core.lens_decode as ld
-from interp_core.lens_decode import LensHead, TargetRequest, decode_stats
+import interp_core.lens.decode as ld
+from interp_core.lens.decode import LensHead, TargetRequest, decode_stats
 
 
 def _head(vocab=5000, d=16, bias=True, softcap=None):

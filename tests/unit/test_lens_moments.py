@@ -6,9 +6,9 @@ import gc
 import pytest
 import torch
 
-import interp_core.lens_moments as lmo
-from interp_core.lens_decode import LensHead, TargetRequest, decode_stats, target_zscores
-from interp_core.lens_moments import head_moments
+import interp_core.lens.moments as lmo
+from interp_core.lens.decode import LensHead, TargetRequest, decode_stats, target_zscores
+from interp_core.lens.moments import head_moments
 
 
 def _weights(bias: bool, vocab=3000, d=24):

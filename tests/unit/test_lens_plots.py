@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from interp_core.lens import LensResult, LensTarget, lens_frame, lens_json, snap_layer, trajectory
-from interp_core.lens_sweep import SweepResult, minmax_per_column
+from interp_core.lens.logit_lens import LensResult, LensTarget, lens_frame, lens_json, snap_layer, trajectory
+from interp_core.lens.sweep import SweepResult, minmax_per_column
 from interp_core.plots.lens import COLOR_MODES, lens_heatmap, show_token, sweep_heatmap, trajectory_figure
 
 S, T, K = 4, 3, 2

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from interp_core.neurons import count_winners, sample_offsets
+from interp_core.neurons.seed import count_winners, sample_offsets
 from interp_core.plots.neurons import (context_heatmap_html, histogram_figure, layer_figure, token_label,
                                        top_tokens_figure, winners_figure)
-from interp_core.scan import _reservoir_update, _window_batches
+from interp_core.neurons.scan import _reservoir_update, _window_batches
 
 
 def _stats(m=50):

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import UserError
-from .lens import LensResult, hidden_states, lens_head, resolve_method
-from .lens_decode import Progress, target_zscores
+from interp_core.errors import UserError
+from interp_core.lens.logit_lens import LensResult, hidden_states, lens_head, resolve_method
+from interp_core.lens.decode import Progress, target_zscores
 
 SWEEP_BATCH = 16  # masked copies of the sentence per forward pass
 

@@ -12,11 +12,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
-from .paths import check_local_path
-from .settings import load_settings
+from interp_core.errors import UserError
+from interp_core.paths import check_local_path
+from interp_core.settings import load_settings
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "corpora"
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "corpora"
 MAX_CHARS = 20_000_000  # refuse absurd inputs before tokenizing them
 BUILTINS: dict[str, tuple[str, str]] = {
     # name -> (file in assets/corpora, where it comes from)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import HookPoint
-from .llama import LlamaAdapter
+from interp_core.engine.adapters.base import HookPoint
+from interp_core.engine.adapters.llama import LlamaAdapter
 
 
 class GemmaAdapter(LlamaAdapter):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from .sites import Site
+from interp_core.engine.sites import Site
 
 
 def final_resid(lm, input_ids: torch.Tensor, interventions: Mapping | None = None,

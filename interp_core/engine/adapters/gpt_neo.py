@@ -1,13 +1,13 @@
-"""GPT-2 family (gpt2, distilgpt2, …): pre-LN blocks `transformer.h`, final `ln_f`, tied `lm_head`."""
+"""GPT-Neo family (EleutherAI/gpt-neo-125m, …): like GPT-2, attention nested in `attn.attention`."""
 from __future__ import annotations
 
-from .base import Adapter, HookPoint
+from interp_core.engine.adapters.base import Adapter, HookPoint
 
 
-class GPT2Adapter(Adapter):
-    family = "gpt2"
-    model_types = ("gpt2",)
-    description = "GPT-2 (gpt2, distilgpt2, gpt2-medium, …)"
+class GPTNeoAdapter(Adapter):
+    family = "gpt_neo"
+    model_types = ("gpt_neo",)
+    description = "GPT-Neo (EleutherAI/gpt-neo-125m, -1.3B, -2.7B)"
 
     def _base(self):
         return self.model.transformer
@@ -25,14 +25,14 @@ class GPT2Adapter(Adapter):
         return HookPoint(self.blocks()[layer].mlp, "output")
 
     def attn_o_proj(self, layer):
-        return self.blocks()[layer].attn.c_proj
+        return self.blocks()[layer].attn.attention.out_proj
 
     def mlp_down_proj(self, layer):
         return self.blocks()[layer].mlp.c_proj
 
     @property
     def d_mlp(self):
-        return int(self.config.n_inner or 4 * self.config.n_embd)
+        return int(self.config.intermediate_size or 4 * self.config.hidden_size)
 
     def final_norm_module(self):
         return self._base().ln_f

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .errors import UserError
-from .sites import Site
+from interp_core.errors import UserError
+from interp_core.engine.sites import Site
 
 SITE_CHOICES: dict[str, str] = {
     "resid": "hidden state (residual stream) entering block l; l = n_layers is the last block's output",

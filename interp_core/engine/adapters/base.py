@@ -7,8 +7,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..errors import UserError
-from ..sites import Site
+from interp_core.errors import UserError
+from interp_core.engine.sites import Site
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .errors import UserError
-from .neurons import check_dim, validate, window_activations
-from .settings import load_settings
-from .tokens import TokenizedCorpus, context, context_text, token_strings
+from interp_core.errors import UserError
+from interp_core.neurons.seed import check_dim, validate, window_activations
+from interp_core.settings import load_settings
+from interp_core.data.tokens import TokenizedCorpus, context, context_text, token_strings
 
 Progress = Callable[[float, str], None] | None
 SCAN_VERSION = 1

@@ -1,7 +1,7 @@
 """Llama-style decoders (Llama, Mistral, Qwen2): `model.layers`, `self_attn.o_proj`, `mlp.down_proj`, `model.norm`."""
 from __future__ import annotations
 
-from .base import Adapter, HookPoint
+from interp_core.engine.adapters.base import Adapter, HookPoint
 
 
 class LlamaAdapter(Adapter):

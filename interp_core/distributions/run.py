@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .errors import UserError
-from .sites import Site
+from interp_core.errors import UserError
+from interp_core.engine.sites import Site
 
 Progress = Callable[[float, str], None]
 

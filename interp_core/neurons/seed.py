@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .errors import UserError
-from .sites import Site
-from .tokens import TokenizedCorpus, context, context_text, display_tokens
+from interp_core.errors import UserError
+from interp_core.engine.sites import Site
+from interp_core.data.tokens import TokenizedCorpus, context, context_text, display_tokens
 
 Progress = Callable[[float, str], None] | None
 SITES = {"resid": "residual stream: hidden state L (0 = embeddings, n_layers = last block's output)",

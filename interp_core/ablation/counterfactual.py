@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import UserError
-from .integrity import model_identity
-from .sites import Site
+from interp_core.errors import UserError
+from interp_core.engine.integrity import model_identity
+from interp_core.engine.sites import Site
 
 
 @dataclass(frozen=True, eq=False)

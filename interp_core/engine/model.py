@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .adapters import Adapter
-from .errors import UserError
-from .paths import shown
-from .hooks import Intervention, StopForward, hooked, last_block_needed
-from .sites import Site
+from interp_core.engine.adapters import Adapter
+from interp_core.errors import UserError
+from interp_core.paths import shown
+from interp_core.engine.hooks import Intervention, StopForward, hooked, last_block_needed
+from interp_core.engine.sites import Site
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .adapters import first_tensor
-from .sites import Site
+from interp_core.engine.adapters import first_tensor
+from interp_core.engine.sites import Site
 
 Intervention = Callable[[torch.Tensor], torch.Tensor]
 """Receives a site's activation ((B, T, ...), heads as (B, T, H, Dh)) and returns its replacement."""

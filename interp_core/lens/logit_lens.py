@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import UserError
-from .lens_decode import LensHead, Progress, TargetRequest, decode_stats
-from .sites import Site
+from interp_core.errors import UserError
+from interp_core.lens.decode import LensHead, Progress, TargetRequest, decode_stats
+from interp_core.engine.sites import Site
 
 METHODS = ("auto", "final-norm", "full-head", "dot-product")
 METHOD_HELP = {

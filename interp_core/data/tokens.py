@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .corpus import Corpus
-from .errors import UserError
-from .settings import load_settings
+from interp_core.data.corpus import Corpus
+from interp_core.errors import UserError
+from interp_core.settings import load_settings
 
 _FINGERPRINTS: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
 TOKENS_VERSION = 2

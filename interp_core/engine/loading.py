@@ -12,13 +12,13 @@ from pathlib import Path
 
 import torch
 
-from . import embedded
-from .adapters import adapter_class_for, adapter_for
-from .allocator import tune_allocator
-from .errors import ModelLoadError, UserError
-from .model import LoadedModel, ModelSpec
-from .paths import active_roots, check_local_path
-from .settings import load_settings
+from interp_core.engine import embedded
+from interp_core.engine.adapters import adapter_class_for, adapter_for
+from interp_core.engine.allocator import tune_allocator
+from interp_core.errors import ModelLoadError, UserError
+from interp_core.engine.model import LoadedModel, ModelSpec
+from interp_core.paths import active_roots, check_local_path
+from interp_core.settings import load_settings
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")

@@ -3,7 +3,7 @@ outputs before the add & LayerNorm. The unembedding is the whole MLM head `cls.p
 (dense, GELU, LayerNorm, decoder); encoder-only checkpoints such as MiniLM have none."""
 from __future__ import annotations
 
-from .base import Adapter, HookPoint
+from interp_core.engine.adapters.base import Adapter, HookPoint
 
 
 class BertAdapter(Adapter):

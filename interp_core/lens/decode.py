@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .lens_moments import head_moments
+from interp_core.lens.moments import head_moments
 
 Progress = Callable[[float, str], None]
 

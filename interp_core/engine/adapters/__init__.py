@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..errors import UnsupportedModelError
-from .base import Adapter, HookPoint, first_tensor
-from .bert import BertAdapter
-from .gemma import GemmaAdapter
-from .gpt2 import GPT2Adapter
-from .gpt_neo import GPTNeoAdapter
-from .llama import LlamaAdapter
+from interp_core.errors import UnsupportedModelError
+from interp_core.engine.adapters.base import Adapter, HookPoint, first_tensor
+from interp_core.engine.adapters.bert import BertAdapter
+from interp_core.engine.adapters.gemma import GemmaAdapter
+from interp_core.engine.adapters.gpt2 import GPT2Adapter
+from interp_core.engine.adapters.gpt_neo import GPTNeoAdapter
+from interp_core.engine.adapters.llama import LlamaAdapter
 
 ADAPTERS: tuple[type[Adapter], ...] = (GPT2Adapter, GPTNeoAdapter, BertAdapter, GemmaAdapter, LlamaAdapter)
 

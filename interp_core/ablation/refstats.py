@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import UserError
-from .integrity import model_identity
-from .settings import load_settings
-from .sites import Site
+from interp_core.errors import UserError
+from interp_core.engine.integrity import model_identity
+from interp_core.settings import load_settings
+from interp_core.engine.sites import Site
 
 DEFAULT_BUDGET = 2000  # tokens
 CHUNK_CHARS = 1000  # text per forward pass

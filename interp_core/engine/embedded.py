@@ -8,8 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import ModelLoadError
-from .settings import load_settings
+from interp_core.errors import ModelLoadError
+from interp_core.settings import load_settings
 
 Progress = Callable[[float | None, str], None]
 

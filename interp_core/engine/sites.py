@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import UserError
+from interp_core.errors import UserError
 
 # kind -> what is captured there; shapes use B=batch, T=tokens, D=d_model, H=heads, Dh=d_head, M=d_mlp, V=vocab
 SITE_KINDS: dict[str, str] = {

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from .errors import UserError
-from .generation import decode_positions, final_resid, first_divergence, greedy
-from .integrity import model_identity
-from .interventions import (NEEDS_REFERENCE, Ablation, alignment, check_ablation, make_intervention,
+from interp_core.errors import UserError
+from interp_core.ablation.generation import decode_positions, final_resid, first_divergence, greedy
+from interp_core.engine.integrity import model_identity
+from interp_core.ablation.interventions import (NEEDS_REFERENCE, Ablation, alignment, check_ablation, make_intervention,
                             resolve_positions)
-from .patching import PatchSource, capture_patch, check_patch
-from .refstats import DEFAULT_BUDGET, reference_stats
-from .sites import Site
+from interp_core.ablation.counterfactual import PatchSource, capture_patch, check_patch
+from interp_core.ablation.refstats import DEFAULT_BUDGET, reference_stats
+from interp_core.engine.sites import Site
 
 Progress = Callable[[float, str], None] | None
 DEFAULT_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
