@@ -43,8 +43,8 @@ def _model(a):
 
 
 def _corpus(a, lm, times: int = 1):
-    from interp_core.data.corpus import Corpus
-    from interp_core.data.tokens import tokenize_corpus
+    from interp_core.data import Corpus
+    from interp_core.data import tokenize_corpus
     text = Path(a["text"]).read_text(encoding="utf-8")
     return tokenize_corpus(lm, Corpus.from_text("\n".join([text] * times), Path(a["text"]).name, a["text"]))
 
@@ -93,7 +93,7 @@ def child_bare(a):
 
 def child_scan(a):
     """Looking Glass whole-layer scan (every MLP neuron, running top-20 with token indices and stats)."""
-    from interp_core.neurons.scan import scan_layer
+    from interp_core.neurons import scan_layer
     lm = _model(a)
     tc = _corpus(a, lm, a.get("times", 1))
     n_tokens = a["tokens"] if a["tokens"] > 0 else tc.n_tokens
@@ -112,8 +112,8 @@ def child_scan(a):
 
 def child_lens(a):
     """Logit lens warm latency on a 32-token prompt (all hidden states x full vocabulary), and the sweep."""
-    from interp_core.lens.logit_lens import compute_lens
-    from interp_core.lens.sweep import lens_sweep
+    from interp_core.lens import compute_lens
+    from interp_core.lens import lens_sweep
     lm = _model(a)
     n_tok = len(lm.encode(PROMPT32).tokens)
     compute_lens(lm, PROMPT32)  # warm
@@ -163,8 +163,8 @@ def child_page(a):
 
 def child_sweep(a):
     """Ablation layer sweep (zero-ablate each block's MLP output) on one prompt."""
-    from interp_core.ablation.run import sweep
-    from interp_core.ablation.interventions import Ablation
+    from interp_core.ablation import sweep
+    from interp_core.ablation import Ablation
     lm = _model(a)
     ab = Ablation(site="mlp_out", layer=0, method="zero")
     sweep(lm, EIFFEL, ab, "layers", target=" Paris")  # warm

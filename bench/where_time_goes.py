@@ -28,7 +28,7 @@ def _torch_table(fn, rows: int = 12) -> str:
 def lens() -> None:
     from bench.run import PROMPT32
     from interp_core import load_model, make_spec
-    from interp_core.lens.logit_lens import compute_lens
+    from interp_core.lens import compute_lens
     lm = load_model(make_spec("gemma-3-270m", device="cpu"))
     print(_torch_table(lambda: compute_lens(lm, PROMPT32)))
 
@@ -38,8 +38,8 @@ def scan() -> None:
 
     from bench.run import BATCH, SEQ, DEFAULT_TEXT
     from interp_core import Site, load_model, make_spec
-    from interp_core.data.corpus import Corpus
-    from interp_core.data.tokens import tokenize_corpus
+    from interp_core.data import Corpus
+    from interp_core.data import tokenize_corpus
     lm = load_model(make_spec("gemma-3-270m", device="cpu"))
     text = Path(sys.argv[2] if len(sys.argv) > 2 else DEFAULT_TEXT).read_text(encoding="utf-8")
     tc = tokenize_corpus(lm, Corpus.from_text(text, "book", "book"))

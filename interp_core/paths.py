@@ -2,7 +2,8 @@
 
 The policy: explicit `roots=` > the roots the web app set for the current script run (`restrict_to`)
 > LOOKING_GLASS_ALLOWED_ROOTS > unrestricted (CLI on a personal machine). Checks run before anything
-is read; with roots, `~`, `..` and symlinks leading out of the roots are refused.
+is read; with roots, `~`, `..`, symlinks leading out of the roots and hidden folders or files inside
+them (`.git`, `.venv`, `.env`, …) are refused.
 """
 from __future__ import annotations
 
@@ -41,6 +42,15 @@ def shown(raw: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def hidden_part(path: Path, roots) -> str | None:
+    """The first hidden name ('.git', '.venv', …) in `path` below whichever root holds it, or None."""
+    for r in roots:
+        if path == r or r in path.parents:
+            rel = path.relative_to(r).parts
+            return next((p for p in rel if p.startswith(".")), None)
+    return None
+
+
 def check_local_path(raw: str, *, kind: str = "file", roots=None) -> Path:
     """Resolve a user-typed path, refusing `~`, `..` and anything outside the allowed roots.
 
@@ -66,6 +76,10 @@ def check_local_path(raw: str, *, kind: str = "file", roots=None) -> Path:
     if roots and not any(resolved == r or r in resolved.parents for r in roots):
         allowed = ", ".join(str(r) for r in roots)
         raise UserError(f"The {kind} path '{shown(raw)}' is outside the folders this server allows ({allowed}).")
+    if roots and (hidden_part(resolved, roots) or any(p.startswith(".") and p not in (".", "..")
+                                                      for p in Path(raw).parts)):
+        raise UserError(f"The {kind} path '{shown(raw)}' is in a hidden folder or is a hidden file; "
+                        "this server serves no hidden paths.")
     try:
         exists = resolved.exists()
     except OSError:

@@ -21,6 +21,8 @@ class Settings:
     allowed_roots: tuple[Path, ...]  # LOOKING_GLASS_ALLOWED_ROOTS: folders local models/corpora may come from
     workshop_models: tuple[str, ...]  # LOOKING_GLASS_WORKSHOP_MODELS: if set, the only models offered/allowed
     default_model: str  # LOOKING_GLASS_DEFAULT_MODEL
+    workshop: bool = False  # LOOKING_GLASS_WORKSHOP=1 or workshop models set: shared-server budgets apply
+    max_long_jobs: int = 0  # LOOKING_GLASS_MAX_LONG_JOBS: long jobs (scans, sweeps) at once per server; 0 = no cap
 
     @property
     def restricted(self) -> bool:
@@ -29,14 +31,15 @@ class Settings:
 
     @property
     def server_roots(self) -> tuple[Path, ...]:
-        """Roots the web app enforces: the configured ones, else the app's own assets, its cache and the cwd.
+        """Roots the web app enforces: the configured ones, else the built-in corpora and the cache.
 
-        The app is a shared server, so it is never unrestricted; the CLI (one person, own files) uses
-        `allowed_roots`, which is empty unless configured.
+        The app is a shared server, so it is never unrestricted, and never the app folder or the cwd
+        (its README, .git or .venv are no corpus); the CLI (one person, own files) uses `allowed_roots`,
+        which is empty unless configured.
         """
         if self.allowed_roots:
             return self.allowed_roots
-        return tuple(dict.fromkeys(p.resolve() for p in (ASSETS_DIR, self.cache_dir, Path.cwd())))
+        return tuple(dict.fromkeys(p.resolve() for p in (ASSETS_DIR / "corpora", self.cache_dir)))
 
 
 def load_settings() -> Settings:
@@ -47,10 +50,17 @@ def load_settings() -> Settings:
     except ValueError:
         max_models = 2
     workshop = tuple(m.strip() for m in os.environ.get("LOOKING_GLASS_WORKSHOP_MODELS", "").split(",") if m.strip())
+    flag = os.environ.get("LOOKING_GLASS_WORKSHOP", "").strip().lower() in ("1", "true", "yes", "on")
+    try:
+        long_jobs = max(0, int(os.environ.get("LOOKING_GLASS_MAX_LONG_JOBS", "") or (2 if flag or workshop else 0)))
+    except ValueError:
+        long_jobs = 2 if flag or workshop else 0
     return Settings(
         cache_dir=Path(cache).expanduser(),
         max_models=max_models,
         allowed_roots=_paths(os.environ.get("LOOKING_GLASS_ALLOWED_ROOTS")),
         workshop_models=workshop,
         default_model=os.environ.get("LOOKING_GLASS_DEFAULT_MODEL", "gemma-3-270m"),
+        workshop=flag or bool(workshop),
+        max_long_jobs=long_jobs,
     )

@@ -8,9 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import UserError
-from interp_core.ablation.run import COMPONENTS, DEFAULT_SCALES, run_ablation, sweep
-from interp_core.data.corpus import Corpus
-from interp_core.ablation.interventions import METHODS, NEEDS_REFERENCE, SITE_CHOICES, Ablation, parse_ints, parse_positions
+from interp_core.ablation import COMPONENTS, DEFAULT_SCALES, run_ablation, sweep
+from interp_core.data import Corpus
+from interp_core.ablation import METHODS, NEEDS_REFERENCE, Ablation, parse_ints, parse_positions
+from interp_core.engine.sites import ABLATION_SITES, CHOICES
 from interp_core.plots.ablation import (METRICS, head_sweep_figure, layer_sweep_figure, scale_sweep_figure,
                                         self_repair_figure, topk_figure)
 from ui.corpus_picker import corpus_picker, corpus_src
@@ -32,7 +33,7 @@ masked = info.masked_lm
 mask = getattr(lm.tokenizer, "mask_token", None) or "[MASK]"
 default_prompt = (f"The Eiffel Tower is located in the city of {mask}." if masked
                   else "The Eiffel Tower is located in the city of")
-SITES, METHOD_NAMES, POS = list(SITE_CHOICES), list(METHODS), ["all", "last", "chosen"]
+SITES, METHOD_NAMES, POS = list(ABLATION_SITES), list(METHODS), ["all", "last", "chosen"]
 
 # --- inputs (URL-shareable) -------------------------------------------------------------------
 seed("ab_prompt", default_prompt)
@@ -54,9 +55,9 @@ st.text_area("Prompt" + (f" (put {mask} where BERT should predict)" if masked el
 st.text_input("Target token (include its leading space, e.g. ' Paris'; empty = none)", key="ab_target")
 
 c1, c2, c3 = st.columns(3)
-site = c1.selectbox("Site", SITES, key="ab_site", format_func=lambda s: f"{s} — {SITE_CHOICES[s]}")
-top_layer = info.n_layers if site == "resid" else info.n_layers - 1
-if site != "embed":
+site = c1.selectbox("Site", SITES, key="ab_site", format_func=lambda s: f"{s} — {CHOICES[s].help}")
+top_layer = CHOICES[site].top_layer(info.n_layers)
+if top_layer is not None:
     st.session_state["ab_layer"] = min(max(int(st.session_state["ab_layer"]), 0), top_layer)
     c2.number_input(f"Layer (0..{top_layer})", 0, top_layer, step=1, key="ab_layer")
 method = c3.selectbox("Method", METHOD_NAMES, key="ab_method", format_func=lambda m: f"{m} — {METHODS[m]}")

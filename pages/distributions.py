@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from interp_core.distributions.run import DIST_SITES, activation_distributions, corpus_sample, prompt_sample
+from interp_core.distributions import activation_distributions, corpus_sample, prompt_sample
+from interp_core.engine.sites import CHOICES, DIST_SITES, NEURON_SITES
 from interp_core.plots.distributions import histogram_figure, matrix_figure, scatter_figure, spread_figure
 from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, table_downloads
@@ -21,11 +22,8 @@ require_frame()
 
 DEFAULT_PROMPT = "Alice looked round eagerly, and found that it was the Red Queen."
 SOURCES = {"corpus": "Corpus sample", "prompt": "Prompt"}
-SITE_NAMES = {"resid": "Hidden state (residual stream)", "attn_out": "Attention output", "mlp_out": "MLP output",
-              "mlp": "MLP neurons"}
 TOKENS_MIN, TOKENS_MAX = 16, 20_000
 BINS_MIN, BINS_MAX = 10, 300
-NEURON_SITE = {"resid": "resid", "mlp": "mlp"}  # sites the Neuron explorer can open
 
 st.title("📊 Activation distributions")
 st.caption("How do the hidden states change shape through the network?")
@@ -35,7 +33,7 @@ lm = page_model()
 seed("ad_source", "corpus", choices=tuple(SOURCES))
 seed("ad_prompt", DEFAULT_PROMPT)
 seed("ad_tokens", 1000, int)
-seed("ad_site", "resid", choices=tuple(DIST_SITES))
+seed("ad_site", "resid", choices=DIST_SITES)
 seed("ad_first", True, as_bool)
 seed("ad_bins", 80, int)
 seed("ad_hist", "grid", choices=("grid", "overlay"))
@@ -56,8 +54,8 @@ with left:
         st.number_input("Token budget", TOKENS_MIN, TOKENS_MAX, step=500, key="ad_tokens",
                         help="Tokens run through the model, in windows of up to 256 spread over the text.")
 with right:
-    st.selectbox("Activations", tuple(DIST_SITES), format_func=SITE_NAMES.get, key="ad_site",
-                 help="; ".join(f"{SITE_NAMES[k]}: {v[1]}" for k, v in DIST_SITES.items()))
+    st.selectbox("Activations", DIST_SITES, format_func=lambda k: CHOICES[k].label, key="ad_site",
+                 help="; ".join(f"{CHOICES[k].label}: {CHOICES[k].help}" for k in DIST_SITES))
     st.toggle("Exclude first token", key="ad_first")
     st.caption("The first token of every sequence (BOS / [CLS]) is an outlier in most models because nothing "
                "precedes it, so its huge values would swamp the histograms; switch this off to see it.")
@@ -101,7 +99,7 @@ if result is None:
 if result is None:
     st.stop()
 
-st.caption(f"{result.sample} · {SITE_NAMES[result.site]}: {DIST_SITES[result.site][1]}")
+st.caption(f"{result.sample} · {CHOICES[result.site].label}: {CHOICES[result.site].help}")
 m = st.columns(4)
 m[0].metric("Sequences", f"{result.n_sequences:,}")
 m[1].metric("Tokens measured", f"{result.n_tokens:,}")
@@ -161,7 +159,7 @@ with tab_t:
     table_downloads(table, f"{name}_stats", key="ad_stats_tab")
     st.subheader("Outlier dimensions")
     out = result.outliers.copy()
-    ne_site = NEURON_SITE.get(result.site)
+    ne_site = result.site if result.site in NEURON_SITES else None
     if ne_site is None:
         st.caption("The Neuron explorer opens hidden-state dimensions and MLP neurons; switch the activations to "
                    "one of those to get links.")

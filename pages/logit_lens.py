@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.lens.logit_lens import (METHOD_HELP, compute_lens, default_position, lens_frame, lens_json, require_mask,
+from interp_core.lens import (METHOD_HELP, compute_lens, default_position, require_mask,
                               trajectory)
-from interp_core.lens.sweep import masked_sweep, next_token_sweep
+from interp_core.lens import masked_sweep, next_token_sweep
 from interp_core.plots.lens import COLOR_MODES, lens_heatmap, sweep_heatmap, trajectory_figure
 from ui.downloads import json_download, table_and_figure
 from ui.errors import shown_errors
@@ -103,8 +103,8 @@ st.caption(f"Method **{result.method}** · rows are hidden states (embeddings at
            + (f"`{result.target.token!r}`" if result.target.token else "each position's final prediction"))
 heat = lens_heatmap(result, st.session_state["ll_color"], top_k)
 st.plotly_chart(heat, key="ll_heatmap")
-table_and_figure(lens_frame(result, top_k), heat, name, "ll_dl_table", f"{name}_heatmap")
-json_download(lens_json(result, top_k), f"{name}_full", "ll_dl_json", "⬇ Lens JSON (CLI format)")
+table_and_figure(result.frame(top_k), heat, name, "ll_dl_table", f"{name}_heatmap")
+json_download(result.to_dict(top_k), f"{name}_full", "ll_dl_json", "⬇ Lens JSON (CLI format)")
 
 st.subheader("Trajectory of the target")
 with shown_errors("Drawing the trajectory"):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.neurons.seed import SITES, seed_method, window_activations
+from interp_core.engine.sites import CHOICES, NEURON_SITES
+from interp_core.neurons import seed_method, window_activations
 from interp_core.plots.neurons import (STATS, context_heatmap_html, histogram_figure, layer_figure,
                                        top_tokens_figure, winners_figure)
-from interp_core.neurons.scan import cached_scan, scan_layer
+from interp_core.neurons import cached_scan, scan_layer
 from ui.cache import cached_tokens
 from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, json_download, table_downloads
@@ -24,7 +25,7 @@ lm = page_model()
 info = lm.info
 
 # --- inputs shared by both tabs (URL-synced) ---------------------------------------------------------
-seed("ne_site", "mlp", choices=tuple(SITES))
+seed("ne_site", "mlp", choices=NEURON_SITES)
 seed("ne_layer", 2, int)
 seed("ne_dim", 345, int)
 seed("ne_batch", 32, int)
@@ -45,10 +46,11 @@ if corpus is None:
     st.stop()
 
 c = st.columns(4)
-c[0].radio("Site", tuple(SITES), key="ne_site", horizontal=True, help="\n\n".join(f"**{k}**: {v}" for k, v in SITES.items()))
+c[0].radio("Site", NEURON_SITES, key="ne_site", horizontal=True,
+           help="\n\n".join(f"**{k}**: {CHOICES[k].help}" for k in NEURON_SITES))
 site = st.session_state["ne_site"]
-top_layer = info.n_layers if site == "resid" else info.n_layers - 1
-width = info.d_model if site == "resid" else info.d_mlp
+top_layer = CHOICES[site].top_layer(info.n_layers)
+width = CHOICES[site].width(info)
 c[1].number_input(f"Layer (0–{top_layer})", min_value=0, step=1, key="ne_layer")
 c[2].number_input("Batch size B (windows)", min_value=1, step=1, key="ne_batch")
 c[3].number_input("Window length T (tokens)", min_value=1, step=8, key="ne_seq")

@@ -22,6 +22,22 @@ def cached_model(spec: ModelSpec) -> LoadedModel:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def cached_tokens(spec: ModelSpec, corpus_sha256: str, _lm: LoadedModel, _corpus):
     """A corpus tokenized for one model (ids also cached on disk); keyed by model identity and corpus hash."""
-    from interp_core.data.tokens import tokenize_corpus
+    from interp_core.data import tokenize_corpus
 
     return tokenize_corpus(_lm, _corpus)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_store():
+    """Results any session may reuse (ui.runner run_keyed(shared=True)); one per process, bounded in bytes."""
+    from .runner import SessionResults
+
+    return SessionResults(max_bytes=512 * 1024 * 1024)
+
+
+@st.cache_resource(max_entries=_SETTINGS.max_models, show_spinner=False)
+def warmup(spec: ModelSpec, _lm: LoadedModel):
+    """The background warm-up of one model (default layer scan, default ablation), started once per process."""
+    from .warmup import Warmup
+
+    return Warmup.start(_lm)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from interp_core import UserError
-from interp_core.data.corpus import BUILTINS, Corpus, load_corpus
+from interp_core.data import BUILTINS, Corpus, load_corpus
 
 from .state import seed
 

@@ -7,14 +7,9 @@ from contextlib import contextmanager
 import streamlit as st
 
 from interp_core import Cancelled, UserError
+from interp_core.results import is_out_of_memory
 
 log = logging.getLogger("looking_glass")
-
-
-def _is_oom(e: BaseException) -> bool:
-    """MemoryError, CUDA's OutOfMemoryError, or the CPU allocator's "can't allocate memory" RuntimeError."""
-    text = str(e).lower()
-    return isinstance(e, MemoryError) or "out of memory" in text or "can't allocate memory" in text
 
 
 @contextmanager
@@ -27,7 +22,7 @@ def shown_errors(action: str = "This action"):
     except Cancelled:
         st.info(f"{action} was cancelled.")
     except Exception as e:  # noqa: BLE001 - the page must survive anything
-        if _is_oom(e):
+        if is_out_of_memory(e):
             st.error(f"{action} ran out of memory; try fewer tokens, a smaller batch or a smaller model.")
         else:
             log.exception("%s failed", action)

@@ -10,6 +10,10 @@ import torch
 from interp_core.errors import UserError
 from interp_core.engine.integrity import model_identity
 from interp_core.engine.sites import Site
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 
 @dataclass(frozen=True, eq=False)
@@ -21,7 +25,7 @@ class PatchSource:
     activation: torch.Tensor  # (Tc, *F) on the CPU
 
 
-def capture_patch(lm, text: str, sites: Iterable[Site]) -> dict[Site, PatchSource]:
+def capture_patch(lm: LoadedModel, text: str, sites: Iterable[Site]) -> dict[Site, PatchSource]:
     """Run the counterfactual prompt once and keep every requested site's activation."""
     sites = list(dict.fromkeys(sites))
     enc = lm.encode(text)
@@ -30,7 +34,7 @@ def capture_patch(lm, text: str, sites: Iterable[Site]) -> dict[Site, PatchSourc
     return {s: PatchSource(ident, s, lm.adapter.site_width(s), enc.tokens, r.cache[s][0].cpu()) for s in sites}
 
 
-def check_patch(lm, src: PatchSource, site: Site) -> None:
+def check_patch(lm: LoadedModel, src: PatchSource, site: Site) -> None:
     """UserError unless `src` was captured from this model at a site of the same kind and width."""
     ident = model_identity(lm)
     if src.model != ident:

@@ -1,8 +1,12 @@
 """Greedy decoding under (optional) interventions, and reading logits at a few positions cheaply.
 
-No KV cache: each step re-runs the whole sequence with the hooks, so an intervention applies to every
-position it names at every step. Logits are decoded only at the positions asked for (the final
-residual stream through final norm + unembedding), never the full (T, V) matrix.
+`greedy` uses the KV cache: the prompt runs once, then each step runs only the new token. An
+intervention hook then sees only the new position, so it is called on the sequence padded on the left
+to its full length and the new position is cut back out: the hook decides by absolute position, exactly
+as on the no-cache path (`greedy_uncached`, which re-runs the whole sequence each step and is kept as the
+reference the tests compare against). Interventions must be position-wise (position p's replacement
+depends only on x[:, p], p and the sequence length), which every `make_intervention` function is.
+Logits are decoded only at the positions asked for (final norm + unembedding), never the full (T, V) matrix.
 """
 from __future__ import annotations
 
@@ -10,10 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
+from interp_core.engine.hooks import StopForward, hooked, last_block_needed
 from interp_core.engine.sites import Site
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 
-def final_resid(lm, input_ids: torch.Tensor, interventions: Mapping | None = None,
+def final_resid(lm: LoadedModel, input_ids: torch.Tensor, interventions: Mapping | None = None,
                 capture: Sequence[Site] = ()) -> tuple[torch.Tensor, dict]:
     """One hooked pass up to the last block: (final residual stream (1, T, D), the other captures)."""
     last = Site("resid", lm.adapter.n_layers)
@@ -21,14 +30,14 @@ def final_resid(lm, input_ids: torch.Tensor, interventions: Mapping | None = Non
     return r.cache[last], r.cache
 
 
-def logits_at(lm, input_ids: torch.Tensor, positions: Sequence[int], interventions: Mapping | None = None
+def logits_at(lm: LoadedModel, input_ids: torch.Tensor, positions: Sequence[int], interventions: Mapping | None = None
               ) -> torch.Tensor:
     """Logits (P, V) at `positions` of one sequence, as the model computes them (float32)."""
     resid, _ = final_resid(lm, input_ids, interventions)
     return decode_positions(lm, resid, positions)
 
 
-def decode_positions(lm, resid: torch.Tensor, positions: Sequence[int]) -> torch.Tensor:
+def decode_positions(lm: LoadedModel, resid: torch.Tensor, positions: Sequence[int]) -> torch.Tensor:
     """(1, T, D) residual stream -> (P, V) logits at the given positions."""
     with torch.inference_mode():
         return lm.adapter.decode_resid(resid[0, list(positions)]).float()
@@ -36,7 +45,50 @@ def decode_positions(lm, resid: torch.Tensor, positions: Sequence[int]) -> torch
 
 def greedy(lm, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
            progress: Callable[[float, str], None] | None = None, label: str = "Generating") -> tuple[int, ...]:
-    """Append `n` argmax tokens to `input_ids` (1, T); returns the new ids. Stops early at EOS."""
+    """Append `n` argmax tokens to `input_ids` (1, T) with the KV cache; returns the new ids. Stops early at EOS."""
+    from transformers import DynamicCache
+
+    eos = getattr(lm.tokenizer, "eos_token_id", None)
+    offset = [0]  # absolute position of the first token fed in the current step
+    hooks = {site: _at_offset(fn, offset) for site, fn in (interventions or {}).items()}
+    last = Site("resid", lm.adapter.n_layers)
+    cache = DynamicCache(config=lm.model.config)
+    new = input_ids.to(lm.device)
+    total = new.shape[1]
+    out: list[int] = []
+    with hooked(lm, [last], hooks, stop_after_block=last_block_needed([last])) as h:
+        for step in range(n):
+            try:
+                lm.model(input_ids=new, past_key_values=cache, use_cache=True)
+            except StopForward:  # the cache is filled block by block, so stopping after the last block keeps it whole
+                pass
+            resid = h.cache[last]  # (1, t_new, D)
+            nxt = int(decode_positions(lm, resid, [resid.shape[1] - 1])[0].argmax())
+            out.append(nxt)
+            offset[0] += new.shape[1]
+            total += 1
+            new = torch.tensor([[nxt]], device=new.device, dtype=new.dtype)
+            if progress is not None:
+                progress((step + 1) / n, f"{label}: {step + 1}/{n} tokens")
+            if nxt == eos or total >= lm.adapter.n_ctx:
+                break
+    return tuple(out)
+
+
+def _at_offset(fn: Callable[[torch.Tensor], torch.Tensor], offset: list[int]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Run a position-wise intervention on new tokens that start at absolute position offset[0]."""
+    def shifted(x: torch.Tensor) -> torch.Tensor:  # x: (B, t_new, *F)
+        off = offset[0]
+        if off == 0:
+            return fn(x)
+        full = torch.cat([x.new_zeros((x.shape[0], off, *x.shape[2:])), x], dim=1)  # (B, off + t_new, *F)
+        return fn(full)[:, off:]
+    return shifted
+
+
+def greedy_uncached(lm, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
+                    progress: Callable[[float, str], None] | None = None, label: str = "Generating") -> tuple[int, ...]:
+    """The reference: like `greedy`, but every step re-runs the whole sequence (no KV cache)."""
     ids = input_ids
     eos = getattr(lm.tokenizer, "eos_token_id", None)
     out: list[int] = []

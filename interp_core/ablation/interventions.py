@@ -13,16 +13,12 @@ from dataclasses import dataclass, replace
 import torch
 
 from interp_core.errors import UserError
-from interp_core.engine.sites import Site
+from interp_core.engine.sites import ABLATION_SITES, CHOICES, Site, choice
+from typing import TYPE_CHECKING
 
-SITE_CHOICES: dict[str, str] = {
-    "resid": "hidden state (residual stream) entering block l; l = n_layers is the last block's output",
-    "attn_out": "attention output of block l, as added to the residual stream",
-    "head": "one or more attention heads of block l (before the output projection)",
-    "mlp_out": "MLP output of block l, as added to the residual stream",
-    "neuron": "chosen MLP neurons of block l",
-    "embed": "token embeddings",
-}
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
+
 METHODS: dict[str, str] = {
     "zero": "replace with zeros",
     "mean": "replace with the site's per-dimension mean over the reference corpus",
@@ -32,15 +28,13 @@ METHODS: dict[str, str] = {
     "patch": "replace with the same site's activation on a counterfactual prompt (aligned from the end)",
 }
 NEEDS_REFERENCE = ("mean", "median", "noise")
-_KIND = {"resid": "resid", "attn_out": "attn_out", "head": "attn_heads", "mlp_out": "mlp_out",
-         "neuron": "mlp_neurons", "embed": "embed"}
 
 
 @dataclass(frozen=True)
 class Ablation:
     """One intervention: where (site, layer, heads / neuron indices), how (method + parameters), at which positions."""
 
-    site: str  # one of SITE_CHOICES
+    site: str  # one of sites.ABLATION_SITES
     layer: int | None = None  # None only for "embed"
     method: str = "zero"  # one of METHODS
     heads: tuple[int, ...] = ()  # site "head": which heads (empty = every head of the layer)
@@ -53,7 +47,7 @@ class Ablation:
     @property
     def hook_site(self) -> Site:
         """The canonical site the hook sits on."""
-        return Site(_KIND[self.site], None if self.site == "embed" else self.layer)
+        return CHOICES[self.site].site(self.layer)
 
     def at(self, **changes) -> "Ablation":
         """A copy with some fields changed (sweeps move the layer, head or scale)."""
@@ -95,11 +89,10 @@ def parse_ints(text: str, what: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def check_ablation(lm, ab: Ablation) -> None:
+def check_ablation(lm: LoadedModel, ab: Ablation) -> None:
     """Raise a UserError naming the first thing about `ab` that does not fit this model."""
     a = lm.adapter
-    if ab.site not in SITE_CHOICES:
-        raise UserError(f"Unknown site '{ab.site}'; choose one of {', '.join(SITE_CHOICES)}.")
+    choice(ab.site, ABLATION_SITES)
     if ab.method not in METHODS:
         raise UserError(f"Unknown method '{ab.method}'; choose one of {', '.join(METHODS)}.")
     if ab.site != "embed":

@@ -14,9 +14,14 @@ from dataclasses import dataclass
 import torch
 
 from interp_core.errors import UserError
+from interp_core.results import atomic_write
 from interp_core.engine.integrity import model_identity
 from interp_core.settings import load_settings
 from interp_core.engine.sites import Site
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 DEFAULT_BUDGET = 2000  # tokens
 CHUNK_CHARS = 1000  # text per forward pass
@@ -53,12 +58,12 @@ def text_chunks(text: str, size: int = CHUNK_CHARS) -> Iterator[str]:
             yield piece
 
 
-def _key(lm, corpus, site: Site, budget: int) -> str:
+def _key(lm: LoadedModel, corpus, site: Site, budget: int) -> str:
     raw = json.dumps([_VERSION, model_identity(lm), corpus.sha256, str(site), int(budget)])
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def _load(path, lm, corpus, site) -> RefStats | None:
+def _load(path, lm: LoadedModel, corpus, site) -> RefStats | None:
     try:
         d = torch.load(path, weights_only=True, map_location="cpu")
         return RefStats(model_identity(lm), site, corpus.name, corpus.sha256, int(d["n_tokens"]),
@@ -68,16 +73,11 @@ def _load(path, lm, corpus, site) -> RefStats | None:
 
 
 def _save(path, st: RefStats) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        torch.save({"n_tokens": st.n_tokens, "mean": st.mean, "median": st.median, "std": st.std}, tmp)
-        tmp.replace(path)
-    except OSError:
-        pass  # the cache is an optimisation; a read-only disk only costs a recomputation
+    atomic_write(path, lambda tmp: torch.save(
+        {"n_tokens": st.n_tokens, "mean": st.mean, "median": st.median, "std": st.std}, tmp))
 
 
-def reference_stats(lm, corpus, sites: Iterable[Site], *, budget: int = DEFAULT_BUDGET, use_cache: bool = True,
+def reference_stats(lm: LoadedModel, corpus, sites: Iterable[Site], *, budget: int = DEFAULT_BUDGET, use_cache: bool = True,
                     progress: Callable[[float, str], None] | None = None) -> dict[Site, RefStats]:
     """Statistics of every site in `sites` over the first `budget` non-special tokens of `corpus` (one pass)."""
     if corpus is None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 import sys
 
 from interp_core.errors import UserError
+from interp_core.engine.sites import ABLATION_SITES
 from interp_core.cli.main import add_model_args, load_from_args
 
-SITES = ("resid", "attn_out", "head", "mlp_out", "neuron", "embed")
 METHODS = ("zero", "mean", "median", "noise", "scale", "patch")
 
 
 def add_arguments(p):
     add_model_args(p)
     p.add_argument("--prompt", required=True, help="the clean prompt (BERT: include [MASK])")
-    p.add_argument("--site", required=True, choices=SITES)
+    p.add_argument("--site", required=True, choices=ABLATION_SITES)
     p.add_argument("--layer", type=int, default=None, help="block index (resid: 0..n_layers); not for embed")
     p.add_argument("--head", default="", help="head index or comma list for --site head (default: every head)")
     p.add_argument("--index", default="", help="comma-separated MLP neuron indices for --site neuron")
@@ -40,23 +40,17 @@ def _progress(frac, msg):
 
 
 def run(args) -> dict:
-    from interp_core.ablation.run import sweep, run_ablation
-    from interp_core.data.corpus import Corpus, load_corpus
-    from interp_core.ablation.interventions import Ablation, parse_ints, parse_positions
+    from interp_core.ablation import sweep, run_ablation
+    from interp_core.data import Corpus, load_corpus
+    from interp_core.ablation import ablation_from_text, parse_scales
 
     if args.site != "embed" and args.layer is None:
         raise UserError(f"--site {args.site} needs --layer.")
     if args.generate < 0 or args.top_k < 1:
         raise UserError("--generate must be ≥ 0 and --top-k ≥ 1.")
-    try:
-        scales = tuple(float(s) for s in args.scales.split(",") if s.strip())
-    except ValueError:
-        raise UserError(f"--scales '{args.scales}' is not a comma-separated list of numbers.") from None
-    ab = Ablation(
-        site=args.site, layer=None if args.site == "embed" else args.layer, method=args.method,
-        heads=parse_ints(args.head, "heads") if args.head.strip() else (),
-        indices=parse_ints(args.index, "neuron indices") if args.index.strip() else (),
-        scale=args.scale, noise_std=args.noise_std, positions=parse_positions(args.positions), seed=args.seed)
+    scales = parse_scales(args.scales)
+    ab = ablation_from_text(args.site, args.layer, args.method, heads=args.head, indices=args.index, scale=args.scale,
+                            noise_std=args.noise_std, positions=args.positions, seed=args.seed)
     reference = None
     if args.reference:
         reference = (Corpus.from_text(args.prompt, "the prompt", "prompt") if args.reference == "prompt"

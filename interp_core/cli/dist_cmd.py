@@ -1,6 +1,7 @@
 """`dist`: per-layer activation statistics, shared-bin histograms, covariance and R² between layers."""
 from __future__ import annotations
 
+from interp_core.engine.sites import DIST_SITES
 from interp_core.cli.main import add_model_args, load_from_args
 
 
@@ -11,7 +12,7 @@ def add_arguments(p):
     src.add_argument("--corpus", help="builtin:looking-glass, gutenberg:ID or a text file path")
     p.add_argument("--max-tokens", type=int, default=2000, help="token budget for a corpus sample (default 2000)")
     p.add_argument("--window", type=int, default=256, help="tokens per sequence of a corpus sample (default 256)")
-    p.add_argument("--site", choices=("resid", "mlp_out", "attn_out", "mlp"), default="resid",
+    p.add_argument("--site", choices=DIST_SITES, default="resid",
                    help="resid (default; embeddings first), mlp_out, attn_out or mlp (MLP neurons)")
     first = p.add_mutually_exclusive_group()
     first.add_argument("--exclude-first", dest="exclude_first", action="store_true", default=True,
@@ -22,8 +23,8 @@ def add_arguments(p):
 
 
 def run(args) -> dict:
-    from interp_core.data.corpus import load_corpus
-    from interp_core.distributions.run import activation_distributions, corpus_sample, prompt_sample
+    from interp_core.data import load_corpus
+    from interp_core.distributions import activation_distributions, corpus_sample, prompt_sample
     from interp_core.errors import UserError
 
     if args.max_tokens < 1:

@@ -18,14 +18,14 @@ def add_arguments(p):
 
 
 def run(args) -> dict:
-    from interp_core.lens.logit_lens import compute_lens, lens_json, resolve_method
-    from interp_core.lens.sweep import lens_sweep
+    from interp_core.lens import compute_lens, resolve_method
+    from interp_core.lens import lens_sweep
 
     lm = load_from_args(args)
     resolve_method(lm, args.method)  # no LM head / wrong method: say so before any work
     if args.mask_sweep:
-        return lens_sweep(lm, args.prompt, args.method).to_json()
-    return lens_json(compute_lens(lm, args.prompt, args.method, args.top_k, args.target))
+        return lens_sweep(lm, args.prompt, args.method).to_dict()
+    return compute_lens(lm, args.prompt, args.method, args.top_k, args.target).to_dict()
 
 
 def to_text(result: dict) -> str:

@@ -8,6 +8,7 @@ import math
 import sys
 
 from interp_core.errors import UserError
+from interp_core.results import is_out_of_memory
 
 # command -> (module, help). Modules are imported lazily so `models` starts fast.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -18,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lens": ("interp_core.cli.lens_cmd", "logit lens: every layer's predictions"),
     "dist": ("interp_core.cli.dist_cmd", "activation distributions per layer"),
     "ablate": ("interp_core.cli.ablate_cmd", "ablation / patching experiments"),
+    "attn": ("interp_core.cli.attn_cmd", "attention patterns of one prompt"),
+    "dla": ("interp_core.cli.dla_cmd", "direct logit attribution of a target token"),
 }
 
 
@@ -96,12 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return 130
-    except MemoryError:
-        print("error: out of memory; try a smaller batch, fewer tokens or a smaller model.", file=sys.stderr)
-        return 1
-    except RuntimeError as e:  # torch reports CUDA OOM and failed CPU allocations as RuntimeErrors
-        text = str(e).lower()
-        if "out of memory" not in text and "can't allocate memory" not in text:
+    except (MemoryError, RuntimeError) as e:  # torch reports CUDA OOM and failed CPU allocations as RuntimeErrors
+        if not is_out_of_memory(e):
             raise
         print("error: out of memory; try a smaller batch, fewer tokens or a smaller model.", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interp_core.errors import UserError
+from interp_core.results import atomic_write
 from interp_core.paths import check_local_path
 from interp_core.settings import load_settings
 
@@ -105,10 +106,9 @@ def gutenberg(book_id: str, *, timeout: float = 20.0) -> Corpus:
             raise UserError(
                 f"Project Gutenberg book {book_id} is not cached and could not be downloaded (no network?); "
                 "use a built-in corpus or a local file.")
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(cache)
+        if not atomic_write(cache, lambda tmp: tmp.write_bytes(data)):
+            return Corpus.from_bytes(data, f"gutenberg:{book_id}", f"Project Gutenberg eBook #{book_id}").map_text(
+                strip_gutenberg)
     c = Corpus.from_bytes(cache.read_bytes(), f"gutenberg:{book_id}", f"Project Gutenberg eBook #{book_id}")
     return c.map_text(strip_gutenberg)
 

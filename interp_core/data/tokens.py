@@ -11,13 +11,18 @@ import hashlib
 import json
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from interp_core.data.corpus import Corpus
 from interp_core.errors import UserError
+from interp_core.results import atomic_write
 from interp_core.settings import load_settings
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 _FINGERPRINTS: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
 TOKENS_VERSION = 2
@@ -121,7 +126,7 @@ def _encode_text(tokenizer, text: str) -> np.ndarray:
     return np.asarray(ids, dtype=np.int64)
 
 
-def tokenize_corpus(lm, corpus: Corpus, *, use_cache: bool = True) -> TokenizedCorpus:
+def tokenize_corpus(lm: LoadedModel, corpus: Corpus, *, use_cache: bool = True) -> TokenizedCorpus:
     """Tokenize `corpus` for `lm`'s tokenizer; ids are cached on disk keyed by tokenizer and corpus hash."""
     tok = lm.tokenizer
     fp = tokenizer_fingerprint(tok)
@@ -135,13 +140,7 @@ def tokenize_corpus(lm, corpus: Corpus, *, use_cache: bool = True) -> TokenizedC
     if ids is None:
         ids = _encode_text(tok, corpus.text)
         if use_cache:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(path.name + ".part.npy")
-                np.save(tmp, ids)
-                tmp.replace(path)
-            except OSError:
-                pass  # a read-only cache only costs speed
+            atomic_write(path, lambda tmp: np.save(tmp, ids), suffix=".part.npy")
     if ids.size == 0:
         raise UserError("The corpus has no tokens; choose a text with some words in it.")
     prefix, suffix = special_wrapping(tok)
@@ -149,7 +148,7 @@ def tokenize_corpus(lm, corpus: Corpus, *, use_cache: bool = True) -> TokenizedC
                            tuple(lm.token_strings(prefix)), tuple(lm.token_strings(suffix)))
 
 
-def token_strings(lm, ids, memo: dict | None = None) -> list[str]:
+def token_strings(lm: LoadedModel, ids, memo: dict | None = None) -> list[str]:
     """lm.token_strings with an optional id -> string memo (building thousands of contexts decodes the same ids)."""
     if memo is None:
         return lm.token_strings(ids)
@@ -158,7 +157,7 @@ def token_strings(lm, ids, memo: dict | None = None) -> list[str]:
     return [memo[int(i)] for i in ids]
 
 
-def display_tokens(lm, ids, memo: dict | None = None) -> list[str]:
+def display_tokens(lm: LoadedModel, ids, memo: dict | None = None) -> list[str]:
     """Token strings that join into readable text (WordPiece '##ing' -> 'ing', other BERT pieces get a space)."""
     toks = token_strings(lm, ids, memo)
     if lm.adapter.family != "bert":
@@ -166,7 +165,7 @@ def display_tokens(lm, ids, memo: dict | None = None) -> list[str]:
     return [t[2:] if t.startswith("##") else (" " + t if i else t) for i, t in enumerate(toks)]
 
 
-def context(lm, tc: TokenizedCorpus, index: int, window_start: int, window_end: int,
+def context(lm: LoadedModel, tc: TokenizedCorpus, index: int, window_start: int, window_end: int,
             left: int = 12, right: int = 4, memo: dict | None = None) -> tuple[list[str], int]:
     """Display tokens around corpus position `index`, clipped to its window; also the position of `index` in them."""
     lo = max(window_start, index - left)

@@ -1,1 +1,2 @@
-"""engine"""
+"""The engine every method runs on: loading (embedded models, catalog), one adapter per architecture family,
+the site vocabulary, and the one hook entry point."""

@@ -5,13 +5,12 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from interp_core.errors import ModelLoadError
 from interp_core.settings import load_settings
+from interp_core.results import Progress
 
-Progress = Callable[[float | None, str], None]
 
 GEMMA = "gemma-3-270m"
 MINILM = "minilm-l6"

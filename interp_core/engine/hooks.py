@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
 
 from interp_core.engine.adapters import first_tensor
 from interp_core.engine.sites import Site
+from interp_core.errors import UserError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 Intervention = Callable[[torch.Tensor], torch.Tensor]
 """Receives a site's activation ((B, T, ...), heads as (B, T, H, Dh)) and returns its replacement."""
@@ -31,7 +36,6 @@ class Hooked:
     """What a `hooked` block yields: captured activations, filled in as passes run."""
 
     cache: dict[Site, torch.Tensor] = field(default_factory=dict)
-    stopped_early: bool = False
     n_handles: int = 0
 
 
@@ -39,7 +43,7 @@ def _reshape_heads(adapter, x: torch.Tensor) -> torch.Tensor:
     return x.view(*x.shape[:-1], adapter.n_heads, adapter.d_head)  # (B, T, H*Dh) -> (B, T, H, Dh)
 
 
-def _make_hook(lm, site: Site, intervention: Intervention | None, capture: bool, state: Hooked,
+def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, capture: bool, state: Hooked,
                on_capture: Callable[[Site, torch.Tensor], None] | None, where: str):
     adapter = lm.adapter
     heads = site.kind == "attn_heads"
@@ -74,6 +78,9 @@ def _make_hook(lm, site: Site, intervention: Intervention | None, capture: bool,
     def post_hook(module, args, output):
         if threading.get_ident() != owner:
             return None
+        if where == "weights":  # attention patterns: read the weights the module returns second, never replace
+            transform(output[1])
+            return None
         x = first_tensor(output)
         new = transform(x)
         if new is x:
@@ -94,10 +101,13 @@ def last_block_needed(sites: Iterable[Site]) -> int | None:
 
 
 @contextmanager
-def hooked(lm, capture: Iterable[Site] = (), interventions: Mapping[Site, Intervention] | None = None,
+def hooked(lm: LoadedModel, capture: Iterable[Site] = (), interventions: Mapping[Site, Intervention] | None = None,
            stop_after_block: int | None = None,
-           on_capture: Callable[[Site, torch.Tensor], None] | None = None) -> Iterator[Hooked]:
+           on_capture: Callable[[Site, torch.Tensor], None] | None = None, grad: bool = False) -> Iterator[Hooked]:
     """Hook `lm` (a LoadedModel) for capture and/or intervention; all handles go away on exit.
+
+    grad: autograd on instead of inference mode (attribution patching only; every other path stays in
+    inference mode); captures then go to `on_capture` undetached so gradients can reach them.
 
     stop_after_block: raise StopForward after that block's output (early exit; -1 = before block 0).
     on_capture: stream each captured tensor to a callback instead of keeping it in `cache`.
@@ -107,9 +117,12 @@ def hooked(lm, capture: Iterable[Site] = (), interventions: Mapping[Site, Interv
     sites = list(dict.fromkeys([*interventions, *capture]))
     for site in sites:
         lm.adapter.check_site(site)
+        if site.kind == "attn_pattern" and site in interventions:
+            raise UserError("Attention patterns can be captured but not intervened on; ablate a head instead.")
+    patterns = any(s.kind == "attn_pattern" for s in sites)  # weights exist only under eager attention
     state = Hooked()
     handles = []
-    with lm.lock:
+    with lm.lock:  # a scheduler.PriorityLock: short requests go before a long job's next batch
         try:
             for site in sites:
                 point = lm.adapter.hook_point(site)
@@ -124,7 +137,6 @@ def hooked(lm, capture: Iterable[Site] = (), interventions: Mapping[Site, Interv
                 def stop(*_):
                     if threading.get_ident() != owner:
                         return None
-                    state.stopped_early = True
                     raise StopForward
                 stop._looking_glass = True
                 blocks = lm.adapter.blocks()
@@ -133,7 +145,8 @@ def hooked(lm, capture: Iterable[Site] = (), interventions: Mapping[Site, Interv
                 else:
                     handles.append(blocks[stop_after_block].register_forward_hook(stop))
             state.n_handles = len(handles)
-            with torch.inference_mode():
+            mode = torch.enable_grad() if grad else torch.inference_mode()
+            with mode, (lm.adapter.eager_attention() if patterns else nullcontext()):
                 yield state
         finally:
             for h in handles:

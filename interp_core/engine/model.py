@@ -1,7 +1,7 @@
 """A loaded model: HF module + tokenizer + adapter + per-model lock, and the hooked forward pass."""
 from __future__ import annotations
 
-import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -11,6 +11,7 @@ from interp_core.engine.adapters import Adapter
 from interp_core.errors import UserError
 from interp_core.paths import shown
 from interp_core.engine.hooks import Intervention, StopForward, hooked, last_block_needed
+from interp_core.engine.scheduler import PriorityLock
 from interp_core.engine.sites import Site
 
 
@@ -58,6 +59,14 @@ class ForwardResult:
     cache: dict[Site, torch.Tensor] = field(default_factory=dict)
 
 
+LIVE_MODELS: "weakref.WeakSet[LoadedModel]" = weakref.WeakSet()  # every model in memory, for hook audits
+
+
+def live_hooks() -> int:
+    """Looking Glass hooks registered on any model in memory (0 whenever no run is in progress)."""
+    return sum(lm.num_hooks() for lm in list(LIVE_MODELS))
+
+
 @dataclass(eq=False)
 class LoadedModel:
     spec: ModelSpec
@@ -65,7 +74,10 @@ class LoadedModel:
     tokenizer: object
     adapter: Adapter
     source: str
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    lock: PriorityLock = field(default_factory=PriorityLock)  # short requests before a long job's next batch
+
+    def __post_init__(self) -> None:
+        LIVE_MODELS.add(self)
 
     @property
     def device(self) -> torch.device:
@@ -122,16 +134,19 @@ class LoadedModel:
     def run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, *,
             capture: Iterable[Site] = (), interventions: Mapping[Site, Intervention] | None = None,
             need_logits: bool = True,
-            on_capture: Callable[[Site, torch.Tensor], None] | None = None) -> ForwardResult:
-        """One hooked forward pass. Without `need_logits`, stops after the last block a capture needs."""
+            on_capture: Callable[[Site, torch.Tensor], None] | None = None, grad: bool = False) -> ForwardResult:
+        """One hooked forward pass. Without `need_logits`, stops after the last block a capture needs.
+
+        grad=True: autograd stays on (attribution patching only; see `hooked`)."""
         capture = list(capture)
         stop = None if need_logits else last_block_needed(capture)
         if not need_logits and not capture:
-            stop = self.adapter.n_layers - 1  # nothing past the blocks is wanted: never pay for the LM head
+            stop = last_block_needed([Site("resid", self.adapter.n_layers)])  # the last block: never pay for the LM head
         input_ids = input_ids.to(self.device)
         if attention_mask is not None:
             attention_mask = attention_mask.to(self.device)
-        with hooked(self, capture, interventions, stop_after_block=stop, on_capture=on_capture) as h:
+        with hooked(self, capture, interventions, stop_after_block=stop, on_capture=on_capture,
+                    grad=grad) as h:
             try:
                 out = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
             except StopForward:

@@ -1,4 +1,5 @@
-"""Canonical hook sites shared by every architecture family (TransformerLens-style names)."""
+"""The one site vocabulary: canonical hook sites (TransformerLens-style names), the user-facing site names
+that pages and CLI offer, their labels, layer ranges and widths. Nothing else knows these rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,12 +12,39 @@ SITE_KINDS: dict[str, str] = {
     "resid": "residual stream: layer 0 = input of block 0, layer l = output of block l-1 (B, T, D)",
     "attn_out": "attention output of block l, as added to the residual stream (B, T, D)",
     "attn_heads": "per-head attention output of block l, before the output projection (B, T, H, Dh)",
+    "attn_pattern": "post-softmax attention weights of block l (B, H, T_query, T_key)",
     "mlp_out": "MLP output of block l, as added to the residual stream (B, T, D)",
     "mlp_neurons": "MLP activations of block l entering the down projection (B, T, M)",
     "final_norm": "the final norm's output (decoders); equals HF's last hidden state (B, T, D)",
     "logits": "unembedding output (B, T, V)",
 }
-LAYERED = {"resid", "attn_out", "attn_heads", "mlp_out", "mlp_neurons"}
+LAYERED = {"resid", "attn_out", "attn_heads", "attn_pattern", "mlp_out", "mlp_neurons"}
+
+
+def n_site_layers(kind: str, n_layers: int) -> int:
+    """How many layers a layered site kind has: resid has n_layers + 1 (embeddings first), the others n_layers.
+
+    The only place this rule is written; every layer range in the app and CLI comes from here."""
+    if kind not in LAYERED:
+        return 0
+    return n_layers + 1 if kind == "resid" else n_layers
+
+
+def site_width(kind: str, shape) -> int:
+    """Size of a site's last dimension (heads: H*Dh before reshaping; patterns: the key length is not fixed).
+
+    `shape` is anything with d_model, d_mlp, n_heads, d_head and vocab_size (an Adapter or a ModelInfo)."""
+    if kind in ("embed", "resid", "attn_out", "mlp_out", "final_norm"):
+        return int(shape.d_model)
+    if kind == "attn_heads":
+        return int(shape.n_heads) * int(shape.d_head)
+    if kind == "attn_pattern":
+        return int(shape.n_heads)
+    if kind == "mlp_neurons":
+        return int(shape.d_mlp)
+    if kind == "logits":
+        return int(shape.vocab_size)
+    raise UserError(f"Unknown site '{kind}'; choose one of {', '.join(SITE_KINDS)}.")
 
 
 @dataclass(frozen=True, order=True)
@@ -53,3 +81,67 @@ class Site:
         if self.kind in LAYERED:
             return self.layer  # type: ignore[return-value]
         return 1 << 30  # final_norm / logits need the whole network
+
+
+# --- what users pick ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SiteChoice:
+    """A user-facing site name: the canonical kind it hooks, a short label and a one-line explanation."""
+
+    name: str
+    kind: str
+    label: str
+    help: str
+
+    def n_layers(self, n_model_layers: int) -> int:
+        return n_site_layers(self.kind, n_model_layers)
+
+    def top_layer(self, n_model_layers: int) -> int | None:
+        """The highest valid layer index, or None for a site without layers (embeddings)."""
+        n = self.n_layers(n_model_layers)
+        return n - 1 if n else None
+
+    def layers(self, n_model_layers: int) -> range:
+        return range(self.n_layers(n_model_layers))
+
+    def site(self, layer: int | None) -> Site:
+        return Site(self.kind, layer if self.kind in LAYERED else None)
+
+    def width(self, shape) -> int:
+        return site_width(self.kind, shape)
+
+    def layer_label(self, layer: int) -> str:
+        """Short axis label: 'emb' for the residual stream before block 0, else the layer number."""
+        return "emb" if self.kind == "resid" and layer == 0 else str(layer)
+
+    def check_layer(self, layer: int, n_model_layers: int) -> None:
+        top = self.top_layer(n_model_layers)
+        if top is not None and not 0 <= layer <= top:
+            raise UserError(f"Layer {layer} is out of range for {self.label.lower()}; choose 0–{top}.")
+
+
+CHOICES: dict[str, SiteChoice] = {c.name: c for c in (
+    SiteChoice("resid", "resid", "Hidden state (residual stream)",
+               "residual stream: hidden state L (0 = embeddings, n_layers = last block's output)"),
+    SiteChoice("attn_out", "attn_out", "Attention output",
+               "attention output of block L, as added to the residual stream"),
+    SiteChoice("head", "attn_heads", "Attention heads",
+               "one or more attention heads of block L (before the output projection)"),
+    SiteChoice("mlp_out", "mlp_out", "MLP output", "MLP output of block L, as added to the residual stream"),
+    SiteChoice("mlp", "mlp_neurons", "MLP neurons",
+               "MLP neurons of block L (the activations entering the down projection)"),
+    SiteChoice("neuron", "mlp_neurons", "Chosen MLP neurons", "chosen MLP neurons of block L"),
+    SiteChoice("embed", "embed", "Token embeddings", "token embeddings"),
+)}
+# which user-facing names each method offers, in display order
+NEURON_SITES = ("resid", "mlp")
+DIST_SITES = ("resid", "attn_out", "mlp_out", "mlp")
+ABLATION_SITES = ("resid", "attn_out", "head", "mlp_out", "neuron", "embed")
+
+
+def choice(name: str, allowed: tuple[str, ...] | None = None) -> SiteChoice:
+    """The SiteChoice for a user-facing name; a UserError listing the allowed names otherwise."""
+    names = allowed or tuple(CHOICES)
+    if name not in names:
+        raise UserError(f"Unknown site '{name}'; choose one of {', '.join(names)}.")
+    return CHOICES[name]

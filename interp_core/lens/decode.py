@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from interp_core.lens.moments import head_moments
+from interp_core.results import Progress
 
-Progress = Callable[[float, str], None]
 
 _CHUNK_ELEMS = 1 << 19  # logits per chunk (2 MB of float32): rows x vocab-chunk; small enough to stay in cache
 _MAX_ROWS = 1024  # hidden states decoded together (bounds the chunk's memory for long prompts)
@@ -64,9 +64,6 @@ class RowStats:
     def zscore(self, logits: torch.Tensor) -> torch.Tensor:
         return (logits - self.mean) / self.std.clamp_min(1e-12)
 
-    def prob(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.exp(logits - self.lse)
-
 
 def decode_stats(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequence[TargetRequest] = (),
                  progress: Progress | None = None, span: tuple[float, float] = (0.0, 1.0),
@@ -106,14 +103,8 @@ def _decode_block(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequenc
     chunk = max(_MIN_CHUNK, min(vocab, _CHUNK_ELEMS // max(n, 1)))
 
     # Target logits computed directly (N, D)·(N, D); the chunk loop counts how many logits beat them.
-    t_logits, t_ids = [], []
-    for t in targets:
-        ids = t.ids.to(dev)
-        val = (x * weight[ids].float()).sum(-1)
-        if head.bias is not None:
-            val = val + head.bias[ids].float()
-        t_logits.append(head.finish(val.unsqueeze(-1)).squeeze(-1))  # (N,)
-        t_ids.append(ids)
+    t_ids = [t.ids.to(dev) for t in targets]
+    t_logits = [head.finish(_direct_logits(head, x, ids).unsqueeze(-1)).squeeze(-1) for ids in t_ids]  # (N,) each
     counts = [torch.zeros(n, dtype=torch.long, device=dev) if t.rank else None for t in targets]
     # Rows whose target id falls in each chunk, found once: the chunk loop must not count a target as
     # beating itself (its chunk value may differ from the direct dot product in the last bit).
@@ -194,14 +185,17 @@ def target_zscores(head: LensHead, hidden: torch.Tensor, ids: torch.Tensor, prog
         progress(span[0], f"{label}: logit moments")
     moments = head_moments(head.weight, head.bias)
     x = head.pre(hidden).float()  # (N, D)
-    ids = ids.to(x.device)
-    logit = (x * head.weight[ids].float()).sum(-1)  # (N,)
-    if head.bias is not None:
-        logit = logit + head.bias[ids].float()
+    logit = _direct_logits(head, x, ids.to(x.device))  # (N,)
     mean, std = moments.mean_std(x)
     if progress is not None:
         progress(span[1], f"{label}: done")
     return ((logit - mean) / std.clamp_min(1e-12)).detach().cpu()
+
+
+def _direct_logits(head: LensHead, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Logit of token ids[i] for row x[i] (before `finish`): one dot product per row, no vocabulary pass."""
+    val = (x * head.weight[ids].float()).sum(-1)  # (N,)
+    return val if head.bias is None else val + head.bias[ids].float()
 
 
 def _rows_by_chunk(ids: torch.Tensor, chunk: int) -> dict[int, torch.Tensor]:

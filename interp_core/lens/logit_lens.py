@@ -18,9 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from interp_core.budgets import budgets
+from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
-from interp_core.lens.decode import LensHead, Progress, TargetRequest, decode_stats
-from interp_core.engine.sites import Site
+from interp_core.lens.decode import LensHead, TargetRequest, decode_stats
+from interp_core.results import Progress
+from interp_core.engine.sites import Site, n_site_layers
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 METHODS = ("auto", "final-norm", "full-head", "dot-product")
 METHOD_HELP = {
@@ -75,8 +82,41 @@ class LensResult:
         ids = self.top_ids[layer_index, position, : k or self.top_k]
         return [self.token_text[int(i)] for i in ids]
 
+    def frame(self, top_k: int | None = None):
+        """One row per (layer, position): the input token, top-1, its z, the target's stats and the top-k list."""
+        import pandas as pd
 
-def resolve_method(lm, method: str = "auto") -> str:
+        k = top_k or self.top_k
+        rows = []
+        for si, layer in enumerate(self.layers):
+            for p, tok in enumerate(self.tokens):
+                top = self.top_tokens(si, p, k)
+                rows.append({
+                    "layer": layer, "position": p, "input_token": tok, "top1_token": top[0],
+                    "top1_prob": float(self.top_probs[si, p, 0]), "top1_logit": float(self.top_logits[si, p, 0]),
+                    "top1_zscore": float(self.zscore[si, p]), "target_token": self.target.tokens[p],
+                    "target_prob": float(self.target.prob[si, p]), "target_rank": int(self.target.rank[si, p]),
+                    "target_zscore": float(self.target.zscore[si, p]),
+                    "topk": " | ".join(f"{t!r}:{pr:.4f}" for t, pr in zip(top, self.top_probs[si, p, :k].tolist())),
+                })
+        return pd.DataFrame(rows)
+
+    def to_dict(self, top_k: int | None = None) -> dict:
+        """The headless shape: tokens, layers, top[layer][position], zscore[layer][position], target stats."""
+        k = top_k or self.top_k
+        top = [[[{"token": self.token_text[int(i)], "prob": float(pr), "logit": float(lg)}
+                 for i, pr, lg in zip(self.top_ids[si, p, :k], self.top_probs[si, p, :k], self.top_logits[si, p, :k])]
+                for p in range(len(self.tokens))] for si in range(len(self.layers))]
+        t = self.target
+        return {
+            "model": self.model, "method": self.method, "tokens": list(self.tokens), "layers": list(self.layers),
+            "top": top, "zscore": self.zscore.tolist(),
+            "target": {"token": t.token, "tokens": list(t.tokens), "prob": t.prob.tolist(), "rank": t.rank.tolist(),
+                       "zscore": t.zscore.tolist()},
+        }
+
+
+def resolve_method(lm: LoadedModel, method: str = "auto") -> str:
     """'auto' -> the model's own head; refuse methods that do not fit the model, and models with no head."""
     info = lm.info
     if not info.has_lm_head:
@@ -93,7 +133,7 @@ def resolve_method(lm, method: str = "auto") -> str:
     return method
 
 
-def lens_head(lm, method: str) -> LensHead:
+def lens_head(lm: LoadedModel, method: str) -> LensHead:
     """Split the chosen decoder into pre-map, linear unembedding and elementwise finish."""
     adapter = lm.adapter
     method = resolve_method(lm, method)
@@ -109,14 +149,14 @@ def lens_head(lm, method: str) -> LensHead:
                     linear)
 
 
-def hidden_states(lm, input_ids: torch.Tensor) -> torch.Tensor:
+def hidden_states(lm: LoadedModel, input_ids: torch.Tensor) -> torch.Tensor:
     """Every hidden state of one forward pass: (S, B, T, D), S = n_layers + 1, embeddings first."""
-    sites = [Site("resid", layer) for layer in range(lm.adapter.n_layers + 1)]
+    sites = [Site("resid", layer) for layer in range(n_site_layers("resid", lm.adapter.n_layers))]
     res = lm.run(input_ids, capture=sites, need_logits=False)
     return torch.stack([res.cache[s] for s in sites])
 
 
-def _mask_positions(lm, ids: list[int]) -> tuple[int, ...]:
+def _mask_positions(lm: LoadedModel, ids: list[int]) -> tuple[int, ...]:
     mask_id = getattr(lm.tokenizer, "mask_token_id", None)
     return tuple(i for i, t in enumerate(ids) if mask_id is not None and t == mask_id)
 
@@ -129,7 +169,8 @@ def require_mask(result_or_positions, what: str = "This view") -> None:
                         "(e.g. 'The Eiffel Tower is in the city of [MASK].').")
 
 
-def compute_lens(lm, prompt: str, method: str = "auto", top_k: int = 10, target: str | None = None,
+@scheduled("short")
+def compute_lens(lm: LoadedModel, prompt: str, method: str = "auto", top_k: int = 10, target: str | None = None,
                  progress: Progress | None = None) -> LensResult:
     """Decode every hidden state of `prompt` at every position.
 
@@ -140,6 +181,7 @@ def compute_lens(lm, prompt: str, method: str = "auto", top_k: int = 10, target:
     if not 1 <= int(top_k) <= MAX_TOP_K:
         raise UserError(f"top-k must be between 1 and {MAX_TOP_K}.")
     enc = lm.encode(prompt)
+    budgets().lens_tokens.check(len(enc.tokens))
     ids = enc.input_ids[0].tolist()
     masks = _mask_positions(lm, ids) if lm.info.masked_lm else ()
     target_id = None
@@ -240,6 +282,11 @@ class Trajectory:
                              "prob": self.prob, "rank": self.rank,
                              "snap": [layer == self.snap_layer for layer in self.layers]})
 
+    def to_dict(self) -> dict:
+        return {"position": self.position, "position_token": self.position_token, "target": self.target,
+                "layers": list(self.layers), "zscore": self.zscore.tolist(), "prob": self.prob.tolist(),
+                "rank": self.rank.tolist(), "snap_layer": self.snap_layer}
+
 
 def snap_layer(rank: np.ndarray, layers) -> int | None:
     """The layer where rank becomes 1 and stays 1 to the end; None if the last layer is not top-1."""
@@ -275,39 +322,3 @@ def trajectory(result: LensResult, position: int | None = None) -> Trajectory:
     return Trajectory(position, result.tokens[position], t.tokens[position], result.layers,
                       t.zscore[:, position].copy(), t.prob[:, position].copy(), rank.copy(),
                       snap_layer(rank, result.layers))
-
-
-# --- tables / JSON -----------------------------------------------------------------------------------------
-def lens_frame(result: LensResult, top_k: int | None = None):
-    """One row per (layer, position): the input token, top-1, its z, the target's stats and the top-k list."""
-    import pandas as pd
-
-    k = top_k or result.top_k
-    rows = []
-    for si, layer in enumerate(result.layers):
-        for p, tok in enumerate(result.tokens):
-            top = result.top_tokens(si, p, k)
-            rows.append({
-                "layer": layer, "position": p, "input_token": tok, "top1_token": top[0],
-                "top1_prob": float(result.top_probs[si, p, 0]), "top1_logit": float(result.top_logits[si, p, 0]),
-                "top1_zscore": float(result.zscore[si, p]), "target_token": result.target.tokens[p],
-                "target_prob": float(result.target.prob[si, p]), "target_rank": int(result.target.rank[si, p]),
-                "target_zscore": float(result.target.zscore[si, p]),
-                "topk": " | ".join(f"{t!r}:{pr:.4f}" for t, pr in zip(top, result.top_probs[si, p, :k].tolist())),
-            })
-    return pd.DataFrame(rows)
-
-
-def lens_json(result: LensResult, top_k: int | None = None) -> dict:
-    """The headless shape: tokens, layers, top[layer][position], zscore[layer][position], target stats."""
-    k = top_k or result.top_k
-    top = [[[{"token": result.token_text[int(i)], "prob": float(pr), "logit": float(lg)}
-             for i, pr, lg in zip(result.top_ids[si, p, :k], result.top_probs[si, p, :k], result.top_logits[si, p, :k])]
-            for p in range(len(result.tokens))] for si in range(len(result.layers))]
-    t = result.target
-    return {
-        "model": result.model, "method": result.method, "tokens": list(result.tokens), "layers": list(result.layers),
-        "top": top, "zscore": result.zscore.tolist(),
-        "target": {"token": t.token, "tokens": list(t.tokens), "prob": t.prob.tolist(), "rank": t.rank.tolist(),
-                   "zscore": t.zscore.tolist()},
-    }

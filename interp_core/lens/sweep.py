@@ -11,15 +11,23 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from interp_core.budgets import budgets
+from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
 from interp_core.lens.logit_lens import LensResult, hidden_states, lens_head, resolve_method
-from interp_core.lens.decode import Progress, target_zscores
+from interp_core.lens.decode import target_zscores
+from interp_core.engine.sites import n_site_layers
+from interp_core.results import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 SWEEP_BATCH = 16  # masked copies of the sentence per forward pass
 
 
 @dataclass(frozen=True, eq=False)
-class SweepResult:
+class LensSweep:
     """z-scores (S layers, N swept tokens) of each swept token's correct prediction."""
 
     kind: str  # "masked" (BERT) or "next-token" (decoders)
@@ -39,7 +47,7 @@ class SweepResult:
                 for si, layer in enumerate(self.layers) for j, (p, tok) in enumerate(zip(self.positions, self.tokens))]
         return pd.DataFrame(rows)
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         return {"kind": self.kind, "model": self.model, "method": self.method, "tokens": list(self.tokens),
                 "positions": list(self.positions), "layers": list(self.layers), "zscore": self.zscore.tolist(),
                 "normalized": self.normalized.tolist()}
@@ -52,23 +60,25 @@ def minmax_per_column(z: np.ndarray) -> np.ndarray:
     return np.where(span > 0, (z - lo) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
 
 
-def next_token_sweep(result: LensResult) -> SweepResult:
+def next_token_sweep(result: LensResult) -> LensSweep:
     """Decoders: the actual next token's z at every layer, for positions 0..T-2 (from a lens result)."""
     if result.next_zscore is None:
         raise UserError("The next-token sweep is for decoders; BERT uses the masked sweep.")
     if len(result.tokens) < 2:
         raise UserError("The prompt needs at least two tokens to score next-token predictions.")
     z = result.next_zscore[:, :-1].astype(np.float32)  # (S, T-1)
-    return SweepResult("next-token", result.model, result.method, tuple(result.tokens[1:]),
+    return LensSweep("next-token", result.model, result.method, tuple(result.tokens[1:]),
                        tuple(range(len(result.tokens) - 1)), result.layers, z, minmax_per_column(z))
 
 
-def masked_sweep(lm, prompt: str, method: str = "auto", progress: Progress | None = None) -> SweepResult:
+@scheduled("long")
+def masked_sweep(lm: LoadedModel, prompt: str, method: str = "auto", progress: Progress | None = None) -> LensSweep:
     """BERT: mask each non-special token in turn; the original token's z at its masked position, every layer."""
     if not lm.info.masked_lm:
         raise UserError("The masked sweep is for masked language models (BERT); decoders get the next-token sweep.")
     method = resolve_method(lm, method)
     enc = lm.encode(prompt)
+    budgets().lens_tokens.check(len(enc.tokens))
     ids = enc.input_ids[0]  # (T,)
     mask_id = lm.tokenizer.mask_token_id
     special = set(lm.tokenizer.all_special_ids)
@@ -76,7 +86,7 @@ def masked_sweep(lm, prompt: str, method: str = "auto", progress: Progress | Non
     if not positions:
         raise UserError("The prompt has no ordinary tokens to mask; type a sentence.")
     head = lens_head(lm, method)
-    n_states = lm.adapter.n_layers + 1
+    n_states = n_site_layers("resid", lm.adapter.n_layers)
     z_cols = []
     n_batches = -(-len(positions) // SWEEP_BATCH)
     for b in range(n_batches):
@@ -93,17 +103,18 @@ def masked_sweep(lm, prompt: str, method: str = "auto", progress: Progress | Non
         z_cols.append(z.reshape(n_states, len(pos)))
     z = torch.cat(z_cols, 1).numpy().astype(np.float32)  # (S, N)
     tokens = tuple(lm.token_strings(ids[positions].tolist()))
-    return SweepResult("masked", lm.spec.name, method, tokens, tuple(positions), tuple(range(n_states)),
+    return LensSweep("masked", lm.spec.name, method, tokens, tuple(positions), tuple(range(n_states)),
                        z, minmax_per_column(z))
 
 
-def decoder_sweep(lm, prompt: str, method: str = "auto", progress: Progress | None = None) -> SweepResult:
-    """Decoders: the actual next token's z at every layer, for positions 0..T-2, with no lens around it
-    (a linear head needs no vocabulary pass at all; see lens_moments). Same numbers as next_token_sweep."""
+def _next_token_from_moments(lm: LoadedModel, prompt: str, method: str = "auto", progress: Progress | None = None) -> LensSweep:
+    """next_token_sweep's numbers without running the lens first: the actual next token's z at every layer,
+    for positions 0..T-2 (a linear head needs no vocabulary pass at all; see lens.moments)."""
     if lm.info.masked_lm:
         raise UserError("The next-token sweep is for decoders; BERT uses the masked sweep.")
     method = resolve_method(lm, method)
     enc = lm.encode(prompt)
+    budgets().lens_tokens.check(len(enc.tokens))
     ids = enc.input_ids[0]  # (T,)
     if ids.numel() < 2:
         raise UserError("The prompt needs at least two tokens to score next-token predictions.")
@@ -115,12 +126,12 @@ def decoder_sweep(lm, prompt: str, method: str = "auto", progress: Progress | No
     nxt = ids[1:].repeat(n_states)  # (S*(T-1),)
     z = target_zscores(head, hid.reshape(n_states * n_pos, -1), nxt, progress, (0.1, 1.0), "Next-token sweep")
     z = z.reshape(n_states, n_pos).numpy().astype(np.float32)
-    return SweepResult("next-token", lm.spec.name, method, tuple(enc.tokens[1:]), tuple(range(n_pos)),
+    return LensSweep("next-token", lm.spec.name, method, tuple(enc.tokens[1:]), tuple(range(n_pos)),
                        tuple(range(n_states)), z, minmax_per_column(z))
 
 
-def lens_sweep(lm, prompt: str, method: str = "auto", progress: Progress | None = None) -> SweepResult:
+def lens_sweep(lm: LoadedModel, prompt: str, method: str = "auto", progress: Progress | None = None) -> LensSweep:
     """The sweep that fits the model: masked for BERT, next-token for decoders."""
     if lm.info.masked_lm:
         return masked_sweep(lm, prompt, method, progress)
-    return decoder_sweep(lm, prompt, method, progress)
+    return _next_token_from_moments(lm, prompt, method, progress)

@@ -1,7 +1,8 @@
-"""Whole-layer scan: one streaming pass keeping, for every neuron of a site, its top-k activations and statistics.
+"""Whole-layer scans: one streaming pass keeping, for every neuron of a site at every requested layer, its top-k
+activations and statistics (the running state is in scan_state.py, the forward loop in scan_pass.py).
 
 Memory is flat in corpus length: per neuron only the running top-k values with their corpus token indices,
-sums, extrema, an active count and a fixed-size reservoir sample of activations (for histograms). Contexts are
+sums, extrema, an active count and a fixed-size hashed sample of activations (for histograms). Contexts are
 built at the end from the stored indices. Results are cached on disk keyed by model weights, tokenizer, corpus
 hash, site, layer and every parameter, so a reopened scan is instant and a changed corpus never hits the cache.
 """
@@ -10,21 +11,27 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
+from interp_core.engine.model import LoadedModel
+from interp_core.budgets import budgets
+from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
+from interp_core.results import Progress, atomic_write
+from interp_core.engine.sites import NEURON_SITES, choice
+from interp_core.neurons.scan_pass import CPU_BATCH, MAX_BATCH, auto_batch_size, run_batches, window_batches
+from interp_core.neurons.scan_state import RESERVOIR, SAMPLE_SEED, ScanState
 from interp_core.neurons.seed import check_dim, validate, window_activations
+from interp_core.paths import shown
 from interp_core.settings import load_settings
 from interp_core.data.tokens import TokenizedCorpus, context, context_text, token_strings
 
-Progress = Callable[[float, str], None] | None
 SCAN_VERSION = 1
-RESERVOIR = 2048  # activations kept per neuron for the histogram (a uniform sample of corpus tokens)
+MAX_TOP_K = 1000  # kept per neuron: (k, M) buffers; more is never useful and could exhaust memory
 STAT_COLUMNS = ["index", "mean", "std", "max", "min", "frac_active"]
 TOP_COLUMNS = ["rank", "token", "token_id", "activation", "index", "window_start", "window_end", "context"]
 _WEIGHT_FP: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
@@ -49,7 +56,7 @@ class ScanResult:
         start = (index // t) * t
         return start, min(start + t, n)
 
-    def neuron_top(self, lm, tc: TokenizedCorpus, neuron: int, memo: dict | None = None) -> pd.DataFrame:
+    def neuron_top(self, lm: LoadedModel, tc: TokenizedCorpus, neuron: int, memo: dict | None = None) -> pd.DataFrame:
         """TOP_COLUMNS for one neuron, strongest first; contexts materialised from the stored token indices."""
         check_dim(neuron, self.n_neurons, self.provenance["site"])
         memo = {} if memo is None else memo
@@ -64,8 +71,18 @@ class ScanResult:
                          "index": int(idx), "window_start": s, "window_end": e, "context": context_text(toks, pos)})
         return pd.DataFrame(rows, columns=TOP_COLUMNS)
 
-    def to_dict(self, lm, tc: TokenizedCorpus, neurons=None) -> dict:
-        """JSON-able result: provenance plus every (or the given) neuron's stats and top activations."""
+    def frame(self) -> pd.DataFrame:
+        """STAT_COLUMNS, one row per neuron."""
+        return self.stats
+
+    def to_dict(self, lm: LoadedModel | None = None, tc: TokenizedCorpus | None = None, neurons=None) -> dict:
+        """JSON-able result: provenance plus every (or the given) neuron's stats and top activations.
+
+        With the model and the tokenized corpus the top activations carry their tokens and contexts; without
+        them, only values and corpus indices."""
+        if lm is None or tc is None:
+            return {**self.provenance, "stats": self.stats.to_dict("list"),
+                    "top_values": self.top_values.tolist(), "top_index": self.top_index.tolist()}
         bos = self.provenance["bos_prepended"]
         out = []
         stats = self.stats.set_index("index")
@@ -79,7 +96,7 @@ class ScanResult:
         return {**self.provenance, "neurons": out}
 
 
-def weight_fingerprint(lm) -> str:
+def weight_fingerprint(lm: LoadedModel) -> str:
     """Cheap identity of the weights: every parameter's name, shape and first/last values (memoized per model)."""
     try:
         return _WEIGHT_FP[lm.model]
@@ -96,7 +113,7 @@ def weight_fingerprint(lm) -> str:
     return fp
 
 
-def _params(lm, tc, site, layer, top_k, seq_len, batch_size, max_tokens, threshold) -> dict:
+def _params(lm: LoadedModel, tc, site, layer, top_k, seq_len, batch_size, max_tokens, threshold) -> dict:
     return {"version": SCAN_VERSION, "model": lm.spec.name, "revision": lm.spec.revision, "dtype": lm.spec.dtype,
             "weights": weight_fingerprint(lm), "tokenizer": tc.tokenizer_fp, "corpus_sha256": tc.corpus.sha256,
             "site": site, "layer": int(layer), "top_k": int(top_k), "seq_len": int(seq_len),
@@ -122,15 +139,10 @@ def _load(path, params) -> ScanResult | None:
 
 
 def _save(path, res: ScanResult) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part.npz")
-        np.savez(tmp, provenance=np.array(json.dumps(res.provenance)), top_values=res.top_values,
-                 top_index=res.top_index, sample=res.sample.astype(np.float16),
-                 **{f"stat_{c}": res.stats[c].to_numpy() for c in STAT_COLUMNS})
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only cache only costs speed
+    atomic_write(path, lambda tmp: np.savez(
+        tmp, provenance=np.array(json.dumps(res.provenance)), top_values=res.top_values, top_index=res.top_index,
+        sample=res.sample.astype(np.float16), **{f"stat_{c}": res.stats[c].to_numpy() for c in STAT_COLUMNS}),
+        suffix=".part.npz")
 
 
 def cached_scan(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 20, seq_len: int = 256,
@@ -141,111 +153,123 @@ def cached_scan(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 
     return _load(path, params) if path.exists() else None
 
 
-MAX_BATCH = 1024  # windows per forward pass
-MAX_TOP_K = 1000  # kept per neuron: (k, M) buffers; more is never useful and could exhaust memory
+def resolve_layers(lm, site: str, layers) -> list[int]:
+    """'all', an int, 'a,b,c' or a list -> sorted distinct valid layers of the site (clear errors otherwise)."""
+    c = choice(site, NEURON_SITES)
+    n = c.n_layers(lm.adapter.n_layers)
+    if isinstance(layers, str):
+        text = layers.strip().lower()
+        if text == "all":
+            return list(range(n))
+        try:
+            layers = [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise UserError(f"Layers must be 'all' or a comma-separated list of numbers (got '{shown(text, 40)}')."
+                            ) from None
+    elif isinstance(layers, int):
+        layers = [layers]
+    layers = sorted(set(int(x) for x in layers))
+    if not layers:
+        raise UserError("No layers given; use 'all' or a list such as 0,3,5.")
+    for layer in layers:
+        c.check_layer(layer, lm.adapter.n_layers)
+    return layers
 
 
-def _window_batches(n_used: int, seq_len: int, batch_size: int):
-    """Consecutive windows [s, s+seq_len) covering [0, n_used): full-length batches, then the shorter tail alone."""
-    n_full = n_used // seq_len
-    starts = np.arange(n_full, dtype=np.int64) * seq_len
-    for i in range(0, n_full, batch_size):
-        yield starts[i:i + batch_size], seq_len
-    tail = n_used - n_full * seq_len
-    if tail:
-        yield np.array([n_full * seq_len], dtype=np.int64), tail
-
-
-def scan_layer(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 20, seq_len: int = 256,
-               batch_size: int = 16, max_tokens: int | None = None, active_threshold: float = 0.0,
-               progress: Progress = None, use_cache: bool = True) -> ScanResult:
-    """Scan every neuron of (site, layer) over the corpus; `progress(fraction, 'done/total tokens')` may raise to cancel."""
-    hook_site, width = validate(lm, tc, site, layer, seq_len)
+def _check(lm, tc, site, layers, top_k, seq_len, batch_size, max_tokens):
+    hook_sites = {}
+    for layer in layers:
+        hook_sites[layer], width = validate(lm, tc, site, layer, seq_len)
     if not 1 <= top_k <= MAX_TOP_K:
         raise UserError(f"top-k must be between 1 and {MAX_TOP_K} (got {top_k}).")
-    if not 1 <= batch_size <= MAX_BATCH:
+    if batch_size is not None and not 1 <= batch_size <= MAX_BATCH:
         raise UserError(f"The batch size must be between 1 and {MAX_BATCH} windows (got {batch_size}).")
     if max_tokens is not None and max_tokens < 1:
         raise UserError(f"The token limit must be at least 1 (got {max_tokens}).")
-    params = _params(lm, tc, site, layer, top_k, seq_len, batch_size, max_tokens, active_threshold)
-    path = cache_path(params)
-    if use_cache and path.exists():
-        hit = _load(path, params)
-        if hit is not None:
-            return hit
     n_used = tc.n_tokens if max_tokens is None else min(tc.n_tokens, max_tokens)
     if n_used < seq_len:
         raise UserError(f"A token limit of {max_tokens:,} is shorter than one window of {seq_len} tokens.")
+    return hook_sites, width, n_used
 
-    m, k = width, top_k
-    dev = lm.device  # the running state lives where the activations are: no per-batch copy off a GPU
-    top_v = torch.full((k, m), -torch.inf, device=dev)  # (k, M) running top-k values
-    top_i = torch.full((k, m), -1, dtype=torch.long, device=dev)  # (k, M) their corpus token indices
-    total = torch.zeros(m, dtype=torch.float64, device=dev)
-    total_sq = torch.zeros(m, dtype=torch.float64, device=dev)
-    vmax = torch.full((m,), -torch.inf, device=dev)
-    vmin = torch.full((m,), torch.inf, device=dev)
-    active = torch.zeros(m, dtype=torch.long, device=dev)
-    sample = torch.zeros((min(RESERVOIR, n_used), m), device=dev)  # (R, M) reservoir of activation rows
-    rng = np.random.default_rng(0)
-    ones = torch.ones((1, batch_size * seq_len), device=dev)  # (1, B*T) row for BLAS column sums
-    done = 0
-    for starts, t in _window_batches(n_used, seq_len, batch_size):
-        ids = tc.batch(starts, t, lm.device)  # (B, P+t+S)
-        res = lm.run(ids, capture=[hook_site], need_logits=False)
-        acts = tc.content(res.cache.pop(hook_site)).float().reshape(-1, m)  # (B*t, M), on the model's device
-        gidx = torch.from_numpy((starts[:, None] + np.arange(t)[None, :]).reshape(-1)).to(dev)  # (B*t,) corpus indices
-        # per-batch sums in float32 (cheap), accumulated in float64 across batches
-        total += acts.sum(0).double()
-        total_sq += torch.mm(ones[:, :acts.shape[0]], acts * acts)[0].double()
-        torch.maximum(vmax, acts.amax(0), out=vmax)
-        torch.minimum(vmin, acts.amin(0), out=vmin)
-        active += (acts > active_threshold).sum(0)
-        v, ix = torch.topk(acts, min(k, acts.shape[0]), dim=0)  # (k', M)
-        merged_v = torch.cat([top_v, v])  # (k + k', M)
-        merged_i = torch.cat([top_i, gidx[ix]])
-        top_v, sel = torch.topk(merged_v, k, dim=0)
-        top_i = torch.gather(merged_i, 0, sel)
-        _reservoir_update(sample, acts, done, rng)
-        done += acts.shape[0]
-        del res, acts
-        if progress is not None:
-            progress(done / n_used, f"{done:,} / {n_used:,} tokens")
-    top_v, top_i, total, total_sq, vmax, vmin, active, sample = (
-        x.cpu() for x in (top_v, top_i, total, total_sq, vmax, vmin, active, sample))
-    mean = total / done
-    var = (total_sq / done - mean ** 2).clamp_min(0)
-    stats = pd.DataFrame({"index": np.arange(m), "mean": mean.numpy(), "std": var.sqrt().numpy(),
-                          "max": vmax.double().numpy(), "min": vmin.double().numpy(),
-                          "frac_active": (active.double() / done).numpy()})
+
+@scheduled("long")
+def scan_layers(lm, tc: TokenizedCorpus, *, site: str, layers="all", top_k: int = 20, seq_len: int = 256,
+                batch_size: int | None = None, max_tokens: int | None = None, active_threshold: float = 0.0,
+                progress: Progress | None = None, use_cache: bool = True, ray: str | None = None,
+                workers: int | None = None) -> dict[int, ScanResult]:
+    """Scan every neuron of `site` at each requested layer in ONE pass over the corpus -> {layer: ScanResult}.
+
+    layers: 'all', a list or 'a,b,c'. Layers already in the disk cache are read, the rest share the forward
+    passes. batch_size None: chosen from the device (CPU: 16; CUDA: the largest that fits in memory).
+    ray: None (this process), 'auto' or a cluster address: shard the windows over Ray actors (`workers` of them).
+    `progress(fraction, 'done/total tokens')` may raise to cancel; nothing is cached then."""
+    layers = resolve_layers(lm, site, layers)
+    hook_sites, width, n_used = _check(lm, tc, site, layers, top_k, seq_len, batch_size, max_tokens)
+    budgets().scan_tokens.check(n_used)
+    if batch_size is None:
+        batch_size = CPU_BATCH if ray is not None else auto_batch_size(
+            lm, tc, hook_sites, seq_len, width, top_k, n_used)
+    params = {layer: _params(lm, tc, site, layer, top_k, seq_len, batch_size, max_tokens, active_threshold)
+              for layer in layers}
+    out: dict[int, ScanResult] = {}
+    for layer in layers:
+        path = cache_path(params[layer])
+        hit = _load(path, params[layer]) if use_cache and path.exists() else None
+        if hit is not None:
+            out[layer] = hit
+    todo = {layer: hook_sites[layer] for layer in layers if layer not in out}
+    if not todo:
+        return out
+    batches = window_batches(n_used, seq_len, batch_size)
+    if ray is not None:
+        from interp_core.neurons.distributed import ray_scan
+
+        states = ray_scan(lm, tc, todo, width=width, top_k=top_k, threshold=active_threshold, batches=batches,
+                          n_used=n_used, address=ray, workers=workers, progress=progress)
+    else:
+        states = {layer: ScanState.empty(width, top_k, lm.device, active_threshold) for layer in todo}
+        done = [0]
+
+        def on_batch(n):
+            done[0] += n
+            if progress is not None:
+                progress(done[0] / n_used, f"{done[0]:,} / {n_used:,} tokens")
+
+        run_batches(lm, tc, todo, states, batches, on_batch)
+    for layer, state in states.items():
+        out[layer] = _result(tc, params[layer], hook_sites[layer], state, active_threshold)
+        if use_cache:
+            _save(cache_path(params[layer]), out[layer])
+    return {layer: out[layer] for layer in layers}
+
+
+def _result(tc, params, hook_site, state: ScanState, threshold: float) -> ScanResult:
+    f = state.finish()
+    done = f["n"]
+    stats = pd.DataFrame({"index": np.arange(f["top_values"].shape[1]), "mean": f["mean"], "std": f["std"],
+                          "max": f["max"], "min": f["min"], "frac_active": f["frac_active"]})
     prov = {**params, **tc.provenance(), "hook_site": str(hook_site), "n_tokens_scanned": int(done),
             "windowing": ("consecutive windows [s, s+seq_len) from token 0 (the last may be shorter); "
                           "window_end is exclusive"),
-            "active": f"activation > {active_threshold}",
-            "histogram_sample": f"uniform reservoir sample of {sample.shape[0]} corpus tokens (seed 0)"}
-    result = ScanResult(stats, top_v.numpy().astype(np.float32), top_i.numpy().astype(np.int64),
-                        sample.numpy(), prov)
-    if use_cache:
-        _save(path, result)
-    return result
+            "active": f"activation > {threshold}",
+            "histogram_sample": (f"uniform sample of {f['sample'].shape[0]} corpus tokens: those with the smallest "
+                                 f"splitmix64 hash of their index (seed {SAMPLE_SEED}); the same for any sharding")}
+    return ScanResult(stats, f["top_values"], f["top_index"], f["sample"].astype(np.float32), prov)
 
 
-def _reservoir_update(sample: torch.Tensor, acts: torch.Tensor, seen: int, rng: np.random.Generator) -> None:
-    """Algorithm R over rows, vectorised: row number c is kept with probability R/(c+1), replacing a random slot."""
-    r = sample.shape[0]
-    c = seen + np.arange(acts.shape[0])
-    slot = np.where(c < r, c, rng.integers(0, np.maximum(c + 1, 1)))
-    keep = np.flatnonzero(slot < r)
-    if keep.size == 0:
-        return
-    # later rows overwrite earlier ones that drew the same slot (sequential semantics)
-    slots_rev = slot[keep][::-1]
-    _, first = np.unique(slots_rev, return_index=True)
-    rows = keep[::-1][first]
-    sample[torch.from_numpy(slot[rows]).to(sample.device)] = acts[torch.from_numpy(rows).to(acts.device)]
+def scan_layer(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 20, seq_len: int = 256,
+               batch_size: int | None = 16, max_tokens: int | None = None, active_threshold: float = 0.0,
+               progress: Progress | None = None, use_cache: bool = True, ray: str | None = None,
+               workers: int | None = None) -> ScanResult:
+    """Scan every neuron of (site, layer) over the corpus; `progress(fraction, 'done/total tokens')` may raise to cancel."""
+    if not isinstance(layer, (int, np.integer)):
+        raise UserError(f"The layer must be a number (got {layer!r}).")
+    return scan_layers(lm, tc, site=site, layers=[int(layer)], top_k=top_k, seq_len=seq_len, batch_size=batch_size,
+                       max_tokens=max_tokens, active_threshold=active_threshold, progress=progress,
+                       use_cache=use_cache, ray=ray, workers=workers)[int(layer)]
 
 
-def context_activations(lm, tc: TokenizedCorpus, result: ScanResult, neuron: int, n: int = 10,
+def context_activations(lm: LoadedModel, tc: TokenizedCorpus, result: ScanResult, neuron: int, n: int = 10,
                         left: int = 12, right: int = 4) -> list[dict]:
     """Per-token activations around one neuron's n strongest tokens (their windows are re-run)."""
     top = result.neuron_top(lm, tc, neuron).head(n)

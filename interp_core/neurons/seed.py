@@ -6,36 +6,32 @@ samples are reported with their context and enough provenance to recompute them.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
+from interp_core.budgets import budgets
+from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
-from interp_core.engine.sites import Site
+from interp_core.engine.sites import NEURON_SITES, Site, choice
 from interp_core.data.tokens import TokenizedCorpus, context, context_text, display_tokens
+from interp_core.results import Progress
+from typing import TYPE_CHECKING
 
-Progress = Callable[[float, str], None] | None
-SITES = {"resid": "residual stream: hidden state L (0 = embeddings, n_layers = last block's output)",
-         "mlp": "MLP neurons of block L (the activations entering the down projection)"}
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
+
 WINNER_COLUMNS = ["token", "token_id", "count", "fraction"]
 SAMPLE_COLUMNS = ["sample", "token", "token_id", "activation", "index", "window_start", "window_end", "context"]
 
 
-def resolve_site(lm, site: str, layer: int) -> tuple[Site, int]:
+def resolve_site(lm: LoadedModel, site: str, layer: int) -> tuple[Site, int]:
     """Map the user's (site, layer) to a hook Site and the number of dimensions there; clear errors if out of range."""
-    n = lm.adapter.n_layers
-    if site == "resid":
-        if not 0 <= layer <= n:
-            raise UserError(f"Layer {layer} is out of range for the residual stream; choose 0–{n}.")
-        return Site("resid", layer), lm.adapter.d_model
-    if site == "mlp":
-        if not 0 <= layer < n:
-            raise UserError(f"Layer {layer} is out of range for MLP neurons; choose 0–{n - 1}.")
-        return Site("mlp_neurons", layer), lm.adapter.d_mlp
-    raise UserError(f"Unknown site '{site}'; choose resid or mlp.")
+    c = choice(site, NEURON_SITES)
+    c.check_layer(layer, lm.adapter.n_layers)
+    return c.site(layer), c.width(lm.adapter)
 
 
 def check_dim(dim: int, width: int, site: str) -> None:
@@ -59,6 +55,10 @@ class SeedResult:
         """The n strongest individual samples (highest activation first)."""
         return self.samples.sort_values("activation", ascending=False, kind="stable").head(n).reset_index(drop=True)
 
+    def frame(self) -> pd.DataFrame:
+        """SAMPLE_COLUMNS, one row per sample, in sample order."""
+        return self.samples
+
     def to_dict(self, n_top: int = 20) -> dict:
         return {**self.provenance,
                 "winners": self.winners.to_dict("records"),
@@ -66,19 +66,21 @@ class SeedResult:
                         for r in self.top(n_top).to_dict("records")]}
 
 
-def validate(lm, tc: TokenizedCorpus, site: str, layer: int, seq_len: int) -> tuple[Site, int]:
+def validate(lm: LoadedModel, tc: TokenizedCorpus, site: str, layer: int, seq_len: int) -> tuple[Site, int]:
     hook_site, width = resolve_site(lm, site, layer)
     tc.check_window(seq_len, lm.adapter.n_ctx)
     return hook_site, width
 
 
-def seed_method(lm, tc: TokenizedCorpus, *, site: str, layer: int, dim: int, batch_size: int = 32,
-                seq_len: int = 256, samples: int = 1000, seed: int = 0, progress: Progress = None) -> SeedResult:
+@scheduled("long")
+def seed_method(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layer: int, dim: int, batch_size: int = 32,
+                seq_len: int = 256, samples: int = 1000, seed: int = 0, progress: Progress | None = None) -> SeedResult:
     """Run the seed protocol; `progress(fraction, message)` is called after every sample and may raise to cancel."""
     hook_site, width = validate(lm, tc, site, layer, seq_len)
     check_dim(dim, width, site)
     if batch_size < 1 or samples < 1:
         raise UserError("The batch size and the number of samples must be at least 1.")
+    budgets().seed_tokens.check(samples * batch_size * seq_len)
     offsets = sample_offsets(tc.n_tokens, seq_len, batch_size, samples, seed)  # (N, B)
     picked: list[tuple[int, float]] = []  # (global index, activation) per sample
     win_start: list[int] = []
@@ -125,7 +127,7 @@ def count_winners(samples: pd.DataFrame) -> pd.DataFrame:
     return g[WINNER_COLUMNS].reset_index(drop=True)
 
 
-def window_activations(lm, tc: TokenizedCorpus, rows: pd.DataFrame, *, site: str, layer: int, dim: int,
+def window_activations(lm: LoadedModel, tc: TokenizedCorpus, rows: pd.DataFrame, *, site: str, layer: int, dim: int,
                        left: int = 12, right: int = 4) -> list[dict]:
     """Re-run the windows of reported tokens and return each context's per-token activations of `dim`.
 

@@ -60,7 +60,7 @@ def test_broken_model_shows_a_message_and_other_sessions_work(roots):
     (RuntimeError("boom in the lens"), "failed: RuntimeError: boom in the lens"),
 ])
 def test_failing_lens_is_local_to_its_page(roots, monkeypatch, exc, needle):
-    import interp_core.lens.logit_lens
+    import interp_core.lens
 
     at = session(str(roots["gpt2"]), "pages/logit_lens.py", ll_prompt="Alice was")
     assert not errors(at)
@@ -69,7 +69,7 @@ def test_failing_lens_is_local_to_its_page(roots, monkeypatch, exc, needle):
         raise exc
 
     with monkeypatch.context() as m:
-        m.setattr(interp_core.lens.logit_lens, "compute_lens", fail)
+        m.setattr(interp_core.lens, "compute_lens", fail)  # pages import from the room
         at.text_input(key="ll_prompt").set_value("Alice was beginning").run()
         assert not at.exception
         errs = errors(at)
@@ -87,7 +87,7 @@ def test_failing_lens_is_local_to_its_page(roots, monkeypatch, exc, needle):
 
 
 def test_failing_scan_shows_a_message(roots, monkeypatch):
-    import interp_core.neurons.scan
+    import interp_core.neurons
 
     at = session(str(roots["gpt2"]), "pages/neuron_explorer.py", ne_layer=1, ne_seq=16, ne_batch=2, ne_maxtok=200,
                  ne_topk=3)
@@ -97,8 +97,8 @@ def test_failing_scan_shows_a_message(roots, monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory while scanning")
 
     with monkeypatch.context() as m:
-        m.setattr(interp_core.neurons.scan, "scan_layer", fail)
-        m.setattr(interp_core.neurons.scan, "cached_scan", lambda *a, **k: None)
+        m.setattr(interp_core.neurons, "scan_layer", fail)  # pages import from the room
+        m.setattr(interp_core.neurons, "cached_scan", lambda *a, **k: None)
         at.button(key="ne_scan_run").click().run()
         assert not at.exception
         assert any("ran out of memory" in e for e in errors(at)), errors(at)

@@ -1,7 +1,7 @@
 """On the embedded Gemma 3 270M: which MLPs carry ' Paris' for the Eiffel prompt, and nothing is left behind."""
-from interp_core.ablation.run import run_ablation, sweep
+from interp_core.ablation import run_ablation, sweep
 from interp_core.engine.integrity import weights_checksum
-from interp_core.ablation.interventions import Ablation
+from interp_core.ablation import Ablation
 
 EIFFEL = "The Eiffel Tower is located in the city of"
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from interp_core import Site, UserError
-from interp_core.ablation.run import prediction_positions, run_ablation, sweep
-from interp_core.data.corpus import Corpus
+from interp_core.ablation import prediction_positions, run_ablation, sweep
+from interp_core.data import Corpus
 from interp_core.ablation.generation import final_resid
 from interp_core.engine.integrity import weights_checksum
 from interp_core.ablation.interventions import Ablation, make_intervention, resolve_positions
@@ -207,7 +207,7 @@ def test_bad_input_gets_a_clear_message(tiny_models, ab, msg):
 
 
 def test_missing_reference_file(tiny_models, tmp_path):
-    from interp_core.data.corpus import load_corpus
+    from interp_core.data import load_corpus
     with pytest.raises(UserError):
         load_corpus(str(tmp_path / "nope.txt"))
 

@@ -46,7 +46,7 @@ def test_captures_and_logits_match_cpu(pairs, family):
 
 @pytest.mark.parametrize("family", ["gpt2", "bert", "gemma3"])
 def test_lens_matches_cpu(pairs, family):
-    from interp_core.lens.logit_lens import compute_lens
+    from interp_core.lens import compute_lens
 
     cpu, gpu = pairs[family]
     prompt = "the red queen ran [MASK] ." if family == "bert" else PROMPT
@@ -59,12 +59,12 @@ def test_lens_matches_cpu(pairs, family):
 
 
 def test_scan_distributions_and_ablation_match_cpu(pairs):
-    from interp_core.ablation.run import run_ablation
-    from interp_core.data.corpus import Corpus
-    from interp_core.distributions.run import activation_distributions, prompt_sample
-    from interp_core.ablation.interventions import Ablation
-    from interp_core.neurons.scan import scan_layer
-    from interp_core.data.tokens import tokenize_corpus
+    from interp_core.ablation import run_ablation
+    from interp_core.data import Corpus
+    from interp_core.distributions import activation_distributions, prompt_sample
+    from interp_core.ablation import Ablation
+    from interp_core.neurons import scan_layer
+    from interp_core.data import tokenize_corpus
 
     cpu, gpu = pairs["gemma3"]
     corpus = Corpus.from_text(" ".join([PROMPT, "and then the dog slept in the sun"] * 40), "toy", "toy")
@@ -85,7 +85,7 @@ def test_scan_distributions_and_ablation_match_cpu(pairs):
 
 @pytest.mark.parametrize("family", ["gpt2", "gemma3", "llama", "bert"])
 def test_bfloat16_runs(tiny_dirs, family):
-    from interp_core.lens.logit_lens import compute_lens
+    from interp_core.lens import compute_lens
 
     lm = load_model(make_spec(str(tiny_dirs[family]), device="cuda", dtype="bfloat16"))
     assert next(lm.model.parameters()).dtype == torch.bfloat16

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from interp_core import Site, UserError
-from interp_core.distributions.run import (activation_distributions, corpus_sample, layer_sites, prompt_sample,
-                                       special_tokens)
+from interp_core import UserError
+from interp_core.data.tokens import special_wrapping
+from interp_core.distributions import activation_distributions, corpus_sample, layer_sites, prompt_sample
 from tiny_models import TEXT
 
 
@@ -94,7 +94,7 @@ def test_exclude_first_drops_one_token_per_sequence(tiny):
 
 
 def test_corpus_sample_shape(tiny):
-    prefix, suffix = special_tokens(tiny.tokenizer)
+    prefix, suffix = special_wrapping(tiny.tokenizer)
     sample = corpus_sample(tiny, TEXT * 20, 300, window=50)
     assert sample.n_tokens == 300
     for seq in sample.sequences:

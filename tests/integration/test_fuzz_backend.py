@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from interp_core import Site, UserError, load_model, make_spec
-from interp_core.data.corpus import Corpus, load_corpus
+from interp_core.data import Corpus, load_corpus
 from interp_core.paths import check_local_path
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from interp_core.lens.logit_lens import compute_lens, trajectory
-from interp_core.lens.sweep import next_token_sweep
+from interp_core.lens import compute_lens, trajectory
+from interp_core.lens import next_token_sweep
 
 EIFFEL = "The Eiffel Tower is located in the city of"
 

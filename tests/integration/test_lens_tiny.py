@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from interp_core import UserError
-from interp_core.lens.logit_lens import compute_lens, hidden_states, lens_head, lens_json, trajectory
-from interp_core.lens.sweep import lens_sweep, masked_sweep, next_token_sweep
+from interp_core.lens.logit_lens import compute_lens, hidden_states, lens_head, trajectory
+from interp_core.lens import lens_sweep, masked_sweep, next_token_sweep
 
 DECODER_PROMPT = "The Eiffel Tower is located in the city of"
 BERT_PROMPT = "the eiffel tower is located in the city of [MASK]."
@@ -121,7 +121,7 @@ def test_target_token_and_trajectory(tiny_models):
     assert tr.position == len(res.tokens) - 1 and tr.rank.shape == (lm.info.n_layers + 1,)
     if tr.snap_layer is not None:
         assert (tr.rank[tr.snap_layer:] == 1).all()
-    out = lens_json(res, 2)
+    out = res.to_dict(2)
     assert len(out["top"]) == len(out["layers"]) == lm.info.n_layers + 1
     assert len(out["top"][0]) == len(out["tokens"]) and len(out["top"][0][0]) == 2
     assert set(out["top"][0][0][0]) == {"token", "prob", "logit"}

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from interp_core import Site, UserError
-from interp_core.data.corpus import Corpus, load_corpus
-from interp_core.neurons.seed import seed_method, window_activations
+from interp_core.data import Corpus, load_corpus
+from interp_core.neurons import seed_method, window_activations
 from interp_core.neurons.scan import cached_scan, context_activations, scan_layer
-from interp_core.data.tokens import tokenize_corpus
+from interp_core.data import tokenize_corpus
 
 FAMS = ("gpt2", "bert", "gemma3")
 

@@ -14,7 +14,7 @@ import pytest
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
-from interp_core.data.corpus import Corpus
+from interp_core.data import Corpus
 
 RSS_BOUND_MB = 60  # measured: a few MB of allocator noise after 12 cancelled jobs on the tiny models
 PROMPT = "Alice was beginning to get very tired of sitting by her sister on the bank"
@@ -23,13 +23,13 @@ TEXT = ("Alice was beginning to get very tired of sitting by her sister on the b
 
 
 def _jobs(lm):
-    from interp_core.ablation.run import run_ablation, sweep
-    from interp_core.distributions.run import activation_distributions, corpus_sample
-    from interp_core.ablation.interventions import Ablation
-    from interp_core.lens.logit_lens import compute_lens
-    from interp_core.neurons.seed import seed_method
-    from interp_core.neurons.scan import scan_layer
-    from interp_core.data.tokens import tokenize_corpus
+    from interp_core.ablation import run_ablation, sweep
+    from interp_core.distributions import activation_distributions, corpus_sample
+    from interp_core.ablation import Ablation
+    from interp_core.lens import compute_lens
+    from interp_core.neurons import seed_method
+    from interp_core.neurons import scan_layer
+    from interp_core.data import tokenize_corpus
 
     tc = tokenize_corpus(lm, Corpus.from_text(TEXT), use_cache=False)
     return {

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from interp_core import UserError, load_model, make_spec
-from interp_core.data.corpus import load_corpus
+from interp_core.data import load_corpus
 from interp_core.paths import active_roots, check_local_path, restrict_to
 from interp_core.settings import load_settings
 

@@ -2,7 +2,7 @@
 import pandas as pd
 import plotly.graph_objects as go
 
-from interp_core.ablation.run import SWEEP_COLUMNS, Comparison, SelfRepair, Side, TokenProb
+from interp_core.ablation import SWEEP_COLUMNS, Comparison, SelfRepair, Side, TokenProb
 from interp_core.plots.ablation import (head_sweep_figure, layer_sweep_figure, scale_sweep_figure,
                                         self_repair_figure, topk_figure)
 

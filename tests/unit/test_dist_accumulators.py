@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from interp_core import UserError
-from interp_core.distributions.run import CrossLayer, DistAccumulator, Moments, SharedHistogram
+from interp_core.distributions import CrossLayer, DistAccumulator, Moments, SharedHistogram
 
 
 def _batches(seed, n_batches, n_layers=3, grow=True):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from interp_core.distributions.run import DistAccumulator
+from interp_core.distributions import DistAccumulator
 from interp_core.plots.distributions import histogram_figure, matrix_figure, scatter_figure, spread_figure
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from interp_core.lens.logit_lens import LensResult, LensTarget, lens_frame, lens_json, snap_layer, trajectory
-from interp_core.lens.sweep import SweepResult, minmax_per_column
+from interp_core.lens import LensResult, LensTarget, snap_layer, trajectory
+from interp_core.lens.sweep import LensSweep, minmax_per_column
 from interp_core.plots.lens import COLOR_MODES, lens_heatmap, show_token, sweep_heatmap, trajectory_figure
 
 S, T, K = 4, 3, 2
@@ -88,9 +88,9 @@ def test_masked_trajectory_reads_a_mask_position():
 
 def test_tables_and_json():
     res = _result()
-    df = lens_frame(res, 1)
+    df = res.frame(1)
     assert len(df) == S * T and df.loc[0, "top1_token"] == "<script>"
-    out = lens_json(res)
+    out = res.to_dict()
     assert out["layers"] == [0, 1, 2, 3] and out["target"]["token"] == " Paris"
     assert out["top"][3][2][0] == {"token": " Paris", "prob": pytest.approx(0.9), "logit": 1.0}
 
@@ -100,8 +100,8 @@ def test_minmax_per_column_and_sweep_figure():
     n = minmax_per_column(z)
     np.testing.assert_allclose(n[:, 0], [0, 0.5, 1])
     np.testing.assert_allclose(n[:, 1], [0, 0, 0])
-    sw = SweepResult("masked", "m", "full-head", ("<b>", "y"), (1, 2), (0, 1, 2), z, n)
+    sw = LensSweep("masked", "m", "full-head", ("<b>", "y"), (1, 2), (0, 1, 2), z, n)
     fig = sweep_heatmap(sw)
     assert list(fig.layout.xaxis.ticktext) == ["1: &lt;b&gt;", "2: y"]
     assert "z=4.00" in fig.data[0].customdata[2][0]
-    assert sw.frame().shape == (6, 5) and sw.to_json()["normalized"][2][0] == 1.0
+    assert sw.frame().shape == (6, 5) and sw.to_dict()["normalized"][2][0] == 1.0

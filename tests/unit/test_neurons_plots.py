@@ -9,7 +9,8 @@ import torch
 from interp_core.neurons.seed import count_winners, sample_offsets
 from interp_core.plots.neurons import (context_heatmap_html, histogram_figure, layer_figure, token_label,
                                        top_tokens_figure, winners_figure)
-from interp_core.neurons.scan import _reservoir_update, _window_batches
+from interp_core.neurons.scan_pass import window_batches as _window_batches
+from interp_core.neurons.scan_state import ScanState, token_hash
 
 
 def _stats(m=50):
@@ -66,21 +67,36 @@ def test_window_batches_cover_every_token_once():
     assert covered == list(range(1000))
 
 
-def test_reservoir_is_flat_and_uniform():
-    rng = np.random.default_rng(0)
+def test_hashed_sample_is_flat_uniform_and_shard_independent():
     r, n, hits = 50, 1000, np.zeros(1000)
-    for trial in range(200):
-        sample = torch.full((r, 1), -1.0)
-        seen = 0
-        for start in range(0, n, 128):
-            rows = torch.arange(start, min(start + 128, n), dtype=torch.float32)[:, None]
-            _reservoir_update(sample, rows, seen, rng)
-            seen += rows.shape[0]
-        vals = sample[:, 0].numpy().astype(int)
-        assert len(set(vals)) == r and vals.min() >= 0  # r distinct real rows
+    for seed in range(200):  # the sample is the r tokens with the smallest seeded hash of their index
+        vals = np.argsort(token_hash(np.arange(n), seed), kind="stable")[:r]
+        assert len(set(vals.tolist())) == r
         hits[vals] += 1
     # each row kept with probability r/n = 5%: early and late halves are kept equally often
     assert abs(hits[:500].sum() - hits[500:].sum()) < 0.15 * hits.sum()
-    small = torch.zeros((3, 1))
-    _reservoir_update(small, torch.tensor([[1.0], [2.0], [3.0]]), 0, rng)
-    assert small[:, 0].tolist() == [1.0, 2.0, 3.0]
+    rows = torch.arange(n, dtype=torch.float32)[:, None]  # activation == corpus index
+
+    def state(chunks):
+        s = ScanState.empty(1, 3, "cpu", reservoir=r)
+        for lo, hi in chunks:
+            s.update(rows[lo:hi], np.arange(lo, hi))
+        return s
+
+    whole = state([(a, min(a + 128, n)) for a in range(0, n, 128)])
+    vals = whole.sample[:, 0].numpy().astype(int)
+    assert sorted(vals.tolist()) == sorted(np.argsort(token_hash(np.arange(n)), kind="stable")[:r].tolist())
+    parts = state([(0, 300), (300, 301)]).merge(state([(700, 1000)])).merge(state([(301, 700)]))
+    assert torch.equal(parts.sample, whole.sample) and torch.equal(parts.top_v, whole.top_v)
+    assert torch.equal(parts.top_i, whole.top_i) and parts.n == whole.n == n
+    small = state([(0, 3)])
+    assert sorted(small.sample[:, 0].tolist()) == [0.0, 1.0, 2.0]
+
+
+def test_top_k_ties_go_to_the_lower_index_whatever_the_batches():
+    acts = torch.tensor([[1.0], [5.0], [5.0], [2.0], [5.0], [0.0]])
+    for chunks in ([(0, 6)], [(0, 2), (2, 6)], [(0, 1), (1, 3), (3, 4), (4, 6)]):
+        s = ScanState.empty(1, 2, "cpu")
+        for lo, hi in chunks:
+            s.update(acts[lo:hi], np.arange(lo, hi))
+        assert s.top_v[:, 0].tolist() == [5.0, 5.0] and s.top_i[:, 0].tolist() == [1, 2]

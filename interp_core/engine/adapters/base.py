@@ -1,6 +1,8 @@
 """The adapter contract: map canonical sites to one architecture family's HF modules."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -8,15 +10,16 @@ import torch
 from torch import nn
 
 from interp_core.errors import UserError
-from interp_core.engine.sites import Site
+from interp_core.engine.sites import Site, n_site_layers, site_width
 
 
 @dataclass(frozen=True)
 class HookPoint:
-    """Where a site lives: a module and whether we read its first input or its (first) output."""
+    """Where a site lives: a module and whether we read its first input, its (first) output, or the
+    attention weights it returns second (`weights`: capture only)."""
 
     module: nn.Module
-    where: Literal["input", "output"]
+    where: Literal["input", "output", "weights"]
 
 
 class Adapter:
@@ -52,6 +55,36 @@ class Adapter:
         """The MLP down projection; its input is the neuron activations (B, T, M)."""
         raise NotImplementedError
 
+    def attn_module(self, layer: int) -> nn.Module:
+        """The attention module that returns (output, post-softmax weights (B, H, Tq, Tk)) under eager attention."""
+        raise NotImplementedError
+
+    def attn_post_norm(self, layer: int) -> nn.Module | None:
+        """A norm applied to the attention output before it is added to the residual stream (Gemma 2/3), else None."""
+        return None
+
+    def mlp_post_norm(self, layer: int) -> nn.Module | None:
+        """A norm applied to the MLP output before it is added to the residual stream (Gemma 2/3), else None."""
+        return None
+
+    def attn_layer_kind(self, layer: int) -> tuple[str, int | None]:
+        """('global', None), or ('sliding', window) for a layer that attends only to the last `window` keys."""
+        return "global", None
+
+    @contextmanager
+    def eager_attention(self) -> Iterator[None]:
+        """Run the model with HF's eager attention (the only kind that returns weights) until the block ends."""
+        configs = {id(c): c for c in (getattr(m, "config", None) for m in self.model.modules())
+                   if hasattr(c, "_attn_implementation_internal")}
+        before = {k: c._attn_implementation_internal for k, c in configs.items()}
+        try:
+            for c in configs.values():
+                c._attn_implementation_internal = "eager"
+            yield
+        finally:
+            for k, c in configs.items():
+                c._attn_implementation_internal = before[k]
+
     def final_norm_module(self) -> nn.Module | None:
         return None
 
@@ -78,7 +111,7 @@ class Adapter:
 
     @property
     def d_mlp(self) -> int:
-        return int(self.mlp_down_proj(0).weight.shape[-1 if isinstance(self.mlp_down_proj(0), nn.Linear) else 0])
+        raise NotImplementedError
 
     @property
     def vocab_size(self) -> int:
@@ -99,11 +132,7 @@ class Adapter:
     # --- sites --------------------------------------------------------------------------------
     def site_width(self, site: Site) -> int:
         """Size of the last dimension of a site (heads: H*Dh before reshaping)."""
-        return {
-            "embed": self.d_model, "resid": self.d_model, "attn_out": self.d_model, "mlp_out": self.d_model,
-            "final_norm": self.d_model, "attn_heads": self.n_heads * self.d_head, "mlp_neurons": self.d_mlp,
-            "logits": self.vocab_size,
-        }[site.kind]
+        return site_width(site.kind, self)
 
     def check_site(self, site: Site) -> None:
         """Raise a UserError when the site's layer does not exist in this model."""
@@ -111,7 +140,7 @@ class Adapter:
             if site.kind in ("final_norm", "logits") and not self.has_lm_head and site.kind == "logits":
                 raise UserError(f"This {self.family} model has no LM head, so it has no logits.")
             return
-        top = self.n_layers if site.kind == "resid" else self.n_layers - 1
+        top = n_site_layers(site.kind, self.n_layers) - 1
         if not 0 <= site.layer <= top:
             raise UserError(f"Layer {site.layer} is out of range for {site.kind}: this model has layers 0..{top}.")
 
@@ -131,6 +160,8 @@ class Adapter:
             return HookPoint(self.attn_o_proj(layer), "input")
         if k == "mlp_neurons":
             return HookPoint(self.mlp_down_proj(layer), "input")
+        if k == "attn_pattern":
+            return HookPoint(self.attn_module(layer), "weights")
         if k == "final_norm":
             norm = self.final_norm_module()
             if norm is None:

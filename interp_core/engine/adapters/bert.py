@@ -33,6 +33,12 @@ class BertAdapter(Adapter):
     def mlp_down_proj(self, layer):
         return self.blocks()[layer].output.dense
 
+    def attn_module(self, layer):
+        return self.blocks()[layer].attention.self
+
+    def attn_layer_kind(self, layer):
+        return "bidirectional", None
+
     @property
     def d_mlp(self):
         return int(self.config.intermediate_size)

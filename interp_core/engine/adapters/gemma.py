@@ -20,6 +20,15 @@ class GemmaAdapter(LlamaAdapter):
             return HookPoint(post, "output")  # Gemma 2/3: residual += post_attention_layernorm(attn)
         return HookPoint(block.self_attn, "output")
 
+    def attn_post_norm(self, layer):
+        block = self.blocks()[layer]
+        if hasattr(block, "pre_feedforward_layernorm"):  # Gemma 2/3 sandwich norms
+            return getattr(block, "post_attention_layernorm", None)
+        return None
+
+    def mlp_post_norm(self, layer):
+        return getattr(self.blocks()[layer], "post_feedforward_layernorm", None)
+
     def mlp_out_point(self, layer):
         block = self.blocks()[layer]
         post = getattr(block, "post_feedforward_layernorm", None)

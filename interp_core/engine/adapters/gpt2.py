@@ -30,6 +30,9 @@ class GPT2Adapter(Adapter):
     def mlp_down_proj(self, layer):
         return self.blocks()[layer].mlp.c_proj
 
+    def attn_module(self, layer):
+        return self.blocks()[layer].attn
+
     @property
     def d_mlp(self):
         return int(self.config.n_inner or 4 * self.config.n_embd)

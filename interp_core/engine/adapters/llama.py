@@ -30,6 +30,16 @@ class LlamaAdapter(Adapter):
     def mlp_down_proj(self, layer):
         return self.blocks()[layer].mlp.down_proj
 
+    def attn_module(self, layer):
+        return self.blocks()[layer].self_attn
+
+    def attn_layer_kind(self, layer):
+        types = getattr(self.config, "layer_types", None)  # Gemma 2/3, Qwen2/3: per-layer sliding or full
+        window = getattr(self.config, "sliding_window", None)
+        if types and types[layer] == "sliding_attention" and window:
+            return "sliding", int(window)
+        return "global", None
+
     @property
     def d_mlp(self):
         return int(self.config.intermediate_size)

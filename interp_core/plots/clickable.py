@@ -1,0 +1,59 @@
+"""Make a heatmap's cells clickable: Plotly reports selections of scatter points but not of heatmap cells (no
+`on_select` event for them in a browser), so an invisible square-marker scatter is laid over the cells. It
+carries the cell's hover text, and `clicked_cell` maps a selection event back to (row, column)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+OVERLAY = "cells"  # the overlay trace's name
+
+
+def with_click_cells(fig: go.Figure, *, trace: int = 0, selected: tuple[int, int] | None = None) -> go.Figure:
+    """Overlay the heatmap `fig.data[trace]` with one transparent square marker per cell (row-major order),
+    each with the cell's hover text; `selected` = (row, col) gets a visible outline. Returns `fig`."""
+    heat = fig.data[trace]
+    z = np.asarray(heat.z, dtype=float)  # (rows, cols)
+    rows, cols = z.shape
+    xs = list(heat.x) if heat.x is not None else list(range(cols))
+    ys = list(heat.y) if heat.y is not None else list(range(rows))
+    custom = heat.customdata
+    hover = []
+    for i in range(rows):
+        for j in range(cols):
+            if custom is not None:
+                hover.append(str(custom[i][j]))
+            else:
+                hover.append(f"{ys[i]} · {xs[j]}: {z[i, j]:.4g}")
+    px = max(8, min(40, int(700 / max(rows, cols, 1))))
+    fig.add_trace(go.Scatter(
+        x=[xs[j] for i in range(rows) for j in range(cols)], y=[ys[i] for i in range(rows) for j in range(cols)],
+        mode="markers", name=OVERLAY, showlegend=False, hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
+        marker={"symbol": "square", "size": px, "color": "rgba(0,0,0,0)"},
+        selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}}))
+    heat.update(hoverinfo="skip", hovertemplate=None)
+    if selected is not None and 0 <= selected[0] < rows and 0 <= selected[1] < cols:
+        r, c = selected
+        fig.add_trace(go.Scatter(x=[xs[c]], y=[ys[r]], mode="markers", name="selected", showlegend=False,
+                                 hoverinfo="skip", marker={"symbol": "square-open", "size": px + 4,
+                                                           "color": "crimson", "line": {"width": 3}}))
+    fig.update_layout(hovermode="closest", hoverdistance=-1, clickmode="event+select", dragmode=False)
+    fig.update_traces(hoverlabel={"align": "left"})
+    return fig
+
+
+def clicked_cell(event: Mapping[str, Any] | None, n_cols: int, curve: int | None = None) -> tuple[int, int] | None:
+    """(row, col) of the overlay cell a Streamlit plotly selection event points at, or None.
+    `curve`: the overlay's trace index (its position in fig.data), to ignore clicks on other traces."""
+    points = ((event or {}).get("selection") or {}).get("points") or []
+    for p in points:
+        if curve is not None and p.get("curve_number", curve) != curve:
+            continue
+        idx = p.get("point_index", p.get("point_number"))
+        if idx is None or n_cols <= 0:
+            continue
+        return int(idx) // n_cols, int(idx) % n_cols
+    return None

@@ -1,0 +1,52 @@
+"""Honest run-time estimates for the pages: work counted in floating-point operations, divided by the rate the
+last run of the same kind on the same model actually achieved in this server process (a conservative prior
+until one has run). Pages auto-run only what fits AUTO_BUDGET_S and show the estimate of anything above
+CONFIRM_OVER_S before it starts."""
+from __future__ import annotations
+
+import threading
+
+AUTO_BUDGET_S = 2.0  # a page open (or a link) runs at most this much work without a click
+CONFIRM_OVER_S = 10.0  # longer runs show their estimate next to their button
+PRIOR_FLOPS_PER_S = 4e9  # a slow 2-core CPU; replaced by the measured rate after the first run of a kind
+
+_LOCK = threading.Lock()
+_RATES: dict[tuple[str, str], float] = {}  # (model identity, kind) -> measured FLOP/s of the last run
+
+
+def forward_flops(info, tokens: int, *, layers: int | None = None, logit_rows: int = 0) -> float:
+    """FLOPs of running `tokens` tokens through `layers` blocks (default all) plus `logit_rows` unembeddings
+    (lens: one per layer and position; a prediction: one per position)."""
+    n_layers = info.n_layers if layers is None else min(max(int(layers), 1), info.n_layers)
+    per_token_block = 2 * info.d_model * (4 * info.d_model + 3 * info.d_mlp)
+    return float(tokens) * n_layers * per_token_block + 2.0 * logit_rows * info.d_model * info.vocab_size
+
+
+def estimate_s(model: str, kind: str, flops: float) -> float:
+    """Seconds `flops` of work of this kind should take on this model, from the last measured rate."""
+    with _LOCK:
+        rate = _RATES.get((model, kind)) or PRIOR_FLOPS_PER_S
+    return flops / rate
+
+
+def record(model: str, kind: str, flops: float, seconds: float) -> None:
+    """Remember the rate a finished run achieved (runs shorter than 50 ms say nothing reliable)."""
+    if flops > 0 and seconds > 0.05:
+        with _LOCK:
+            _RATES[(model, kind)] = flops / seconds
+
+
+def measured(model: str, kind: str) -> bool:
+    with _LOCK:
+        return (model, kind) in _RATES
+
+
+def fmt_seconds(s: float) -> str:
+    """'about 3 s', 'about 4 min', 'about 2.6 h'."""
+    if s < 1:
+        return "under a second"
+    if s < 90:
+        return f"about {s:.0f} s"
+    if s < 90 * 60:
+        return f"about {s / 60:.0f} min"
+    return f"about {s / 3600:.1f} h"

@@ -1,0 +1,90 @@
+"""Attention patterns section: a clickable head map, the chosen head enlarged (causal / sliding-window mask
+visible), a hover token view, and every head as a grid. Used by the ablation playground and the logit lens."""
+from __future__ import annotations
+
+import streamlit as st
+
+from interp_core.components import attention_patterns
+from interp_core.plots.clickable import clicked_cell
+from interp_core.plots.components import (MAX_TOKEN_VIEW, attention_tokens_html, clicked_head, head_map_figure,
+                                          pattern_figure, pattern_grid_figure)
+
+from ..downloads import json_download, table_downloads
+from ..runner import run_keyed
+
+SCORES = {"entropy": "entropy (low = focused)", "first_token": "attention to the first token",
+          "previous_token": "attention to the previous token"}
+
+
+def patterns(lm, prompt: str, key: str):
+    """The AttentionPatterns of `prompt` (computed once per model and prompt, kept per session), or None."""
+    kept = run_keyed("attn_patterns", {"model": repr(lm.spec), "prompt": prompt},
+                     lambda progress: attention_patterns(lm, prompt, progress=progress),
+                     action="Capturing attention patterns", auto=True, show_stale=False)
+    return None if kept is None or kept.stale else kept.result
+
+
+def _head_state(key: str, n_layers: int, n_heads: int) -> tuple[int, int]:
+    """The chosen (layer, head) in st.session_state, clamped to the model."""
+    lay_key, head_key = f"{key}_attn_layer", f"{key}_attn_head"
+    st.session_state.setdefault(lay_key, 0)
+    st.session_state.setdefault(head_key, 0)
+    st.session_state[lay_key] = min(max(int(st.session_state[lay_key]), 0), n_layers - 1)
+    st.session_state[head_key] = min(max(int(st.session_state[head_key]), 0), n_heads - 1)
+    return int(st.session_state[lay_key]), int(st.session_state[head_key])
+
+
+def focus_head(key: str, layer: int, head: int) -> None:
+    """Make (layer, head) the head this section shows (call before the section is drawn)."""
+    st.session_state[f"{key}_attn_layer"], st.session_state[f"{key}_attn_head"] = int(layer), int(head)
+
+
+def render_head(lm, prompt: str, layer: int, head: int, *, key: str) -> None:
+    """One head's pattern and its token view (reuses the patterns already captured for this prompt)."""
+    ap = patterns(lm, prompt, key)
+    if ap is None:
+        return
+    st.plotly_chart(pattern_figure(ap, layer, head), key=f"{key}_attn_one")
+    if len(ap.tokens) <= MAX_TOKEN_VIEW:
+        st.caption("Hover a token: the prompt below it is shaded by where that token attends (darker = more weight).")
+        st.html(attention_tokens_html(ap, layer, head))
+
+
+def render_attention(lm, prompt: str, *, key: str) -> None:
+    """The whole section for one prompt; `key` namespaces its widgets (one section per page)."""
+    info = lm.info
+    ap = patterns(lm, prompt, key)
+    if ap is None:
+        return
+    bidir = "bidirectional" in ap.kinds
+    st.caption(("Encoder: every token attends to every token (bidirectional)." if bidir else
+                "Causal: a token attends to itself and earlier tokens; grey cells are masked.")
+               + (f" Grouped-query attention: {ap.n_heads} query heads share {ap.n_kv_heads} key/value heads."
+                  if ap.n_kv_heads < ap.n_heads else "")
+               + (" Sliding-window layers are labelled with their window." if "sliding" in ap.kinds else ""))
+    # a click arrives in the chart's state before the chart is drawn again: apply it first (a later pick wins)
+    click = clicked_head(st.session_state.get(f"{key}_attn_map"))
+    if click is not None and st.session_state.get(f"{key}_attn_last_click") != (prompt, click):
+        st.session_state[f"{key}_attn_last_click"] = (prompt, click)
+        focus_head(key, *click)
+    layer, head = _head_state(key, info.n_layers, info.n_heads)
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox("Layer", list(range(info.n_layers)), key=f"{key}_attn_layer", format_func=ap.layer_label)
+    c2.selectbox("Head", list(range(info.n_heads)), key=f"{key}_attn_head",
+                 format_func=lambda h: f"head {h}" + (f" (KV head {ap.kv_group(h)})" if ap.n_kv_heads < ap.n_heads else ""))
+    score = c3.selectbox("Colour the head map by", list(SCORES), key=f"{key}_attn_score", format_func=SCORES.get)
+    left, right = st.columns([2, 3])
+    left.plotly_chart(head_map_figure(ap, score, selected=(layer, head)), key=f"{key}_attn_map",
+                      on_select="rerun", selection_mode="points")
+    with right:
+        st.markdown(f"**Layer {layer}, head {head}** — {ap.layer_label(layer)}")
+        render_head(lm, prompt, layer, head, key=key)
+    with st.expander("Every head at once", expanded=False):
+        st.plotly_chart(pattern_grid_figure(ap), key=f"{key}_attn_grid")
+    table_downloads(ap.frame(layer, head), f"attention_L{layer}H{head}", f"{key}_attn_dl")
+    json_download(ap.to_dict(), "attention_patterns", f"{key}_attn_json", "⬇ Every pattern (JSON, CLI format)")
+
+
+def sweep_head_click(event, n_heads: int, curve: int = 1) -> tuple[int, int] | None:
+    """(layer, head) of the head-sweep cell a selection event points at (layers × heads grid, row-major)."""
+    return clicked_cell(event, n_heads, curve=curve)
