@@ -35,6 +35,9 @@ COPY --chown=root:root ui ./ui
 COPY --chown=root:root pages ./pages
 COPY --chown=root:root assets ./assets
 COPY --chown=root:root .streamlit ./.streamlit
+COPY --chown=root:root pyproject.toml README.md requirements-ray.txt ./
+# The package itself (its dependencies are installed above), with the `looking-glass` console script.
+RUN pip install --no-deps -e .
 
 USER lg
 # Dequantize the embedded Gemma 3 270M into the safetensors cache now, so the first visitor does not wait,

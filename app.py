@@ -16,3 +16,7 @@ from ui.sidebar import model_sidebar  # noqa: E402  (after set_page_config)
 
 st.session_state["lm"] = model_sidebar()
 nav.run()
+if st.session_state["lm"] is None:  # a page without page_model (home): prepare the chosen model below it
+    from ui.sidebar import load_pending  # noqa: E402
+
+    load_pending()

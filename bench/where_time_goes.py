@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _torch_table(fn, rows: int = 12) -> str:
@@ -26,7 +25,7 @@ def _torch_table(fn, rows: int = 12) -> str:
 
 
 def lens() -> None:
-    from bench.run import PROMPT32
+    from run import PROMPT32
     from interp_core import load_model, make_spec
     from interp_core.lens import compute_lens
     lm = load_model(make_spec("gemma-3-270m", device="cpu"))
@@ -36,7 +35,7 @@ def lens() -> None:
 def scan() -> None:
     import numpy as np
 
-    from bench.run import BATCH, SEQ, DEFAULT_TEXT
+    from run import BATCH, SEQ, DEFAULT_TEXT
     from interp_core import Site, load_model, make_spec
     from interp_core.data import Corpus
     from interp_core.data import tokenize_corpus

@@ -1,6 +1,9 @@
 """Looking Glass backend: load transformer LMs, hook canonical sites, run interpretability methods.
 
-Never imports streamlit; the pages call only what this package exports.
+Never imports streamlit. The public API that pages and the CLI use is this facade (loading, specs, sites,
+errors), the method rooms' packages (`interp_core.lens`, `.neurons`, `.distributions`, `.ablation`,
+`.patching`, `.components`, `.data`), `interp_core.engine.sites` (the site vocabulary), `interp_core.plots.*`
+(figures), and `interp_core.results` / `.budgets` / `.settings`.
 """
 from interp_core.engine.adapters import supported_families
 from interp_core.engine.catalog import EMBEDDED, HUB, CatalogEntry

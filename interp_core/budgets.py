@@ -59,9 +59,10 @@ class Budgets:
     histogram_tokens: Budget = Budget("histogram_tokens", "LOOKING_GLASS_MAX_HISTOGRAM_TOKENS", 20_000,
                                       "tokens for activation distributions")
     scan_tokens: Budget = Budget("scan_tokens", "LOOKING_GLASS_MAX_SCAN_TOKENS", 50_000_000,
-                                 "corpus tokens for one scan", workshop_default=1_000_000)
+                                 "corpus tokens for one scan", workshop_default=2_000_000)
     seed_tokens: Budget = Budget("seed_tokens", "LOOKING_GLASS_MAX_SEED_TOKENS", 10_000_000,
-                                 "tokens for one seed-method run", workshop_default=1_000_000)
+                                 "tokens for one seed-method run",
+                                 workshop_default=1000 * 32 * 256)  # the published protocol fits, no more
 
     def all(self) -> list[Budget]:
         return [getattr(self, f.name) for f in fields(self)]

@@ -76,8 +76,7 @@ def check_local_path(raw: str, *, kind: str = "file", roots=None) -> Path:
     if roots and not any(resolved == r or r in resolved.parents for r in roots):
         allowed = ", ".join(str(r) for r in roots)
         raise UserError(f"The {kind} path '{shown(raw)}' is outside the folders this server allows ({allowed}).")
-    if roots and (hidden_part(resolved, roots) or any(p.startswith(".") and p not in (".", "..")
-                                                      for p in Path(raw).parts)):
+    if roots and hidden_part(resolved, roots):
         raise UserError(f"The {kind} path '{shown(raw)}' is in a hidden folder or is a hidden file; "
                         "this server serves no hidden paths.")
     try:

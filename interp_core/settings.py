@@ -23,6 +23,7 @@ class Settings:
     default_model: str  # LOOKING_GLASS_DEFAULT_MODEL
     workshop: bool = False  # LOOKING_GLASS_WORKSHOP=1 or workshop models set: shared-server budgets apply
     max_long_jobs: int = 0  # LOOKING_GLASS_MAX_LONG_JOBS: long jobs (scans, sweeps) at once per server; 0 = no cap
+    ray_address: str | None = None  # LOOKING_GLASS_RAY_ADDRESS: page scans are sharded over this Ray cluster
 
     @property
     def restricted(self) -> bool:
@@ -63,4 +64,5 @@ def load_settings() -> Settings:
         default_model=os.environ.get("LOOKING_GLASS_DEFAULT_MODEL", "gemma-3-270m"),
         workshop=flag or bool(workshop),
         max_long_jobs=long_jobs,
+        ray_address=os.environ.get("LOOKING_GLASS_RAY_ADDRESS", "").strip() or None,
     )

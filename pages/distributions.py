@@ -9,18 +9,20 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from interp_core.distributions import activation_distributions, corpus_sample, prompt_sample
 from interp_core.engine.sites import CHOICES, DIST_SITES, NEURON_SITES
 from interp_core.plots.distributions import histogram_figure, matrix_figure, scatter_figure, spread_figure
 from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, table_downloads
 from ui.errors import shown_errors
-from ui.state import as_bool, publish, seed
+from ui.runner import run_keyed
+from ui.sections.run_specs import DIST_PROMPT, DIST_TOKENS, compute_dist_for, dist_cost, dist_inputs
+from ui.state import as_bool, publish, seed, url_notices
+from ui.warmup import wait_for_warmup
 from ui.frame import page_model, require_frame
 
 require_frame()
 
-DEFAULT_PROMPT = "Alice looked round eagerly, and found that it was the Red Queen."
+DEFAULT_PROMPT = DIST_PROMPT
 SOURCES = {"corpus": "Corpus sample", "prompt": "Prompt"}
 TOKENS_MIN, TOKENS_MAX = 16, 20_000
 BINS_MIN, BINS_MAX = 10, 300
@@ -32,16 +34,14 @@ lm = page_model()
 
 seed("ad_source", "corpus", choices=tuple(SOURCES))
 seed("ad_prompt", DEFAULT_PROMPT)
-seed("ad_tokens", 1000, int)
+seed("ad_tokens", DIST_TOKENS, int, lo=TOKENS_MIN, hi=TOKENS_MAX)
 seed("ad_site", "resid", choices=DIST_SITES)
 seed("ad_first", True, as_bool)
-seed("ad_bins", 80, int)
+seed("ad_bins", 80, int, lo=BINS_MIN, hi=BINS_MAX)
 seed("ad_hist", "grid", choices=("grid", "overlay"))
-seed("ad_hbins", "shared", choices=("shared", "own"))
+seed("ad_hbins", "own", choices=("shared", "own"))  # per-layer ranges by default; shared is a choice
 seed("ad_x", "position", choices=("position", "dim"))
-# numbers from a link are clamped into the widgets' ranges
-st.session_state["ad_tokens"] = min(max(int(st.session_state["ad_tokens"]), TOKENS_MIN), TOKENS_MAX)
-st.session_state["ad_bins"] = min(max(int(st.session_state["ad_bins"]), BINS_MIN), BINS_MAX)
+url_notices()  # numbers from a link were clamped into the widgets' ranges
 
 left, right = st.columns([3, 2])
 corpus = None
@@ -78,24 +78,14 @@ if source == "corpus" and corpus is None:
     st.stop()
 
 site, exclude_first, bins = st.session_state["ad_site"], bool(st.session_state["ad_first"]), int(st.session_state["ad_bins"])
-what = ("prompt", st.session_state["ad_prompt"]) if source == "prompt" else \
-    ("corpus", corpus.sha256, int(st.session_state["ad_tokens"]))
-memo_key = (lm.spec, what, site, exclude_first, bins)
-memo = st.session_state.get("_ad_memo")
-result = memo[1] if memo is not None and memo[0] == memo_key else None
-
-if result is None:
-    with shown_errors("Measuring the activations"):
-        if source == "prompt":
-            sample = prompt_sample(lm, st.session_state["ad_prompt"])
-        else:
-            sample = corpus_sample(lm, corpus.text, int(st.session_state["ad_tokens"]), name=corpus.name)
-        bar = st.progress(0.0, text=f"Running {sample.n_tokens:,} tokens through {lm.spec.name}…")
-        result = activation_distributions(
-            lm, sample, site=site, exclude_first=exclude_first, bins=bins,
-            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
-        bar.empty()
-        st.session_state["_ad_memo"] = (memo_key, result)
+inp = dist_inputs(lm, source, st.session_state["ad_prompt"] if source == "prompt" else corpus.sha256,
+                  int(st.session_state["ad_tokens"]), site, exclude_first, bins)
+wait_for_warmup(lm, "ad", inp)
+kept = None
+with shown_errors("Measuring the activations"):
+    kept = run_keyed("ad", inp, lambda prog: compute_dist_for(lm, inp, corpus, prog), action="Measuring the activations",
+                     button="Measure", auto=True, cost=dist_cost(lm, inp), shared=True)
+result = kept.result if kept is not None else None
 if result is None:
     st.stop()
 
@@ -166,7 +156,7 @@ with tab_t:
         st.dataframe(out, hide_index=True, key="ad_outlier_table")
     else:
         model_q = lm.spec.name
-        out["open"] = [f"neurons?{urlencode({'model': model_q, 'ne_site': ne_site, 'ne_layer': int(l), 'ne_dim': int(d)})}"
+        out["open"] = [f"neuron_explorer?{urlencode({'model': model_q, 'ne_site': ne_site, 'ne_layer': int(l), 'ne_dim': int(d), 'ne_neuron': int(d), 'ne_tab': 'Seed method'})}"
                        for l, d in zip(out["layer"], out["dim"])]
         st.caption("Dimensions with the largest |activation| in each layer; click one to open it in the Neuron explorer.")
         st.dataframe(out, hide_index=True, key="ad_outlier_table",
@@ -180,5 +170,5 @@ with tab_t:
             col.page_link("pages/neuron_explorer.py", label=f"dim {row.dim}", icon="🧠",
                           help=f"max |value| {row.abs_max:.4g} — open in the Neuron explorer",
                           query_params={"model": model_q, "ne_site": ne_site, "ne_layer": int(row.layer),
-                                        "ne_dim": int(row.dim)})
+                                        "ne_dim": int(row.dim), "ne_neuron": int(row.dim), "ne_tab": "Seed method"})
     table_downloads(result.outliers, f"{name}_outliers", key="ad_outlier_tab")

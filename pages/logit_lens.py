@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.lens import (METHOD_HELP, compute_lens, default_position, require_mask,
+from interp_core.lens import (METHOD_HELP, default_position, require_mask,
                               trajectory)
 from interp_core.lens import masked_sweep, next_token_sweep
-from interp_core.plots.lens import COLOR_MODES, lens_heatmap, sweep_heatmap, trajectory_figure
+from interp_core.plots.lens import COLOR_MODES, lens_heatmap, position_window, sweep_heatmap, trajectory_figure
 from ui.downloads import json_download, table_and_figure
 from ui.errors import shown_errors
-from ui.state import as_bool, publish, seed
+from ui.state import as_bool, publish, seed, url_notices
 from ui.frame import page_model, require_frame
+from ui.runner import run_keyed
+from ui.sections.run_specs import (BERT_PROMPT, DECODER_PROMPT, PAGE_TOP_K, compute_lens_for, lens_cost, lens_inputs,
+                                   masked_sweep_cost)
+from ui.sections.lens_cell import render_cell
+from ui.sections.lens_window import DRAWN, drawn_window, render_position_window
+from ui.warmup import wait_for_warmup
+from interp_core.plots.clickable import clicked_cell, with_click_cells
+from ui.sections.attention import render_attention
+from ui.sections.dla import render_dla
 
 require_frame()
 
-PAGE_TOP_K = 10  # computed once per prompt; the top-k slider only slices it (no recompute)
-MEMO_SIZE = 4  # lens results kept per session
-DECODER_PROMPT = "The Eiffel Tower is located in the city of"
-BERT_PROMPT = "The Eiffel Tower is located in the city of [MASK]."
 
 st.title("🔭 Logit lens")
 st.caption("At which layer does the model know? Each layer's hidden state is decoded into the vocabulary.")
@@ -36,7 +41,8 @@ if st.session_state["ll_method"] not in methods:  # the model changed family
 seed("ll_target", "")
 seed("ll_topk", 5, int, choices=tuple(range(1, PAGE_TOP_K + 1)))
 seed("ll_color", "probability", choices=tuple(COLOR_MODES))
-seed("ll_pos", -1, int)
+seed("ll_pos", -1, int, lo=-1, hi=4096)
+seed("ll_layer", -1, int, lo=-1, hi=info.n_layers)  # a clicked cell's row (-1 = none)
 seed("ll_sweep", False, as_bool)
 
 st.text_input("Prompt", key="ll_prompt",
@@ -54,44 +60,14 @@ c4.radio("Colour by", list(COLOR_MODES), key="ll_color", horizontal=True, format
 publish("ll_prompt", "ll_method", "ll_target", "ll_topk", "ll_color")
 
 
-def _memo_lens(prompt: str, method: str, target: str):
-    """The lens result for (model identity, prompt, method, target), kept in this session."""
-    memo = st.session_state.setdefault("_ll_memo", {})
-    key = (lm.spec, prompt, method, target)
-    if key in memo:
-        memo[key] = memo.pop(key)  # most recently used last
-        return memo[key]
-    bar = st.progress(0.0, text="Running the logit lens…")
-    last = [-1.0]
-
-    def progress(frac: float, msg: str) -> None:
-        if frac - last[0] >= 0.02 or frac >= 1.0:  # a rerun/stop raises in here and cancels the work
-            last[0] = frac
-            bar.progress(min(max(frac, 0.0), 1.0), text=msg)
-
-    result = compute_lens(lm, prompt, method, PAGE_TOP_K, target or None, progress)
-    bar.empty()
-    memo[key] = result
-    while len(memo) > MEMO_SIZE:
-        memo.pop(next(iter(memo)))
-    return result
-
-
-def _memo_sweep(prompt: str, method: str):
-    memo = st.session_state.setdefault("_ll_sweep_memo", {})
-    key = (lm.spec, prompt, method)
-    if key not in memo:
-        bar = st.progress(0.0, text="Masking each token in turn…")
-        memo.clear()
-        memo[key] = masked_sweep(lm, prompt, method,
-                                 lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
-        bar.empty()
-    return memo[key]
-
-
-result = None
+url_notices()
+lens_in = lens_inputs(lm, st.session_state["ll_prompt"], st.session_state["ll_method"], st.session_state["ll_target"])
+wait_for_warmup(lm, "ll_lens", lens_in)
+kept = None
 with shown_errors("Running the logit lens"):
-    result = _memo_lens(st.session_state["ll_prompt"], st.session_state["ll_method"], st.session_state["ll_target"])
+    kept = run_keyed("ll_lens", lens_in, lambda prog: compute_lens_for(lm, lens_in, prog), action="Running the logit lens",
+                     button="Run the logit lens", auto=True, cost=lens_cost(lm, lens_in), shared=True)
+result = kept.result if kept is not None else None
 if result is None:
     st.stop()
 
@@ -101,8 +77,22 @@ st.subheader("Top-1 prediction at every layer and position")
 st.caption(f"Method **{result.method}** · rows are hidden states (embeddings at the bottom) · "
            f"hover a cell for the top-{top_k}. Target: "
            + (f"`{result.target.token!r}`" if result.target.token else "each position's final prediction"))
-heat = lens_heatmap(result, st.session_state["ll_color"], top_k)
-st.plotly_chart(heat, key="ll_heatmap")
+# a click arrives in the chart's widget state before the chart is drawn again: apply it first (row = layer,
+# column = position), so the outlined cell, the position box and the URL agree
+_win = drawn_window(len(result.tokens))  # a long prompt is drawn a window of positions at a time
+_cell = clicked_cell(st.session_state.get("ll_heatmap"), _win[1] - _win[0], curve=1)
+_cell = None if _cell is None else (_cell[0], _cell[1] + _win[0])
+if _cell is not None and st.session_state.get("_ll_cell") != (st.session_state["ll_prompt"], _cell):
+    st.session_state["_ll_cell"] = (st.session_state["ll_prompt"], _cell)  # a clicked cell picks its position
+    st.session_state["_ll_pos_prompt"] = st.session_state["ll_prompt"]
+    st.session_state["ll_pos"] = _cell[1]
+    st.session_state["ll_layer"] = _cell[0]
+sel_layer = int(st.session_state["ll_layer"])
+lo, hi = render_position_window(len(result.tokens), st.session_state["ll_prompt"], int(st.session_state["ll_pos"]))
+st.session_state[DRAWN] = (lo, hi)
+sel = (sel_layer, int(st.session_state["ll_pos"]) - lo) if 0 <= sel_layer < len(result.layer_labels()) else None
+heat = with_click_cells(lens_heatmap(result, st.session_state["ll_color"], top_k, (lo, hi)), selected=sel)
+st.plotly_chart(heat, key="ll_heatmap", on_select="rerun", selection_mode="points")
 table_and_figure(result.frame(top_k), heat, name, "ll_dl_table", f"{name}_heatmap")
 json_download(result.to_dict(top_k), f"{name}_full", "ll_dl_json", "⬇ Lens JSON (CLI format)")
 
@@ -116,12 +106,16 @@ with shown_errors("Drawing the trajectory"):
     prompt_now = st.session_state["ll_prompt"]
     st.session_state.setdefault("_ll_pos_prompt", prompt_now)  # a linked position holds for the linked prompt
     if st.session_state["_ll_pos_prompt"] != prompt_now or st.session_state["ll_pos"] not in positions:
+        if st.session_state["ll_pos"] not in (-1, *positions) and st.session_state["_ll_pos_prompt"] == prompt_now:
+            st.warning(f"Position {st.session_state['ll_pos']} is not a position of this prompt "
+                       f"({positions[0]}–{positions[-1]}); showing its prediction instead.", icon="🔗")
         st.session_state["ll_pos"] = default_position(result)  # a new prompt starts at its prediction
+        st.session_state["ll_layer"] = -1
         st.session_state["_ll_pos_prompt"] = prompt_now
     st.selectbox("Position", positions, key="ll_pos",
                  format_func=lambda p: f"{p}: {result.tokens[p]!r}",
                  help="Decoders: the prediction made at this position (of the next token). BERT: a [MASK] position.")
-    publish("ll_pos")
+    publish("ll_pos", "ll_layer")
     traj = trajectory(result, int(st.session_state["ll_pos"]))
     m1, m2, m3 = st.columns(3)
     m1.metric("Target", repr(traj.target))
@@ -131,6 +125,14 @@ with shown_errors("Drawing the trajectory"):
     tfig = trajectory_figure(traj)
     st.plotly_chart(tfig, key="ll_traj")
     table_and_figure(traj.frame(), tfig, f"{name}_trajectory", "ll_dl_traj")
+    render_cell(lm, result, sel_layer, int(st.session_state["ll_pos"]), top_k, st.session_state["ll_target"])
+
+st.subheader("Direct logit attribution")
+st.caption("Which layers and heads wrote the prediction at the chosen position (click a lens cell or pick the "
+           "position above): each component's direct path through the final norm and the unembedding.")
+with shown_errors("Attributing the logit"):
+    render_dla(lm, st.session_state["ll_prompt"], int(st.session_state["ll_pos"]), key="ll",
+               target=st.session_state["ll_target"])
 
 st.subheader("Masked sweep" if info.masked_lm else "Next-token sweep")
 sweep = None
@@ -141,12 +143,20 @@ with shown_errors("Running the sweep"):
         st.toggle("Run the masked sweep", key="ll_sweep")
         publish("ll_sweep")
         if st.session_state["ll_sweep"]:
-            sweep = _memo_sweep(st.session_state["ll_prompt"], st.session_state["ll_method"])
+            sw_in = {k: lens_in[k] for k in ("model", "prompt", "method")}
+            kept_sw = run_keyed("ll_sweep", sw_in, lambda prog: masked_sweep(lm, sw_in["prompt"], sw_in["method"], prog),
+                                action="Masking each token in turn", button="Run the masked sweep", auto=True,
+                                cost=masked_sweep_cost(lm, sw_in), shared=True, show_stale=False)
+            sweep = kept_sw.result if kept_sw is not None else None
     else:
         st.caption("The actual next token's z-score at every layer and position (from the same lens pass), "
                    "min-max normalised per token: which continuations are decided early and which late.")
         sweep = next_token_sweep(result)
 if sweep is not None:
-    sfig = sweep_heatmap(sweep)
+    sfig = sweep_heatmap(sweep, position_window(len(sweep.tokens), (lo, hi)) if len(sweep.tokens) > hi - lo else None)
     st.plotly_chart(sfig, key="ll_sweep_fig")
     table_and_figure(sweep.frame(), sfig, f"{name}_sweep", "ll_dl_sweep")
+
+st.subheader("Attention patterns")
+with shown_errors("Capturing attention patterns"):
+    render_attention(lm, st.session_state["ll_prompt"], key="ll")

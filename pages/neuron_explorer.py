@@ -12,8 +12,15 @@ from ui.cache import cached_tokens
 from ui.corpus_picker import corpus_picker, corpus_src
 from ui.downloads import figure_download, json_download, table_downloads
 from ui.errors import shown_errors
-from ui.state import publish, seed
+from ui.costs import fmt_seconds, forward_flops, estimate_s
+from ui.runner import run_keyed
+from ui.sections.neuron_links import render_neuron_links
+from ui.state import publish, seed, url_notices
+from ui.warmup import scan_defaults, wait_for_scan
 from ui.frame import page_model, require_frame
+from ui.sections.neuron_prompt import apply_pending, render_prompt_tab
+from ui.sections.neuron_writes import render_neuron_writes
+from ui.sections.scan_all_layers import render_scan_all_layers, scan_options
 
 require_frame()
 
@@ -25,17 +32,21 @@ lm = page_model()
 info = lm.info
 
 # --- inputs shared by both tabs (URL-synced) ---------------------------------------------------------
-seed("ne_site", "mlp", choices=NEURON_SITES)
-seed("ne_layer", 2, int)
-seed("ne_dim", 345, int)
-seed("ne_batch", 32, int)
-seed("ne_seq", 256, int)
-seed("ne_samples", 1000, int)
-seed("ne_seed", 0, int)
-seed("ne_topk", 20, int)
-seed("ne_maxtok", 0, int)
+SD = scan_defaults(lm)  # the default scan is computed in the background once the model is ready
+seed("ne_site", SD["site"], choices=NEURON_SITES)
+_top, _width = CHOICES[st.session_state["ne_site"]].top_layer(info.n_layers), CHOICES[st.session_state["ne_site"]].width(info)
+seed("ne_layer", SD["layer"], int, lo=0, hi=_top)
+seed("ne_dim", min(345, _width - 1), int, lo=0, hi=_width - 1)
+seed("ne_batch", SD["batch_size"], int, lo=1, hi=1024)
+seed("ne_seq", SD["seq_len"], int, lo=1, hi=8192)
+seed("ne_samples", 8, int, lo=1, hi=100_000)
+seed("ne_seed", 0, int, lo=0, hi=2**31 - 1)
+seed("ne_topk", SD["top_k"], int, lo=1, hi=1000)
+seed("ne_maxtok", SD["max_tokens"], int, lo=0, hi=100_000_000)
 seed("ne_stat", "max", choices=tuple(STATS))
-seed("ne_neuron", 0, int)
+seed("ne_neuron", -1, int, lo=-1, hi=_width - 1)  # -1: the scan's strongest neuron
+seed("ne_pdim", 345, int)
+apply_pending("ne_neuron", "ne_dim")  # a neuron clicked on the prompt tab opens in the other tabs too
 
 with st.expander("Corpus", expanded=True):
     corpus = corpus_picker("ne_corpus")
@@ -51,7 +62,8 @@ c[0].radio("Site", NEURON_SITES, key="ne_site", horizontal=True,
 site = st.session_state["ne_site"]
 top_layer = CHOICES[site].top_layer(info.n_layers)
 width = CHOICES[site].width(info)
-c[1].number_input(f"Layer (0–{top_layer})", min_value=0, step=1, key="ne_layer")
+st.session_state["ne_layer"] = min(int(st.session_state["ne_layer"]), top_layer)  # the site may have changed
+c[1].number_input(f"Layer (0–{top_layer})", min_value=0, max_value=top_layer, step=1, key="ne_layer")
 c[2].number_input("Batch size B (windows)", min_value=1, step=1, key="ne_batch")
 c[3].number_input("Window length T (tokens)", min_value=1, step=8, key="ne_seq")
 publish("ne_site", "ne_layer", "ne_batch", "ne_seq")
@@ -75,7 +87,9 @@ def _heatmaps(items, scale=None):
         st.html(context_heatmap_html(it["tokens"], it["acts"], it["pos"], scale))
 
 
-seed_tab, scan_tab = st.tabs(["Seed method", "Layer scan"])
+url_notices()
+seed_tab, scan_tab, prompt_tab = st.tabs(["Seed method", "Layer scan", "On your own prompt"], default="Layer scan",
+                                         key="ne_tab", bind="query-params")
 
 # --- seed method ---------------------------------------------------------------------------------------------
 with seed_tab:
@@ -88,17 +102,20 @@ with seed_tab:
     st.caption(f"{samples:,} samples × {batch} windows × {seq_len} tokens = {samples * batch * seq_len:,} tokens "
                "through the first layers (lower N, B or T for a quick look).")
     params = (lm.spec, corpus.sha256, site, layer, dim, batch, seq_len, samples, rseed)
-    stored = st.session_state.get("ne_seed_result")
-    if st.button("Run seed method", type="primary", key="ne_seed_run"):
-        st.button("Cancel", key="ne_seed_cancel", help="Stops the run.")
-        bar = st.progress(0.0, text="Starting…")
-        with shown_errors("The seed method"):
-            res = seed_method(lm, tc, site=site, layer=layer, dim=dim, batch_size=batch, seq_len=seq_len,
-                              samples=samples, seed=rseed, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-            st.session_state["ne_seed_result"] = stored = (params, res)
-        bar.empty()
-    if stored is not None and stored[0] != params:
-        st.info("The inputs changed since the last run; press **Run seed method** to update.")
+    paper = forward_flops(info, 1000 * 32 * 256, layers=layer + 1)
+    st.button(f"Seed paper's protocol: 1,000 × 32 × 256 ({fmt_seconds(estimate_s(repr(lm.spec), 'seed', paper))})",
+              key="ne_paper", on_click=lambda: st.session_state.update(ne_samples=1000, ne_batch=32, ne_seq=256),
+              help="Sets N, B and T to the paper's values; the run then waits for a click with its estimate.")
+    kept = None
+    seed_in = dict(zip(("model", "corpus", "site", "layer", "dim", "batch", "seq_len", "samples", "seed"),
+                       (repr(lm.spec), *params[1:])))
+    with shown_errors("The seed method"):
+        kept = run_keyed("ne_seed", seed_in, lambda prog: seed_method(
+            lm, tc, site=site, layer=layer, dim=dim, batch_size=batch, seq_len=seq_len, samples=samples, seed=rseed,
+            progress=prog), action="Running the seed method", button="Run seed method", auto=seed_tab.open is True,
+            cost=(repr(lm.spec), "seed", forward_flops(info, samples * batch * seq_len, layers=layer + 1)),
+            shared=True)
+    stored = (params, kept.result) if kept is not None and not kept.stale else None
     if stored is not None and stored[0] == params:
         res = stored[1]
         w = res.winners
@@ -140,21 +157,30 @@ with scan_tab:
             if result is not None:
                 st.session_state["ne_scan_result"] = (skey, result)
     n_scan = min(tc.n_tokens, max_tok) if max_tok else tc.n_tokens
+    if result is None and kw == SD and src == "builtin:looking-glass":
+        wait_for_scan(lm)  # the background warm-up is scanning exactly this; then it is on disk
+        with shown_errors("Reading the scan cache"):
+            result = cached_scan(lm, tc, **kw)
     if result is None:
         st.caption(f"Scans {n_scan:,} tokens in windows of {seq_len}, {batch} per pass; the result is cached on disk.")
-        if st.button("Scan layer", type="primary", key="ne_scan_run"):
-            st.button("Cancel", key="ne_scan_cancel", help="Stops the scan (nothing is cached).")
-            bar = st.progress(0.0, text=f"0 / {n_scan:,} tokens")
-            with shown_errors("The layer scan"):
-                result = scan_layer(lm, tc, **kw, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-                st.session_state["ne_scan_result"] = (skey, result)
-            bar.empty()
+        scan_in = {"model": repr(lm.spec), "corpus": corpus.sha256, **kw}
+        with shown_errors("The layer scan"):
+            kept = run_keyed("ne_scan", scan_in, lambda prog: scan_layer(lm, tc, **kw, **scan_options(), progress=prog),
+                             action="Scanning the layer", button="Scan layer", auto=scan_tab.open is not False,
+                             cost=(repr(lm.spec), "scan", forward_flops(info, n_scan, layers=layer + 1)),
+                             show_stale=False)
+            result = kept.result if kept is not None else None
+    render_scan_all_layers(lm, tc, corpus, kw, n_scan)
+    if result is not None:
+        st.session_state["ne_scan_result"] = (skey, result)
     if result is not None:
         p = result.provenance
         st.success(f"{result.n_neurons:,} neurons of {p['hook_site']} over {p['n_tokens_scanned']:,} tokens"
                    + (" (from the disk cache)" if result.cached else ""))
         # a click on the chart arrives in its widget state before the chart is drawn again: apply it first,
         # so the highlighted point and the number input agree; a later typed number wins until the next click
+        if int(st.session_state["ne_neuron"]) < 0 or int(st.session_state["ne_neuron"]) >= result.n_neurons:
+            st.session_state["ne_neuron"] = int(result.stats[stat].to_numpy().argmax())  # open on the strongest
         event = st.session_state.get("ne_chart") or {}
         points = (event.get("selection") or {}).get("points") or []
         if points:
@@ -192,14 +218,26 @@ with scan_tab:
                                                 title=f"Activations of neuron {neuron}"),
                                key="ne_hist_fig")
             right.caption(f"Histogram over a {p['histogram_sample']}.")
-            st.markdown("**Top contexts** (shaded by this neuron's activation; hover a token for its value)")
-            ckey = (skey, neuron)
-            if st.session_state.get("ne_ctx_key") != ckey:
-                st.session_state["ne_ctx"] = window_activations(lm, tc, top.head(10), site=site, layer=layer,
-                                                                dim=neuron)
-                st.session_state["ne_ctx_key"] = ckey
-            _heatmaps(st.session_state["ne_ctx"], scale=float(abs(row["max"]) or 1.0))
+            ctx_col, writes_col = st.columns([3, 2])
+            with ctx_col:
+                st.markdown("**Top contexts** (shaded by this neuron's activation; hover a token for its value)")
+                ckey = (skey, neuron)
+                if st.session_state.get("ne_ctx_key") != ckey:
+                    st.session_state["ne_ctx"] = window_activations(lm, tc, top.head(10), site=site, layer=layer,
+                                                                    dim=neuron)
+                    st.session_state["ne_ctx_key"] = ckey
+                render_neuron_links(lm, tc, site, layer, neuron, st.session_state["ne_ctx"])
+                _heatmaps(st.session_state["ne_ctx"], scale=float(abs(row["max"]) or 1.0))
+            with writes_col:
+                st.markdown("**What it writes** (direct path to the logits)")
+                render_neuron_writes(lm, site, layer, neuron, key="ne_scan")
             st.dataframe(top, hide_index=True)
             table_downloads(top, f"scan_{site}{layer}_neuron{neuron}", "ne_neuron_dl")
             json_download(result.to_dict(lm, tc, neurons=[neuron]), f"scan_{site}{layer}_neuron{neuron}_full",
                           "ne_neuron_json", "⬇ Neuron with provenance (JSON)")
+
+# --- a neuron on your own prompt -------------------------------------------------------------------------------
+with prompt_tab:
+    publish("ne_pdim")
+    with shown_errors("Running your prompt"):
+        render_prompt_tab(lm, site, layer, width, default_prompt="The Eiffel Tower is located in the city of Paris.")

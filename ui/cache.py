@@ -16,7 +16,17 @@ def cached_model(spec: ModelSpec) -> LoadedModel:
     Streamlit computes a missing entry once even when many sessions ask at the same time, and drops
     the least recently used model beyond LOOKING_GLASS_MAX_MODELS so its memory is freed.
     """
-    return interp_core.load_model(spec)
+    lm = interp_core.load_model(spec)
+    _LOADED.add(spec)
+    return lm
+
+
+_LOADED: set = set()  # specs cached_model has loaded in this process (may since have been evicted)
+
+
+def is_loaded(spec: ModelSpec) -> bool:
+    """Whether cached_model(spec) should return at once (so the sidebar may load it before the page draws)."""
+    return spec in _LOADED
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -40,4 +50,4 @@ def warmup(spec: ModelSpec, _lm: LoadedModel):
     """The background warm-up of one model (default layer scan, default ablation), started once per process."""
     from .warmup import Warmup
 
-    return Warmup.start(_lm)
+    return Warmup.start(_lm, shared_store())

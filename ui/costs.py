@@ -8,7 +8,8 @@ import threading
 
 AUTO_BUDGET_S = 2.0  # a page open (or a link) runs at most this much work without a click
 CONFIRM_OVER_S = 10.0  # longer runs show their estimate next to their button
-PRIOR_FLOPS_PER_S = 4e9  # a slow 2-core CPU; replaced by the measured rate after the first run of a kind
+PRIOR_FLOPS_PER_S = 10e9  # a 2-core CPU on short sequences; replaced by the measured rate of the kind
+PRIORS = {"seed": 20e9, "scan": 20e9}  # large batches run several times faster per FLOP
 
 _LOCK = threading.Lock()
 _RATES: dict[tuple[str, str], float] = {}  # (model identity, kind) -> measured FLOP/s of the last run
@@ -25,7 +26,7 @@ def forward_flops(info, tokens: int, *, layers: int | None = None, logit_rows: i
 def estimate_s(model: str, kind: str, flops: float) -> float:
     """Seconds `flops` of work of this kind should take on this model, from the last measured rate."""
     with _LOCK:
-        rate = _RATES.get((model, kind)) or PRIOR_FLOPS_PER_S
+        rate = _RATES.get((model, kind)) or PRIORS.get(kind, PRIOR_FLOPS_PER_S)
     return flops / rate
 
 

@@ -32,7 +32,11 @@ def page_model(*, no_lm_head: str | None = None):
     """
     lm = st.session_state.get("lm")
     if lm is None:
-        st.info("Load a model in the sidebar first.")
+        from .sidebar import load_pending
+
+        load_pending()  # reruns the page once the model is there
+        if st.session_state.get("_lg_pending_model") is None:
+            st.info("Load a model in the sidebar first.")
         st.stop()
     if no_lm_head is not None and not lm.info.has_lm_head:
         st.info(no_lm_head.format(name=lm.info.name))

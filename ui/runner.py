@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 import streamlit as st
 
+from interp_core.engine.scheduler import SHORT, bind_session, job
 from interp_core.results import Progress
 
 from . import costs
@@ -25,7 +27,8 @@ from .errors import shown_errors
 
 R = TypeVar("R")
 STORE = "_lg_results"
-MAX_SESSION_BYTES = 256 * 1024 * 1024  # per browser session; least recently used results go first
+# per browser session; least recently used results go first (LOOKING_GLASS_SESSION_RESULTS_MB, default 256)
+MAX_SESSION_BYTES = int(float(os.environ.get("LOOKING_GLASS_SESSION_RESULTS_MB", "") or 256) * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,19 @@ class SessionResults:
                     del self._latest[old_slot]
 
 
+def session_id() -> str | None:
+    """This browser session's id (None outside a Streamlit script run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return None if ctx is None else ctx.session_id
+
+
+def bind_this_session() -> None:
+    """Tell the scheduler which session this script run belongs to (one job per session; fair queueing)."""
+    bind_session(session_id())
+
+
 def session_results() -> SessionResults:
     if STORE not in st.session_state:
         st.session_state[STORE] = SessionResults()
@@ -147,7 +163,8 @@ def follow_link(values: Mapping[str, Any], slots: tuple[str, ...] = ()) -> None:
 def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress], R], *, action: str,
               button: str | None = None, auto: bool = False, button_help: str | None = None,
               show_stale: bool = True, cost: tuple[str, str, float] | None = None,
-              shared: bool = False) -> Kept[R] | None:
+              shared: bool = False, kind: str = SHORT, validate: Callable[[], Any] | None = None
+              ) -> Kept[R] | None:
     """Show a result for `inputs`, computing it when asked.
 
     The result for exactly these inputs is returned at once when this session (or, with `shared`, any
@@ -157,7 +174,18 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
     A run has a progress bar and a Cancel button (both gone when it ends, fails or is cancelled). Failing
     that, the newest result of this slot comes back marked stale, with a notice (unless show_stale is
     False), so the page can still show it.
+    kind: "short" (lens, one ablation: served before the next batch of any long job) or "long" (scans,
+    sweeps, grids). The run is this session's one job: starting it cancels the session's previous one.
+    validate: cheap checks (no model run) called first; their UserError is shown at once, whatever the
+    estimate, and nothing is shown or started. A run that fails shows its error only (no stale result).
     """
+    if validate is not None:
+        ok = False
+        with shown_errors(action):
+            validate()
+            ok = True
+        if not ok:
+            return None
     store = session_results()
     fp = fingerprint(inputs)
     item = store.get(slot, fp)
@@ -179,6 +207,7 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
     if button is not None:
         start = st.button(button, type="primary", key=f"{slot}_run", help=button_help) or start
     if start:
+        failed = True
         holder = st.empty()
         with holder.container():
             st.button("Cancel", key=f"{slot}_cancel", help="Stops the run; nothing is kept.")
@@ -186,15 +215,19 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
         try:
             with shown_errors(action):
                 t0 = time.perf_counter()
-                result = compute(progress)
+                with job(kind, session=session_id(), progress=progress):
+                    result = compute(progress)
                 if cost is not None:
                     costs.record(cost[0], cost[1], cost[2], time.perf_counter() - t0)
                 store.put(slot, fp, result, inputs)
                 if shared:
                     shared_results().put(slot, fp, result, inputs)
+                failed = False
                 return Kept(result, False, dict(inputs))
         finally:
             holder.empty()
+        if failed:
+            return None
     latest = store.latest(slot)
     if latest is None:
         return None

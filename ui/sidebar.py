@@ -7,11 +7,14 @@ import interp_core
 from interp_core import EMBEDDED
 from interp_core.paths import restrict_to
 
-from .cache import cached_model
+from .cache import cached_model, is_loaded, warmup
 from .errors import shown_errors
+from .runner import bind_this_session
+from .server_stats import start_stats_writer
 from .state import publish, seed
 
 CUSTOM = "Other: hub id or local folder…"
+PENDING = "_lg_pending_model"  # a spec the sidebar chose but left for the main area to prepare and load
 
 
 def _choices() -> list[str]:
@@ -22,15 +25,18 @@ def _choices() -> list[str]:
 def model_sidebar():
     """Render the sidebar and return the LoadedModel, or None (with a message) when none is loaded."""
     settings = interp_core.load_settings()
+    st.session_state[PENDING] = None
     # A shared server: local model folders and corpus files only from the allowed roots, for this whole run.
     restrict_to(settings.server_roots)
+    bind_this_session()  # the scheduler's one-job-per-session rule and fair queueing key on it
+    start_stats_writer()  # only with LOOKING_GLASS_STATS_FILE set (load tests, operators)
     choices = _choices()
     seed("model", settings.default_model if settings.default_model in choices else choices[0])
     if st.session_state["model"] not in choices:
         st.session_state.setdefault("model_custom", st.session_state["model"])
         st.session_state["model"] = CUSTOM if CUSTOM in choices else choices[0]
     seed("device", "auto", choices=("auto", "cpu", "cuda"))
-    seed("dtype", "float32", choices=("float32", "bfloat16", "float16"))
+    seed("dtype", "auto", choices=("auto", "float32", "bfloat16", "float16"))
     with st.sidebar:
         st.header("Model")
         pick = _bound(st.selectbox, "model", "Model", choices,
@@ -44,8 +50,9 @@ def model_sidebar():
         with cols[0]:
             _bound(st.selectbox, "device", "Device", ("auto", "cpu", "cuda"))
         with cols[1]:
-            _bound(st.selectbox, "dtype", "Dtype", ("float32", "bfloat16", "float16"),
-                   help="Half precision is offered on a GPU only.")
+            _bound(st.selectbox, "dtype", "Dtype", ("auto", "float32", "bfloat16", "float16"),
+                   help="auto: bfloat16 on a GPU that supports it, float32 on the CPU. Half precision is offered "
+                        "on a GPU only.")
         if pick == CUSTOM:
             st.query_params["model"] = name
             publish("device", "dtype")
@@ -57,7 +64,12 @@ def model_sidebar():
         lm = None
         with shown_errors("Loading the model"):
             spec = interp_core.make_spec(name, device=st.session_state["device"], dtype=st.session_state["dtype"])
-            lm = _load(spec)
+            if is_loaded(spec):
+                lm = cached_model(spec)
+                warmup(spec, lm)
+            else:  # slow (conversion, download, reading weights): done in the main area, after the page drew
+                st.session_state[PENDING] = spec
+                st.caption(f"Preparing **{spec.name}**… (progress in the main area)")
         if lm is None:
             return None
         info = lm.info
@@ -87,11 +99,28 @@ def _copy_back(key: str) -> None:
     st.session_state[key] = st.session_state[f"w_{key}"]
 
 
-def _load(spec):
-    """First load shows progress (conversion / download); later loads come from the process cache."""
-    if not interp_core.is_prepared(spec):
-        bar = st.progress(0.0, text=f"Preparing {spec.name}…")
-        interp_core.prepare_model(spec, progress=lambda f, m: bar.progress(min(max(f or 0.0, 0.0), 1.0), text=m))
-        bar.empty()
-    with st.spinner(f"Loading {spec.name}…"):
-        return cached_model(spec)
+def load_pending():
+    """Prepare and load the model the sidebar chose but left pending, in the main area with a real progress bar
+    and an honest estimate; then rerun so the sidebar and page draw with it. Returns None when nothing was
+    pending or loading failed (with its message shown)."""
+    spec = st.session_state.get(PENDING)
+    if spec is None:
+        return None
+    from .runner import progress_bar
+
+    lm = None
+    with st.container(border=True):
+        with shown_errors("Loading the model"):
+            if not interp_core.is_prepared(spec):
+                st.markdown(f"**Preparing {spec.name} once for this machine** — converting / fetching its weights "
+                            "takes about a minute or two; later starts skip this step.")
+                bar, progress = progress_bar(f"Preparing {spec.name}…")
+                interp_core.prepare_model(spec, progress=progress)
+                bar.empty()
+            with st.spinner(f"Loading {spec.name} into memory (usually 5–30 s on a laptop CPU, once per server)…"):
+                lm = cached_model(spec)
+            warmup(spec, lm)
+    if lm is not None:
+        st.session_state[PENDING] = None
+        st.rerun()
+    return lm

@@ -1,6 +1,7 @@
 """Ablation playground: interventions at a site (zero / mean / median / noise / scale / patch), clean vs
 ablated comparisons with generation, sweeps and self-repair."""
-from interp_core.ablation.interventions import METHODS, NEEDS_REFERENCE, Ablation, parse_ints, parse_positions
+from interp_core.ablation.interventions import (METHODS, NEEDS_REFERENCE, Ablation, check_ablation, parse_ints,
+                                                parse_positions)
 from interp_core.ablation.inputs import ablation_from_text, parse_scales
 from interp_core.ablation.results import (SWEEP_COLUMNS, AblationResult, AblationSweep, Comparison, SelfRepair, Side,
                                           SweepPoint, TokenProb)
@@ -8,5 +9,5 @@ from interp_core.ablation.run import COMPONENTS, kl_divergence, prediction_posit
 from interp_core.ablation.sweep import DEFAULT_SCALES, sweep
 
 __all__ = ["COMPONENTS", "DEFAULT_SCALES", "METHODS", "NEEDS_REFERENCE", "SWEEP_COLUMNS", "Ablation", "AblationResult",
-           "AblationSweep", "Comparison", "SelfRepair", "Side", "SweepPoint", "TokenProb", "ablation_from_text", "kl_divergence",
+           "AblationSweep", "Comparison", "SelfRepair", "Side", "SweepPoint", "TokenProb", "ablation_from_text", "check_ablation", "kl_divergence",
            "parse_ints", "parse_positions", "parse_scales", "prediction_positions", "run_ablation", "sweep"]

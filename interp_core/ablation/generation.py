@@ -59,7 +59,7 @@ def greedy(lm, input_ids: torch.Tensor, n: int, interventions: Mapping | None = 
     with hooked(lm, [last], hooks, stop_after_block=last_block_needed([last])) as h:
         for step in range(n):
             try:
-                lm.model(input_ids=new, past_key_values=cache, use_cache=True)
+                lm.model(input_ids=new, cache=cache, use_cache=True)
             except StopForward:  # the cache is filled block by block, so stopping after the last block keeps it whole
                 pass
             resid = h.cache[last]  # (1, t_new, D)

@@ -185,6 +185,18 @@ class AblationSweep:
             })
         return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
 
+    def label(self) -> str:
+        """What was swept, naming the site actually hooked (a heads sweep hooks each head, whatever the form's site)."""
+        ab = self.ablation
+        how = {"scale": f"scale ×{ab.scale:g}", "noise": f"noise σ={ab.noise_std:g}×std"}.get(ab.method, ab.method)
+        pos = ab.positions if isinstance(ab.positions, str) else "positions " + ",".join(map(str, ab.positions))
+        if self.kind == "heads":
+            return f"{how} at each attention head of every layer, one at a time ({pos})"
+        if self.kind == "layers":
+            return ab.label().replace(f"{ab.site} {ab.layer}", f"{ab.site} of each layer", 1)
+        values = ", ".join(f"{p.scale:g}" for p in self.points)
+        return ab.at(method="scale").label().replace(f"scale ×{ab.scale:g}", f"scale × ({values})", 1)
+
     def to_dict(self) -> dict:
         recs = []
         for p in self.points:
@@ -192,5 +204,5 @@ class AblationSweep:
                          "ablated": p.ablated.to_dict(), "kl": p.kl,
                          "target_prob_delta": None if self.clean.target_prob is None
                          else p.ablated.target_prob - self.clean.target_prob})
-        return {"model": self.model, "sweep": self.kind, "ablation": self.ablation.label(), "tokens": list(self.tokens),
+        return {"model": self.model, "sweep": self.kind, "ablation": self.label(), "tokens": list(self.tokens),
                 "position": self.position, "target": self.target, "records": recs}

@@ -6,6 +6,7 @@ are never changed. Decoders are compared at the last prompt position; BERT at it
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -20,6 +21,7 @@ from interp_core.engine.sites import Site
 from interp_core.budgets import budgets
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
+from interp_core.estimates import ablate_flops, observe
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
 
@@ -152,8 +154,10 @@ def run_ablation(lm: LoadedModel, prompt: str, ab: Ablation, *, target: str | No
     gen_c = gen_a = ()
     if generate:
         sub = None if progress is None else (lambda f, m: tick(m))
+        t0 = time.perf_counter()
         gen_c = greedy(lm, enc.input_ids, generate, None, sub, "Clean generation")
         gen_a = greedy(lm, enc.input_ids, generate, hooks, sub, "Ablated generation")
+        observe(lm, "generate", ablate_flops(lm.info, T, generate), time.perf_counter() - t0)
     repair = None
     if self_repair:
         t = tid if tid is not None else int(clean[0].argmax())

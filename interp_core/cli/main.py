@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lens": ("interp_core.cli.lens_cmd", "logit lens: every layer's predictions"),
     "dist": ("interp_core.cli.dist_cmd", "activation distributions per layer"),
     "ablate": ("interp_core.cli.ablate_cmd", "ablation / patching experiments"),
+    "patch": ("interp_core.cli.patch_cmd", "activation patching grids and attribution patching"),
     "attn": ("interp_core.cli.attn_cmd", "attention patterns of one prompt"),
     "dla": ("interp_core.cli.dla_cmd", "direct logit attribution of a target token"),
 }
@@ -34,7 +35,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="embedded name (gemma-3-270m, minilm-l6), hub id or local folder")
     p.add_argument("--revision", default=None, help="hub revision (branch, tag or commit)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
-    p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16 or float16 (GPU only)")
+    p.add_argument("--dtype", default="auto",
+                   help="auto (default: bfloat16 on a GPU that supports it, else float32), float32, bfloat16 or float16")
+    p.add_argument("--device-map", default=None, metavar="auto|JSON",
+                   help="split the model over devices with Accelerate: auto, or a JSON map such as "
+                        "'{\"model.layers.0\": 0, \"model.layers.1\": \"disk\"}' (disk = offloaded)")
 
 
 def load_from_args(args):
@@ -43,7 +48,7 @@ def load_from_args(args):
     from interp_core.settings import load_settings
 
     spec = make_spec(args.model or load_settings().default_model, revision=args.revision,
-                     device=args.device, dtype=args.dtype)
+                     device=args.device, dtype=args.dtype, device_map=getattr(args, "device_map", None))
 
     def progress(frac, msg):
         print(f"[{'' if frac is None else f'{frac:4.0%}'}] {msg}", file=sys.stderr)
@@ -105,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: out of memory; try a smaller batch, fewer tokens or a smaller model.", file=sys.stderr)
         return 1
     result = _clean(result)
-    if args.json or args._text is None:
-        print(json.dumps(result, ensure_ascii=False))
-    else:
-        print(args._text(result))
+    try:
+        if args.json or args._text is None:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            print(args._text(result))
+    except BrokenPipeError:  # e.g. piped into `head`: the reader left; that is not an error
+        sys.stderr.close()
     return 0

@@ -10,7 +10,11 @@ from interp_core.cli.main import add_model_args, load_from_args
 def add_arguments(p):
     add_model_args(p)
     p.add_argument("--corpus", default="builtin:looking-glass", help="file path, gutenberg:ID or builtin:NAME")
-    p.add_argument("--layer", type=int, required=True, help="layer L (resid: 0 = embeddings up to n_layers; mlp: a block index; see `info`)")
+    p.add_argument("--layer", type=int, default=None,
+                   help="layer L (resid: 0 = embeddings up to n_layers; mlp: a block index; see `info`)")
+    p.add_argument("--layers", default=None,
+                   help="several layers in one pass: 'all' or a list like 0,3,5 (each cached as its own scan; "
+                        "the JSON then has values and corpus indices per layer, without context text)")
     p.add_argument("--site", choices=NEURON_SITES, default="mlp")
     p.add_argument("--top-k", type=int, default=20, help="activations kept per neuron")
     p.add_argument("--max-tokens", type=int, default=None, help="scan only the first N corpus tokens")

@@ -96,12 +96,11 @@ def attention_patterns(lm: LoadedModel, prompt: str, *, layers: Iterable[int] | 
     enc = lm.encode(prompt)
     budgets().attention_tokens.check(len(enc.tokens))
     chosen = tuple(range(a.n_layers)) if layers is None else tuple(dict.fromkeys(int(x) for x in layers))
-    for lay in chosen:
-        if not 0 <= lay < a.n_layers:
-            raise UserError(f"Layer {lay} is out of range; this model has layers 0–{a.n_layers - 1}.")
+    sites = [Site("attn_pattern", lay) for lay in chosen]
+    for s in sites:
+        a.check_site(s)  # a clear UserError for a layer this model does not have
     if progress is not None:
         progress(None, "running the prompt")
-    sites = [Site("attn_pattern", lay) for lay in chosen]
     res = lm.run(enc.input_ids, capture=sites, need_logits=False)
     pats = np.stack([res.cache[s][0].float().cpu().numpy() for s in sites])  # (L, H, T, T)
     kinds = [a.attn_layer_kind(lay) for lay in chosen]

@@ -17,6 +17,7 @@ from interp_core.engine.hooks import Intervention
 from interp_core.engine.model import LoadedModel
 from interp_core.engine.sites import Site
 from interp_core.errors import UserError
+from interp_core.engine.placement import module_device
 
 DLA_COLUMNS = ["component", "kind", "layer", "head", "value"]
 FROZEN_NOTE = ("The final norm's scale is frozen at its value on the clean run, so each component's direct "
@@ -124,8 +125,8 @@ def direct_logit_attribution(lm: LoadedModel, prompt: str, target: str | None, *
         direction = w_u[tid].float() - (w_u[fid].float() if fid is not None else 0.0)  # (D,)
         head_bias = getattr(a.unembed_module(), "bias", None)
 
-        def dot(x: torch.Tensor) -> torch.Tensor:
-            return fn.apply(x) @ direction
+        def dot(x: torch.Tensor) -> torch.Tensor:  # decoded on the unembedding's device (split models)
+            return fn.apply(x.to(direction.device)) @ direction
 
         embed = float(dot(c[Site("resid", 0)]))
         attn = np.array([float(dot(c[Site("attn_out", lay)])) for lay in range(n)])
@@ -142,7 +143,8 @@ def direct_logit_attribution(lm: LoadedModel, prompt: str, target: str | None, *
             bias_term += float(head_bias[tid]) - (float(head_bias[fid]) if fid is not None else 0.0)
         softcapped = not a.finish_is_identity()
         if softcapped:  # HF returns capped logits; attribute the logit before the cap
-            raw = a.unembed_module()(a.final_norm_module()(c[Site("resid", n)]))
+            normed = a.final_norm_module()(c[Site("resid", n)].to(module_device(a.final_norm_module())))
+            raw = a.unembed_module()(normed.to(module_device(a.unembed_module())))  # split models: head's device
         else:
             raw = res.logits[0, pos]
         actual = float(raw[tid]) - (float(raw[fid]) if fid is not None else 0.0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from interp_core.errors import UserError
 from interp_core.results import atomic_write
-from interp_core.paths import check_local_path
+from interp_core.paths import check_local_path, shown
 from interp_core.settings import load_settings
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "corpora"
@@ -80,6 +80,9 @@ def strip_gutenberg(text: str) -> str:
     return text
 
 
+GUTENBERG_BUILTIN: dict[int, str] = {12: "looking-glass"}  # Gutenberg book number -> built-in copy of it
+
+
 def builtin(name: str) -> Corpus:
     if name not in BUILTINS:
         raise UserError(f"No built-in corpus '{name}'; choose one of: {', '.join(BUILTINS)}.")
@@ -102,6 +105,11 @@ def gutenberg(book_id: str, *, timeout: float = 20.0) -> Corpus:
                 break
             except Exception:  # noqa: BLE001 - try the next mirror, then say it plainly
                 continue
+        if data is None and int(book_id) in GUTENBERG_BUILTIN:  # offline: the same book ships with the app
+            fname, source = BUILTINS[GUTENBERG_BUILTIN[int(book_id)]]
+            return Corpus.from_bytes((ASSETS / fname).read_bytes(), f"gutenberg:{book_id}",
+                                     f"{source} (built-in copy; Project Gutenberg could not be reached)").map_text(
+                strip_gutenberg)
         if data is None:
             raise UserError(
                 f"Project Gutenberg book {book_id} is not cached and could not be downloaded (no network?); "
@@ -114,13 +122,19 @@ def gutenberg(book_id: str, *, timeout: float = 20.0) -> Corpus:
 
 
 def local_file(path: str, *, roots=None) -> Corpus:
+    """A regular UTF-8 text file (symlinks resolved and checked against the roots; no devices, pipes or binaries)."""
     p = check_local_path(path, kind="corpus file", roots=roots)
     if not p.is_file():
-        raise UserError(f"The corpus path '{path}' is not a file.")
+        raise UserError(f"The corpus path '{shown(path)}' is not a regular file.")
     try:
+        size = p.stat().st_size
+        if size > 4 * MAX_CHARS:
+            raise UserError(f"The corpus file '{shown(path)}' is {size:,} bytes; the limit is {4 * MAX_CHARS:,}.")
         data = p.read_bytes()
     except OSError as e:
-        raise UserError(f"The corpus file '{path}' could not be read ({e.strerror or e.__class__.__name__}).") from e
+        raise UserError(f"The corpus file '{shown(path)}' could not be read ({e.strerror or e.__class__.__name__}).") from e
+    if b"\x00" in data[:8192]:
+        raise UserError(f"The corpus file '{shown(path)}' is not a text file (it holds binary data).")
     return Corpus.from_bytes(data, p.name, str(p))
 
 

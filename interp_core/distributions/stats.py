@@ -29,7 +29,15 @@ class Moments:
         d = v - mb
         d2 = d * d
         m2b, m3b, m4b = float(d2.sum()), float((d2 * d).sum()), float((d2 * d2).sum())
-        self.min, self.max = min(self.min, float(v.min())), max(self.max, float(v.max()))
+        self._merge(nb, mb, m2b, m3b, m4b, float(v.min()), float(v.max()))
+
+    def merge(self, other: "Moments") -> None:
+        """Fold another stream's moments into this one (as if its values had been added here)."""
+        if other.n:
+            self._merge(other.n, other.mean, other.m2, other.m3, other.m4, other.min, other.max)
+
+    def _merge(self, nb: int, mb: float, m2b: float, m3b: float, m4b: float, vmin: float, vmax: float) -> None:
+        self.min, self.max = min(self.min, vmin), max(self.max, vmax)
         na, n = self.n, self.n + nb
         if na == 0:
             self.n, self.mean, self.m2, self.m3, self.m4 = nb, mb, m2b, m3b, m4b
@@ -145,6 +153,18 @@ class CrossLayer:
             self.s2 += c @ c.T
             self.s1 += c.sum(axis=1)
         self.n += x.shape[1]
+
+    def merge(self, other: "CrossLayer") -> None:
+        """Fold another stream's sums into this one (re-shifted to this one's shift)."""
+        if not other.n:
+            return
+        if self.shift is None:
+            self.shift, self.s1, self.s2, self.n = other.shift.copy(), other.s1.copy(), other.s2.copy(), other.n
+            return
+        d = other.shift - self.shift  # (L,): x - a = (x - b) + d
+        self.s2 += other.s2 + np.outer(other.s1, d) + np.outer(d, other.s1) + other.n * np.outer(d, d)
+        self.s1 += other.s1 + other.n * d
+        self.n += other.n
 
     def cov(self) -> np.ndarray:
         """(L, L) population covariance (np.cov(..., bias=True))."""

@@ -55,7 +55,7 @@ def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, c
             new = intervention(view)
             if new.shape != view.shape:
                 raise ValueError(f"intervention at {site} changed shape {tuple(view.shape)} -> {tuple(new.shape)}")
-            view = new.to(view.dtype)
+            view = new.to(device=view.device, dtype=view.dtype)  # split models: back where the module lives
         if capture:
             if on_capture is not None:
                 on_capture(site, view)

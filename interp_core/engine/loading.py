@@ -17,6 +17,7 @@ from interp_core.engine.adapters import adapter_class_for, adapter_for
 from interp_core.engine.allocator import tune_allocator
 from interp_core.errors import ModelLoadError, UserError
 from interp_core.engine.model import LoadedModel, ModelSpec
+from interp_core.engine.placement import device_map_value, parse_device_map
 from interp_core.paths import active_roots, check_local_path
 from interp_core.settings import load_settings
 
@@ -39,24 +40,37 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
+def resolve_dtype(dtype: str | None, device: str) -> str:
+    """'auto' -> bfloat16 on a GPU that supports it, else float32; None -> float32 (the library default)."""
+    dtype = (dtype or "float32").strip().lower()
+    if dtype == "auto":
+        cuda = device.startswith("cuda") and torch.cuda.is_available()
+        return "bfloat16" if cuda and torch.cuda.is_bf16_supported() else "float32"
+    return dtype
+
+
 def make_spec(name: str, *, revision: str | None = None, device: str | None = "auto",
-              dtype: str | None = None) -> ModelSpec:
-    """Validate user choices into a ModelSpec (the cache key)."""
+              dtype: str | None = None, device_map=None) -> ModelSpec:
+    """Validate user choices into a ModelSpec (the cache key).
+
+    dtype 'auto': bfloat16 on a GPU that supports it, else float32. device_map: split the model over devices
+    with Accelerate ('auto', or an explicit {module: device} map where 'disk' offloads); None: one device."""
     name = (name or "").strip()
     if not name:
         raise UserError("No model given; pick an embedded model or type a hub id or local folder.")
     if len(name) > 512:
         raise UserError(f"The model name is {len(name):,} characters long; give an embedded name, hub id or folder.")
     dev = resolve_device(device)
-    dtype = (dtype or "float32").strip().lower()
+    dtype = resolve_dtype(dtype, dev)
     if dtype not in DTYPES:
         raise UserError(f"Unknown dtype '{dtype}'; use one of {', '.join(DTYPES)}.")
-    if dtype != "float32" and not dev.startswith("cuda"):
+    dmap = parse_device_map(device_map)
+    if dtype != "float32" and not (dev.startswith("cuda") or (dmap is not None and torch.cuda.is_available())):
         raise UserError(f"{dtype} is only offered on a GPU; on the CPU use float32.")
     _check_workshop(name)
     if _looks_local(name):  # refuse paths outside the allowed roots before anything is read
         check_local_path(name, kind="model folder")
-    return ModelSpec(name=name, revision=(revision or None), device=dev, dtype=dtype)
+    return ModelSpec(name=name, revision=(revision or None), device=dev, dtype=dtype, device_map=dmap)
 
 
 def _check_workshop(name: str) -> None:
@@ -97,7 +111,9 @@ def _auto_class(cfg: dict):
 
 
 def _load_folder(folder: Path, spec: ModelSpec, progress) -> tuple[torch.nn.Module, object]:
-    from transformers import AutoConfig, AutoTokenizer
+    from transformers import AutoConfig
+
+    from interp_core.engine.tokenizer import load_tokenizer
 
     cfg = _read_config(folder)
     auto = _auto_class(cfg)
@@ -107,7 +123,8 @@ def _load_folder(folder: Path, spec: ModelSpec, progress) -> tuple[torch.nn.Modu
     pickles = [p for p in folder.glob("*.bin") if p.name.startswith("pytorch_model")]
     try:
         if safetensors:
-            model = auto.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, trust_remote_code=False)
+            model = auto.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, trust_remote_code=False,
+                                         **_split_kwargs(spec))
         elif pickles:
             config = AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
             model = auto.from_config(config, trust_remote_code=False)
@@ -124,14 +141,41 @@ def _load_folder(folder: Path, spec: ModelSpec, progress) -> tuple[torch.nn.Modu
             if real_missing:
                 raise ModelLoadError(f"'{folder.name}' is missing {len(real_missing)} weights, e.g. {real_missing[0]}.")
             model = model.to(dtype)
+            if spec.device_map is not None:
+                model = _dispatch(model, spec)
         else:
             raise ModelLoadError(f"'{folder}' has no safetensors or pytorch_model.bin weights.")
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+        tokenizer = load_tokenizer(folder)
     except UserError:
         raise
     except Exception as e:
         raise ModelLoadError(f"Could not load the model in '{folder}': {str(e).splitlines()[0][:300]}") from e
     return model, tokenizer
+
+
+def _offload_dir(spec: ModelSpec) -> Path:
+    import hashlib
+
+    key = hashlib.sha256(repr(spec).encode()).hexdigest()[:16]
+    return load_settings().cache_dir / "offload" / key
+
+
+def _split_kwargs(spec: ModelSpec) -> dict:
+    """from_pretrained arguments that split the model over devices (Accelerate), or none."""
+    if spec.device_map is None:
+        return {}
+    return {"device_map": device_map_value(spec.device_map), "offload_folder": str(_offload_dir(spec)),
+            "offload_state_dict": True}
+
+
+def _dispatch(model: torch.nn.Module, spec: ModelSpec) -> torch.nn.Module:
+    """Split an already loaded model (pickle checkpoints) with Accelerate's dispatch_model."""
+    from accelerate import dispatch_model, infer_auto_device_map
+
+    dmap = device_map_value(spec.device_map)
+    if isinstance(dmap, str):
+        dmap = infer_auto_device_map(model, no_split_module_classes=getattr(model, "_no_split_modules", None))
+    return dispatch_model(model, device_map=dmap, offload_dir=str(_offload_dir(spec)))
 
 
 def _hub_snapshot(repo: str, revision: str | None, progress) -> Path:
@@ -197,7 +241,8 @@ def load_model(spec: ModelSpec, progress=None) -> LoadedModel:
     model, tokenizer = _load_folder(folder, spec, progress)
     model.eval().requires_grad_(False)
     try:
-        model.to(spec.device)
+        if spec.device_map is None:  # a split model stays where Accelerate put each part
+            model.to(spec.device)
     except (RuntimeError, torch.cuda.OutOfMemoryError) as e:
         raise ModelLoadError(f"'{spec.name}' does not fit on {spec.device}: {str(e).splitlines()[0][:200]}") from e
     adapter = adapter_for(model)

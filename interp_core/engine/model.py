@@ -23,6 +23,7 @@ class ModelSpec:
     revision: str | None = None
     device: str = "cpu"
     dtype: str = "float32"
+    device_map: str | None = None  # split over devices (Accelerate): a strategy like "auto" or a canonical JSON map
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,12 @@ class LoadedModel:
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        """Where inputs go: the model's device, or for a split model the input embedding's execution device."""
+        if self.spec.device_map is None:
+            return next(self.model.parameters()).device
+        from interp_core.engine.placement import module_device
+
+        return module_device(self.adapter.embed_module())
 
     @property
     def info(self) -> ModelInfo:

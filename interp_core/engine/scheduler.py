@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from interp_core.errors import UserError
+from interp_core.errors import Cancelled
 from interp_core.results import Progress
 from interp_core.settings import load_settings
 
@@ -28,7 +28,7 @@ REPORT_AFTER_S = 0.5  # a wait shorter than this is not worth a message
 POLL_S = 0.2  # how often a waiter re-checks cancellation and reports its place
 
 
-class JobCancelled(UserError):
+class JobCancelled(Cancelled):
     """The session started a newer run, so this one stops at its next batch."""
 
 
@@ -229,6 +229,9 @@ class PriorityLock:
                         self._waiting.remove(entry)
                         return False
                     self._cond.wait(POLL_S if left is None else min(POLL_S, left))
+                    if self._owner is None and min(self._waiting) == entry:  # defensive: never strand a waiter
+                        self._waiting.remove(entry)
+                        self._owner, self._count = me, 1
                     if self._owner == me:
                         return True
                     ahead = sum(1 for w in self._waiting if w < entry) + 1

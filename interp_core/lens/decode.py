@@ -96,7 +96,7 @@ def _decode_block(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequenc
                   progress: Progress | None, span: tuple[float, float], label: str) -> RowStats:
     weight = head.weight
     vocab = weight.shape[0]
-    x = head.pre(hidden).float()  # (N, D)
+    x = head.pre(hidden).float().to(head.weight.device)  # (N, D), where the unembedding lives (split models)
     n = x.shape[0]
     dev = x.device
     k = max(1, min(k, vocab))
@@ -184,7 +184,7 @@ def target_zscores(head: LensHead, hidden: torch.Tensor, ids: torch.Tensor, prog
     if progress is not None:
         progress(span[0], f"{label}: logit moments")
     moments = head_moments(head.weight, head.bias)
-    x = head.pre(hidden).float()  # (N, D)
+    x = head.pre(hidden).float().to(head.weight.device)  # (N, D), where the unembedding lives (split models)
     logit = _direct_logits(head, x, ids.to(x.device))  # (N,)
     mean, std = moments.mean_std(x)
     if progress is not None:

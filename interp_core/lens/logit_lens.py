@@ -19,9 +19,11 @@ import numpy as np
 import torch
 
 from interp_core.budgets import budgets
+from interp_core.engine.placement import module_device
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
 from interp_core.lens.decode import LensHead, TargetRequest, decode_stats
+from interp_core.lens.trajectory import Trajectory, default_position, require_mask, snap_layer, trajectory  # noqa: F401 (re-exported)
 from interp_core.results import Progress
 from interp_core.engine.sites import Site, n_site_layers
 from typing import TYPE_CHECKING
@@ -70,6 +72,12 @@ class LensResult:
     next_zscore: np.ndarray | None  # (S, T) z of the actual next token (decoders; NaN at the last position)
     mask_positions: tuple[int, ...]  # positions holding the mask token (masked LMs)
     token_text: dict[int, str]  # id -> readable string for every id above
+    # Kept from the one forward pass + decode so a new target needs neither again (lens/retarget.py):
+    hidden: torch.Tensor | None = None  # (S, T, D) float32 on the CPU, every hidden state
+    lse: np.ndarray | None = None  # (S, T) log-sum-exp of each cell's logits
+    logit_mean: np.ndarray | None = None  # (S, T) mean logit over the vocabulary
+    logit_std: np.ndarray | None = None  # (S, T) std of the logits over the vocabulary
+    rank_exact: np.ndarray | None = None  # (S, T) bool: False where target.rank is only a lower bound (retarget)
 
     @property
     def top_k(self) -> int:
@@ -153,20 +161,14 @@ def hidden_states(lm: LoadedModel, input_ids: torch.Tensor) -> torch.Tensor:
     """Every hidden state of one forward pass: (S, B, T, D), S = n_layers + 1, embeddings first."""
     sites = [Site("resid", layer) for layer in range(n_site_layers("resid", lm.adapter.n_layers))]
     res = lm.run(input_ids, capture=sites, need_logits=False)
-    return torch.stack([res.cache[s] for s in sites])
+    head = lm.adapter.unembed_module()
+    dev = module_device(head if head is not None else lm.adapter.final_norm_module(), lm.device)
+    return torch.stack([res.cache[s].to(dev) for s in sites])  # split models: gathered where decoding happens
 
 
 def _mask_positions(lm: LoadedModel, ids: list[int]) -> tuple[int, ...]:
     mask_id = getattr(lm.tokenizer, "mask_token_id", None)
     return tuple(i for i, t in enumerate(ids) if mask_id is not None and t == mask_id)
-
-
-def require_mask(result_or_positions, what: str = "This view") -> None:
-    """Masked LMs predict at [MASK]; views about a prediction need one in the prompt."""
-    positions = getattr(result_or_positions, "mask_positions", result_or_positions)
-    if not positions:
-        raise UserError(f"{what} needs a [MASK] in the prompt: BERT predicts the word at [MASK] "
-                        "(e.g. 'The Eiffel Tower is in the city of [MASK].').")
 
 
 @scheduled("short")
@@ -258,67 +260,6 @@ def compute_lens(lm: LoadedModel, prompt: str, method: str = "auto", top_k: int 
             logit=t_logit.reshape(shape).numpy().astype(np.float32), prob=t_prob.numpy().astype(np.float32),
             zscore=t_z.numpy().astype(np.float32), rank=t_rank.reshape(shape).numpy().astype(np.int64)),
         next_zscore=next_z, mask_positions=masks, token_text=token_text,
+        hidden=hidden.detach().float().cpu(), lse=lse.reshape(shape).numpy().astype(np.float32),
+        logit_mean=mean.reshape(shape).numpy().astype(np.float32), logit_std=std.reshape(shape).numpy().astype(np.float32),
     )
-
-
-# --- trajectory ------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class Trajectory:
-    """The target's z-score, probability and rank at every layer for one position."""
-
-    position: int
-    position_token: str
-    target: str  # readable target token
-    layers: tuple[int, ...]
-    zscore: np.ndarray  # (S,)
-    prob: np.ndarray  # (S,)
-    rank: np.ndarray  # (S,)
-    snap_layer: int | None  # first layer from which the target is top-1 at every later layer; None if never
-
-    def frame(self):
-        import pandas as pd
-
-        return pd.DataFrame({"layer": list(self.layers), "target": self.target, "zscore": self.zscore,
-                             "prob": self.prob, "rank": self.rank,
-                             "snap": [layer == self.snap_layer for layer in self.layers]})
-
-    def to_dict(self) -> dict:
-        return {"position": self.position, "position_token": self.position_token, "target": self.target,
-                "layers": list(self.layers), "zscore": self.zscore.tolist(), "prob": self.prob.tolist(),
-                "rank": self.rank.tolist(), "snap_layer": self.snap_layer}
-
-
-def snap_layer(rank: np.ndarray, layers) -> int | None:
-    """The layer where rank becomes 1 and stays 1 to the end; None if the last layer is not top-1."""
-    snap = None
-    for layer, r in zip(reversed(list(layers)), reversed(rank.tolist())):
-        if r != 1:
-            break
-        snap = layer
-    return snap
-
-
-def default_position(result: LensResult) -> int:
-    """Decoders: the last position (the next-token prediction). Masked LMs: the first [MASK]."""
-    if result.masked_lm:
-        require_mask(result, "The trajectory")
-        return result.mask_positions[0]
-    return len(result.tokens) - 1
-
-
-def trajectory(result: LensResult, position: int | None = None) -> Trajectory:
-    """The tracked target at `position` (default: see default_position) across layers."""
-    if position is None:
-        position = default_position(result)
-    if not 0 <= position < len(result.tokens):
-        raise UserError(f"Position {position} is out of range: the prompt has positions 0..{len(result.tokens) - 1}.")
-    if result.masked_lm:
-        require_mask(result, "The trajectory")
-        if position not in result.mask_positions:
-            raise UserError(f"Position {position} is not a [MASK]; BERT's trajectory is read at a [MASK] position "
-                            f"({', '.join(map(str, result.mask_positions))}).")
-    t = result.target
-    rank = t.rank[:, position]
-    return Trajectory(position, result.tokens[position], t.tokens[position], result.layers,
-                      t.zscore[:, position].copy(), t.prob[:, position].copy(), rank.copy(),
-                      snap_layer(rank, result.layers))

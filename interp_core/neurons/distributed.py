@@ -21,18 +21,20 @@ from interp_core.results import Progress
 
 CHUNKS_PER_WORKER = 20  # progress granularity: each actor's shard goes out in about this many calls
 _ENV_PREFIXES = ("LOOKING_GLASS_", "HF_", "TRANSFORMERS_", "TOKENIZERS_")
-_POOLS: dict[tuple, list] = {}  # (spec, address, workers, gpus) -> live actors, reused by later scans
+_POOLS: dict[tuple, list] = {}  # (spec, address, gpus, threads) -> live actors, reused by later scans
 
 
 class ScanWorker:
     """A Ray actor body: loads the model once, then runs the batches it is sent into fresh per-scan states."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, threads: int):
         import torch
 
         from interp_core.engine.loading import load_model
 
-        torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1)))
+        # CPU matmuls round differently with another intra-op thread count: use the driver's, so every
+        # activation is bit-identical to the single-process scan (Ray's num_cpus=1 only schedules).
+        torch.set_num_threads(threads)
         self.lm = load_model(spec)
         self.states = {}
         self.tc = None
@@ -62,7 +64,8 @@ def _ray():
     try:
         import ray
     except ImportError:
-        raise UserError("Ray is not installed; run `pip install -r requirements-ray.txt` or scan without --ray."
+        raise UserError("Ray is not installed; run `pip install -r requirements-ray.txt` (or the 'ray' extra), "
+                        "or scan without --ray."
                         ) from None
     return ray
 
@@ -86,23 +89,29 @@ def connect(address: str = "auto"):
     return ray
 
 
-def _pool(ray, spec, address, workers: int | None, n_batches: int) -> list:
+def _pool(ray, spec, address, workers: int | None, n_batches: int) -> tuple[list, tuple]:
+    import torch
+
     gpus = int(ray.cluster_resources().get("GPU", 0))
     cpus = int(ray.cluster_resources().get("CPU", 1))
     n = workers or (gpus if gpus else max(1, cpus))
     if n < 1:
         raise UserError(f"The number of Ray workers must be at least 1 (got {n}).")
     n = min(n, n_batches)
-    key = (spec, address, n, gpus > 0)
-    if key not in _POOLS:
+    threads = torch.get_num_threads()
+    key = (spec, address, gpus > 0, threads)
+    if len(_POOLS.get(key, ())) < n:  # a bigger pool serves smaller scans with its first n actors
         for old in [k for k in _POOLS if k[0] == spec]:  # one pool per model: free the old actors first
             shutdown_pool(old)
         worker_spec = replace(spec, device="cuda" if gpus else "cpu",
                               dtype=spec.dtype if gpus or spec.dtype == "float32" else "float32")
-        opts = {"num_gpus": 1} if gpus else {"num_cpus": 1}
+        if gpus and n > gpus:
+            raise UserError(f"The Ray cluster has {gpus} GPUs; ask for at most {gpus} workers (one model per GPU).")
+        # CPU actors share the cluster's CPUs (fractions when there are more workers than CPUs, never a hang)
+        opts = {"num_gpus": 1} if gpus else {"num_cpus": min(1.0, max(cpus, 1) / n)}
         cls = ray.remote(**opts)(ScanWorker)
-        _POOLS[key] = [cls.remote(worker_spec) for _ in range(n)]
-    return _POOLS[key], key
+        _POOLS[key] = [cls.remote(worker_spec, threads) for _ in range(n)]
+    return _POOLS[key][:n], key
 
 
 def shutdown_pool(key) -> None:

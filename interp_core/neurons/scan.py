@@ -97,7 +97,8 @@ class ScanResult:
 
 
 def weight_fingerprint(lm: LoadedModel) -> str:
-    """Cheap identity of the weights: every parameter's name, shape and first/last values (memoized per model)."""
+    """Cheap identity of the weights: every parameter's name, shape and first/last values (memoized per model;
+    parameters offloaded to disk by a device map contribute name, shape and dtype only)."""
     try:
         return _WEIGHT_FP[lm.model]
     except KeyError:
@@ -107,6 +108,8 @@ def weight_fingerprint(lm: LoadedModel) -> str:
         for name, p in lm.model.named_parameters():
             flat = p.detach().reshape(-1)
             h.update(name.encode() + str(tuple(p.shape)).encode() + str(p.dtype).encode())
+            if p.device.type == "meta":  # offloaded by a device map: its values are not in memory
+                continue
             h.update(flat[:512].float().cpu().numpy().tobytes() + flat[-512:].float().cpu().numpy().tobytes())
     fp = h.hexdigest()[:24]
     _WEIGHT_FP[lm.model] = fp
@@ -151,6 +154,13 @@ def cached_scan(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 
     params = _params(lm, tc, site, layer, top_k, seq_len, batch_size, max_tokens, active_threshold)
     path = cache_path(params)
     return _load(path, params) if path.exists() else None
+
+
+def cached_layers(lm, tc: TokenizedCorpus, *, site: str, layers="all", top_k: int = 20, seq_len: int = 256,
+                  batch_size: int = 16, max_tokens: int | None = None, active_threshold: float = 0.0) -> list[int]:
+    """Which of the site's layers have a stored scan for exactly these parameters (a file check, no loading)."""
+    return [layer for layer in resolve_layers(lm, site, layers) if cache_path(
+        _params(lm, tc, site, layer, top_k, seq_len, batch_size, max_tokens, active_threshold)).exists()]
 
 
 def resolve_layers(lm, site: str, layers) -> list[int]:

@@ -112,7 +112,7 @@ def attribute(lm, clean: str, corrupt: str, target: str, foil: str | None = None
            on_capture=keep, grad=True)
     with torch.enable_grad():
         raw = raw_metric(lm, prep.metric, kept[last][:, prep.clean_pred])  # (1,)
-        m = prep.metric.with_baselines(float(raw[0]), corrupt_raw)
+        m = prep.metric.with_baselines(float(raw[0].detach()), corrupt_raw)
         if progress is not None:
             progress(2 / 3, "Backward pass")
         grads = torch.autograd.grad(m.value(raw).sum(), [kept[s] for s in sites], allow_unused=True)

@@ -80,13 +80,33 @@ def _writer(entries: list[tuple[int, Component]], src: torch.Tensor, base_pos: t
     return fn
 
 
+def _is_noop(c: Component, src: torch.Tensor, base: torch.Tensor, base_pos, src_pos, base_of, src_of,
+             n_layers: int, pred: int) -> bool:
+    """Whether patching `c` provably changes nothing: the source activation equals the base one exactly
+    (e.g. a shared prompt prefix in a decoder), or a final-resid position the metric never reads."""
+    if c.kind == "resid" and c.layer == n_layers and c.position is not None and base_of[c.position] != pred:
+        return True
+    if c.position is not None:
+        a, b = src[0, src_of[c.position]], base[0, base_of[c.position]]
+    else:
+        a, b = src[0, src_pos], base[0, base_pos]
+    if c.index is not None:  # heads: (..., H, Dh); neurons: (..., M)
+        pick = (Ellipsis, c.index, slice(None)) if c.kind == "head" else (Ellipsis, c.index)
+        a, b = a[pick], b[pick]
+    return bool(torch.equal(a, b))
+
+
 def batch_rows(prompt_len: int) -> int:
     return max(1, min(MAX_ROWS, TOKENS_PER_BATCH // max(1, prompt_len)))
 
 
 def run_components(lm, prep: Prepared, comps: Sequence[Component], *, direction: str = "denoise",
-                   rows: int | None = None, progress: Progress | None = None, label: str = "Patching") -> np.ndarray:
-    """The metric (as shown: normalised logit diff or probability) after patching each component alone."""
+                   rows: int | None = None, skip_noops: bool = True, progress: Progress | None = None,
+                   label: str = "Patching") -> np.ndarray:
+    """The metric (as shown: normalised logit diff or probability) after patching each component alone.
+
+    skip_noops: components whose patch provably changes nothing (see _is_noop) get the unpatched base
+    run's value without a patched run."""
     if direction not in DIRECTIONS:
         raise UserError(f"Unknown direction '{direction}'; choose one of {', '.join(DIRECTIONS)}.")
     comps = list(comps)
@@ -107,9 +127,20 @@ def run_components(lm, prep: Prepared, comps: Sequence[Component], *, direction:
         return out
     with torch.inference_mode():
         source = lm.run(src.input_ids, capture=sites, need_logits=False).cache  # site -> (1, Ts, *F)
+        todo = list(range(len(comps)))
+        if skip_noops:
+            plain = lm.run(base.input_ids, capture=[*sites, last], need_logits=False).cache
+            base_value = float(prep.metric.value(raw_metric(lm, prep.metric, plain[last][:, pred]))[0])
+            noop = [_is_noop(c, source[c.site], plain[c.site], base_pos, src_pos, base_of, src_of,
+                             lm.adapter.n_layers, pred) for c in comps]
+            out[[i for i, n in enumerate(noop) if n]] = base_value
+            todo = [i for i, n in enumerate(noop) if not n]
         n_rows = rows or batch_rows(len(base.tokens))
-        for start in range(0, len(comps), n_rows):
-            chunk = comps[start:start + n_rows]
+        if progress is not None and not todo:
+            progress(1.0, f"{label}: every patch is a no-op")
+        for start in range(0, len(todo), n_rows):
+            idx = todo[start:start + n_rows]
+            chunk = [comps[i] for i in idx]
             by_site: dict[Site, list] = defaultdict(list)
             for r, c in enumerate(chunk):
                 by_site[c.site].append((r, c))
@@ -117,8 +148,9 @@ def run_components(lm, prep: Prepared, comps: Sequence[Component], *, direction:
             ids = base.input_ids.expand(len(chunk), -1)
             resid = lm.run(ids, capture=[last], interventions=hooks, need_logits=False).cache[last]  # (B, T, D)
             raw = raw_metric(lm, prep.metric, resid[:, pred])
-            out[start:start + len(chunk)] = prep.metric.value(raw).cpu().numpy()
+            out[idx] = prep.metric.value(raw).cpu().numpy()
             if progress is not None:
                 done = start + len(chunk)
-                progress(done / len(comps), f"{label}: {done}/{len(comps)} patched runs")
+                progress(done / len(todo), f"{label}: {done}/{len(todo)} patched runs"
+                         + (f" ({len(comps) - len(todo)} no-ops skipped)" if len(todo) < len(comps) else ""))
     return out

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
+from interp_core.engine.placement import module_device
 from interp_core.errors import UserError
 
 METRICS: dict[str, str] = {
@@ -73,15 +73,21 @@ def make_metric(lm, kind: str, target: str, foil: str | None) -> Metric:
 
 
 def answer_logits(lm, resid: torch.Tensor, ids: list[int]) -> torch.Tensor:
-    """(B, D) final residual stream -> (B, k) logits of the given token ids only (cheap for a Linear head)."""
+    """(B, D) final residual stream -> (B, k) logits of the given token ids only (cheap for a Linear head).
+
+    Row by row as a product and a sum over D, so a row's value never depends on how many rows are in the
+    batch (a matrix multiply may block differently): a patched run matches an unpatched one bit for bit."""
     a = lm.adapter
     head = a.unembed_module()
     if isinstance(head, torch.nn.Linear) and not a.masked_lm:
         norm = a.final_norm_module()
-        h = norm(resid) if norm is not None else resid
-        bias = None if head.bias is None else head.bias[ids]
-        return a.finish_logits(F.linear(h, head.weight[ids], bias))
-    return a.decode_resid(resid)[:, ids]
+        h = norm(resid.to(module_device(norm, resid.device))) if norm is not None else resid  # (B, D)
+        h = h.to(head.weight.device)  # split models: decoded where the unembedding lives
+        out = (h.unsqueeze(1) * head.weight[ids].unsqueeze(0)).sum(-1)  # (B, k)
+        if head.bias is not None:
+            out = out + head.bias[ids]
+        return a.finish_logits(out)
+    return torch.cat([a.decode_resid(r[None])[:, ids] for r in resid])  # (B, k), one row at a time
 
 
 def raw_metric(lm, metric: Metric, resid: torch.Tensor) -> torch.Tensor:

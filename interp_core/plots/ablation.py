@@ -28,8 +28,10 @@ def topk_figure(comparison, title: str = "Next-token distribution") -> go.Figure
         fig.add_trace(go.Bar(x=[t.prob for t in side.top], y=toks, orientation="h", marker_color=color,
                              text=[f"{t.prob:.3f}" for t in side.top], textposition="auto",
                              hovertemplate="%{y}: p=%{x:.4f}<extra></extra>", showlegend=False), row=1, col=col)
-        fig.update_yaxes(autorange="reversed", row=1, col=col)
-        fig.update_xaxes(title_text="probability", row=1, col=col)
+        fig.update_yaxes(autorange="reversed", type="category", row=1, col=col)  # token labels, never numbers
+    # one probability scale for both sides, so equal bars mean equal probabilities
+    top = max([t.prob for side in (comparison.clean, comparison.ablated) for t in side.top] or [1.0])
+    fig.update_xaxes(title_text="probability", range=[0, min(1.0, top * 1.08) or 1.0])
     fig.update_layout(title=f"{title} (KL = {comparison.kl:.3f} nats)", height=120 + 28 * len(comparison.clean.top),
                       margin=dict(l=10, r=10, t=70, b=40))
     return fig
@@ -70,6 +72,8 @@ def head_sweep_figure(frame: pd.DataFrame, metric: str = "target_prob_delta", ti
                                hovertemplate="layer %{y}, head %{x}: %{z:.4f}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="head", yaxis_title="layer", height=max(320, 24 * len(grid) + 120),
                       margin=dict(l=10, r=10, t=50, b=40))
+    fig.update_xaxes(type="category")  # whole heads only: never 0.5-steps of a numeric axis
+    fig.update_yaxes(type="category")
     return fig
 
 

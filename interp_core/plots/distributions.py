@@ -27,9 +27,13 @@ def _grid(n: int, cols: int = 4) -> tuple[int, int]:
 
 
 def _title(result, what: str) -> str:
+    """What the chart shows on the first line; the measurement's details, smaller, on the second (never cut off)."""
     first = "first token excluded" if result.exclude_first else "first token included"
-    return (f"{what} · {SITE_TITLES.get(result.site, result.site)} · {result.model} · "
-            f"{result.n_tokens:,} tokens × {result.width} dims · {first}")
+    return (f"{what}<br><sup>{SITE_TITLES.get(result.site, result.site)} · {result.model} · "
+            f"{result.n_tokens:,} tokens × {result.width} dims · {first}</sup>")
+
+
+TOP_MARGIN = 90  # room for the two-line title
 
 
 def _layer_name(result, i: int) -> str:
@@ -38,11 +42,12 @@ def _layer_name(result, i: int) -> str:
 
 
 def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = None,
-                     shared: bool = True) -> go.Figure:
+                     shared: bool = False) -> go.Figure:
     """Per-layer histograms, log-scale counts: small multiples ('grid') or 'overlay'.
 
-    shared=True puts every layer on the same bins (and x axis); shared=False gives each small multiple its
-    own bins over its own range, which zooms into layers whose values are small next to the others'.
+    shared=False (the default) gives each small multiple its own bins over its own range, so the embeddings and
+    early layers are not squeezed into one or two bars next to a late layer's outliers; shared=True is the
+    explicit choice to put every layer on the same bins (and x axis).
     Overlaid histograms always use the shared bins (counts are only comparable on a common grid).
     """
     rows = _pick(result, layers)
@@ -58,7 +63,8 @@ def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = 
                                      hovertemplate="value %{x:.4g}<br>count %{y:,}<extra>%{fullData.name}</extra>"))
         fig.update_yaxes(type="log", title_text="count (log)")
         fig.update_xaxes(title_text="activation value")
-        fig.update_layout(height=520, title=_title(result, "Histograms"), legend_title_text="layer")
+        fig.update_layout(height=520, title=_title(result, "Histograms"), legend_title_text="layer",
+                          margin=dict(t=TOP_MARGIN))
         return fig
     if mode != "grid":
         raise ValueError(f"mode must be 'grid' or 'overlay', not {mode!r}")
@@ -78,7 +84,7 @@ def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = 
                       row=k // n_cols + 1, col=k % n_cols + 1)
     fig.update_yaxes(type="log")
     what = "Histograms (log counts, shared bins)" if shared else "Histograms (log counts, each layer's own bins)"
-    fig.update_layout(height=max(260, 200 * n_rows), bargap=0, title=_title(result, what))
+    fig.update_layout(height=max(260, 200 * n_rows), bargap=0, title=_title(result, what), margin=dict(t=TOP_MARGIN))
     return fig
 
 
@@ -106,7 +112,8 @@ def scatter_figure(result, x: str = "position", layers: Sequence[int] | None = N
     fig.update_xaxes(title_text=label, row=n_rows)
     n_pts = len(df) // max(len(result.layers), 1)
     fig.update_layout(height=max(260, 200 * n_rows),
-                      title=_title(result, f"Value vs {label} ({n_pts:,} random points per layer)"))
+                      title=_title(result, f"Value vs {label} ({n_pts:,} random points per layer)"),
+                      margin=dict(t=TOP_MARGIN))
     return fig
 
 
@@ -127,10 +134,10 @@ def matrix_figure(result, which: str = "r2") -> go.Figure:
     fig = go.Figure(heat)
     fig.update_xaxes(title_text="layer", type="category")
     fig.update_yaxes(title_text="layer", type="category", autorange="reversed")
-    what = "R² between layers (squared correlation over all tokens and dims)" if which == "r2" \
-        else "Covariance between layers (over all tokens and dims)"
+    what = "R² between layers (squared correlation, all tokens and dims)" if which == "r2" \
+        else "Covariance between layers (all tokens and dims)"
     side = max(420, 34 * n + 160)
-    fig.update_layout(height=side, title=_title(result, what))
+    fig.update_layout(height=side, title=_title(result, what), margin=dict(t=TOP_MARGIN))
     return fig
 
 
@@ -145,5 +152,5 @@ def spread_figure(result) -> go.Figure:
     fig.add_trace(go.Scatter(x=labels, y=st["kurtosis"], mode="lines+markers", name="kurtosis"), row=1, col=2)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text="layer", type="category")
-    fig.update_layout(height=360, title=_title(result, "Spread per layer"))
+    fig.update_layout(height=360, title=_title(result, "Spread per layer"), margin=dict(t=TOP_MARGIN))
     return fig

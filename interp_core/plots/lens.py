@@ -29,16 +29,36 @@ def show_token(tok: str, limit: int = 14) -> str:
     return html.escape(t, quote=False) if t else "∅"
 
 
-def _axis_labels(tokens) -> list[str]:
-    return [f"{i}: {show_token(t, 10)}" for i, t in enumerate(tokens)]
+def _axis_labels(tokens, start: int = 0) -> list[str]:
+    return [f"{i}: {show_token(t, 10)}" for i, t in enumerate(tokens, start)]
 
 
-def lens_heatmap(result, color_by: str = "probability", top_k: int = 5) -> go.Figure:
-    """Layers (rows, embeddings at the bottom) x positions; cell text = top-1 token, hover = top-k."""
+DEFAULT_WINDOW = 64  # positions shown at first: the last ones, where the prediction is
+MAX_WINDOW = 128  # never more columns than this in one heatmap; a longer prompt is read through a window
+
+
+def position_window(n_pos: int, window: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The [lo, hi) positions to draw: the last DEFAULT_WINDOW by default, clipped and at most MAX_WINDOW wide."""
+    if window is None:
+        return max(0, n_pos - DEFAULT_WINDOW), n_pos
+    lo, hi = sorted((int(window[0]), int(window[1])))
+    lo, hi = min(max(lo, 0), max(n_pos - 1, 0)), min(max(hi, 1), n_pos)
+    hi = max(hi, lo + 1)
+    return (lo, min(hi, lo + MAX_WINDOW))
+
+
+def lens_heatmap(result, color_by: str = "probability", top_k: int = 5,
+                 window: tuple[int, int] | None = None) -> go.Figure:
+    """Layers (rows, embeddings at the bottom) x positions; cell text = top-1 token, hover = top-k.
+
+    window: the [lo, hi) positions drawn (default: the last DEFAULT_WINDOW; at most MAX_WINDOW); x values
+    are the absolute positions, so a clicked column j is position lo + j."""
     if color_by not in COLOR_MODES:
         raise ValueError(f"color_by must be one of {', '.join(COLOR_MODES)}")
     k = max(1, min(top_k, result.top_k))
-    n_layers, n_pos = result.zscore.shape
+    n_layers, n_all = result.zscore.shape
+    lo, hi = position_window(n_all, window)
+    n_pos = hi - lo
     labels = result.layer_labels()
     if color_by == "probability":
         z, title, scale, zmin, zmax = result.top_probs[..., 0], "top-1 prob", "Viridis", 0.0, 1.0
@@ -53,12 +73,13 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5) -> go.Fi
         shown = result.target.rank
         z = -np.log10(result.target.rank.astype(float))
         title, scale, zmin, zmax = "target rank", "Viridis", float(z.min()), 0.0
-    text = [[show_token(result.token_text[int(result.top_ids[s, p, 0])]) for p in range(n_pos)]
+    z = z[:, lo:hi]  # (S, window)
+    text = [[show_token(result.token_text[int(result.top_ids[s, p, 0])]) for p in range(lo, hi)]
             for s in range(n_layers)]
     hover = []
     for s in range(n_layers):
         row = []
-        for p in range(n_pos):
+        for p in range(lo, hi):
             lines = [f"layer {labels[s]} · pos {p} {show_token(result.tokens[p], 24)}"]
             for tid, pr, lg in zip(result.top_ids[s, p, :k], result.top_probs[s, p, :k], result.top_logits[s, p, :k]):
                 lines.append(f"{show_token(result.token_text[int(tid)], 24)}  p={pr:.3f}  logit={lg:.2f}")
@@ -73,14 +94,15 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5) -> go.Fi
         ticks = [v for v in (0, -1, -2, -3, -4, -5, -6) if v >= zmin - 1e-9]
         colorbar.update(tickvals=ticks, ticktext=[f"{10 ** -v:,}" for v in ticks])
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(n_pos)), y=list(range(n_layers)), text=text, texttemplate="%{text}",
+        z=z, x=list(range(lo, hi)), y=list(range(n_layers)), text=text, texttemplate="%{text}",
         textfont={"size": 10}, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
         colorscale=scale, zmin=zmin, zmax=zmax, colorbar=colorbar, xgap=1, ygap=1,
     ))
     fig.update_layout(
-        title=f"Logit lens ({result.method}) · colour: {COLOR_MODES[color_by]}",
-        xaxis={"title": "position: input token", "tickvals": list(range(n_pos)),
-               "ticktext": _axis_labels(result.tokens), "tickangle": -45},
+        title=f"Logit lens ({result.method}) · colour: {COLOR_MODES[color_by]}"
+              + (f" · positions {lo}–{hi - 1} of {n_all}" if n_pos < n_all else ""),
+        xaxis={"title": "position: input token", "tickvals": list(range(lo, hi)),
+               "ticktext": _axis_labels(result.tokens[lo:hi], lo), "tickangle": -45},
         yaxis={"title": "layer (hidden state)", "tickvals": list(range(n_layers)), "ticktext": labels},
         height=max(380, 28 * n_layers + 160), margin={"l": 60, "r": 20, "t": 50, "b": 90},
     )
@@ -113,17 +135,20 @@ def trajectory_figure(traj) -> go.Figure:
     return fig
 
 
-def sweep_heatmap(sweep) -> go.Figure:
-    """Layers x swept tokens, colour = z-score min-max normalised per token; hover shows the raw z."""
-    n_layers, n = sweep.zscore.shape
+def sweep_heatmap(sweep, window: tuple[int, int] | None = None) -> go.Figure:
+    """Layers x swept tokens, colour = z-score min-max normalised per token; hover shows the raw z.
+    window: [lo, hi) of the swept tokens drawn (default the last DEFAULT_WINDOW, at most MAX_WINDOW)."""
+    n_layers, n_all = sweep.zscore.shape
+    lo, hi = position_window(n_all, window)
+    n = hi - lo
     labels = ["embed" if layer == 0 else str(layer) for layer in sweep.layers]
     own = [p if sweep.kind == "masked" else p + 1 for p in sweep.positions]  # the token's own position
-    ticks = [f"{p}: {show_token(t, 10)}" for p, t in zip(own, sweep.tokens)]
+    ticks = [f"{p}: {show_token(t, 10)}" for p, t in zip(own[lo:hi], sweep.tokens[lo:hi])]
     hover = [[f"layer {labels[s]} · {show_token(sweep.tokens[j], 24)}<br>z={sweep.zscore[s, j]:.2f} "
-              f"(normalised {sweep.normalized[s, j]:.2f})" for j in range(n)] for s in range(n_layers)]
+              f"(normalised {sweep.normalized[s, j]:.2f})" for j in range(lo, hi)] for s in range(n_layers)]
     what = ("original token at its [MASK]" if sweep.kind == "masked" else "actual next token")
     fig = go.Figure(go.Heatmap(
-        z=sweep.normalized, x=list(range(n)), y=list(range(n_layers)), customdata=hover,
+        z=sweep.normalized[:, lo:hi], x=list(range(n)), y=list(range(n_layers)), customdata=hover,
         hovertemplate="%{customdata}<extra></extra>", colorscale="Viridis", zmin=0, zmax=1,
         colorbar={"title": {"text": "z (min-max per token)"}}, xgap=1, ygap=1,
     ))

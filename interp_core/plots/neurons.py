@@ -25,6 +25,7 @@ def winners_figure(winners: pd.DataFrame, top_n: int = 20, title: str = "") -> g
         hovertemplate="%{y}<br>%{x} wins (%{customdata[0]:.1%})<extra></extra>"))
     fig.update_layout(title=title or "Winning tokens", xaxis_title="samples won", yaxis_title="token",
                       height=max(260, 22 * len(w) + 120), margin=dict(l=10, r=10, t=50, b=40))
+    fig.update_yaxes(type="category")
     return fig
 
 
@@ -57,6 +58,7 @@ def top_tokens_figure(top: pd.DataFrame, title: str = "") -> go.Figure:
                            hovertemplate="%{y}: %{x}<extra></extra>"))
     fig.update_layout(title=title or "Tokens among the top activations", xaxis_title="count",
                       height=max(240, 22 * len(counts) + 110), margin=dict(l=10, r=10, t=50, b=40))
+    fig.update_yaxes(type="category")  # labels like "'" #236 would otherwise be read as numbers by plotly
     return fig
 
 

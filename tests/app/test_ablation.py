@@ -7,6 +7,15 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 EIFFEL = "The Eiffel Tower is located in the city of"
 
 
+def _press(at, key: str):
+    """Click a run button; when the page already ran it by itself (small estimate) there is none: just rerun."""
+    try:
+        button = at.button(key=key)
+    except KeyError:
+        return at.run()
+    return button.click().run()
+
+
 def _page():
     at = AppTest.from_file(APP, default_timeout=600)
     at.run()
@@ -47,7 +56,7 @@ def test_compare_and_bad_inputs():
     at.run()
     at.number_input(key="ab_layer").set_value(3)
     at.text_input(key="ab_heads").input("9")
-    at.button(key="ab_run").click()
+    _press(at, "ab_run")
     at.run()
     assert not at.exception
     assert any("Head 9 is out of range" in e.value for e in at.error)
@@ -55,7 +64,7 @@ def test_compare_and_bad_inputs():
     at.text_input(key="ab_heads").input("0,1,2,3")
     at.number_input(key="ab_gen").set_value(3)
     at.checkbox(key="ab_repair").check()
-    at.button(key="ab_run").click()
+    _press(at, "ab_run")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("hooks left on the model: 0" in c.value for c in at.caption)
@@ -69,7 +78,7 @@ def test_compare_and_bad_inputs():
     at.run()
     at.text_input(key="ab_ref_path").input("/no/such/reference.txt")
     at.run()
-    at.button(key="ab_run").click()
+    _press(at, "ab_run")
     at.run()
     assert not at.exception
     errs = [e.value for e in at.error]
@@ -92,7 +101,7 @@ def test_settings_come_from_the_link():
     assert at.text_input(key="ab_pos_list").value == "-1,2"
     assert at.text_input(key="ab_target").value == " Rome"
     assert at.radio(key="ab_sweep").value == "scale"
-    at.button(key="ab_run").click()
+    _press(at, "ab_run")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("scale ×2.5 at neuron 17 neurons 5,7 (positions -1,2)" in c.value for c in at.caption)

@@ -17,8 +17,18 @@ def _open(model: str | None = None, **params) -> AppTest:
         at.session_state[k] = v
     at.switch_page(PAGE)
     at.run()
+    _press(at)
     assert not at.exception, at.exception
     return at
+
+
+def _press(at, key: str = "ad_run"):
+    """Click the run button; when the page already ran by itself (small estimate) there is none: just rerun."""
+    try:
+        button = at.button(key=key)
+    except KeyError:
+        return at.run()
+    return button.click().run()
 
 
 def _charts(at):
@@ -36,21 +46,24 @@ def test_gemma_corpus_sample_then_clicks():
     assert at.query_params["ad_site"] == "resid" and at.query_params["ad_tokens"] == "48"
     # switch off "exclude first token": one more token per sequence
     at.toggle(key="ad_first").set_value(False).run()
+    _press(at)
     assert not at.exception and not at.error
     n_incl = int(next(m.value for m in at.metric if m.label == "Tokens measured").replace(",", ""))
     assert n_incl - n_excl == n_seq
     # MLP neurons: 18 layers, outlier links into the Neuron explorer
     at.selectbox(key="ad_site").set_value("mlp").run()
+    _press(at)
     assert not at.exception and not at.error
     assert next(m.value for m in at.metric if m.label == "Layers") == "18"
     links = at.dataframe[-1].value["open"].tolist()
-    assert links and links[0].startswith("neurons?") and "ne_site=mlp" in links[0] and "ne_dim=" in links[0]
+    assert links and links[0].startswith("neuron_explorer?") and "ne_site=mlp" in links[0] and "ne_dim=" in links[0]
     # in-app links for one layer's outlier dims: the dims of the stats table, in order
     at.selectbox(key="ad_open_layer").set_value(17).run()
     pl = at.get("page_link")
     dims = at.dataframe[-1].value.query("layer == 17")["dim"].tolist()
     assert [p.proto.label for p in pl] == [f"dim {d}" for d in dims]
-    assert pl[0].proto.query_string == f"model=gemma-3-270m&ne_site=mlp&ne_layer=17&ne_dim={dims[0]}"
+    assert pl[0].proto.query_string.startswith(f"model=gemma-3-270m&ne_site=mlp&ne_layer=17&ne_dim={dims[0]}&")
+    assert "ne_tab=Seed" in pl[0].proto.query_string
     # overlaid histograms and dimension scatter re-plot without recomputing
     at.radio(key="ad_hist").set_value("overlay").run()
     at.radio(key="ad_x").set_value("dim").run()
@@ -78,6 +91,7 @@ def test_minilm_encoder():
     assert "open" not in at.dataframe[-1].value.columns
     # hidden states of an encoder: 7 entries (embeddings first), links into the Neuron explorer
     at.selectbox(key="ad_site").set_value("resid").run()
+    _press(at)
     assert not at.exception and not at.error
     assert next(m.value for m in at.metric if m.label == "Layers") == "7"
     pl = at.get("page_link")

@@ -25,6 +25,15 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
+def _press(at, key: str):
+    """Click a run button; when the page already ran it by itself (small estimate) there is none: just rerun."""
+    try:
+        button = at.button(key=key)
+    except KeyError:
+        return at.run()
+    return button.click().run()
+
+
 def _open(**state):
     at = AppTest.from_file(APP, default_timeout=600)
     at.run()
@@ -45,7 +54,7 @@ def test_seed_scan_and_neuron_detail(cache):
     winners = at.dataframe[0].value
     assert winners["count"].sum() == 5 and list(winners.columns) == ["token", "token_id", "count", "fraction"]
 
-    at.button(key="ne_scan_run").click().run()
+    _press(at, "ne_scan_run")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("2,048 neurons of mlp_neurons.2 over 2,000 tokens" in s.value for s in at.success)
     at.number_input(key="ne_neuron").set_value(17).run()
@@ -62,14 +71,13 @@ def test_seed_scan_and_neuron_detail(cache):
 
 
 def test_bad_inputs_show_one_clear_message(cache):
+    # out-of-range numbers are clamped into the widgets' ranges (ui.state.seed), never passed on
     at = _open(ne_layer=99)
-    at.button(key="ne_seed_run").click().run()
     assert not at.exception
-    assert any("Layer 99 is out of range" in e.value for e in at.error)
+    assert at.number_input(key="ne_layer").value == 17
 
     at = _open(ne_dim=5000)
-    at.button(key="ne_seed_run").click().run()
-    assert any("Dimension 5000 is out of range" in e.value for e in at.error)
+    assert at.number_input(key="ne_dim").value == 2047
 
     at = _open()
     at.radio(key="ne_corpus_kind").set_value("Paste text").run()

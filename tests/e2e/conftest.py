@@ -6,14 +6,11 @@ is the system one (CHROMIUM env var or /usr/bin/chromium).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from e2e_helpers import CHROMIUM, LAUNCH_ARGS, STARTUP_S, open_app, start_server, stop_server, wait_idle  # noqa: E402,F401
-# open_app / wait_idle are re-exported: page tests import them with `from conftest import …` too.
 
 
 def pytest_collection_modifyitems(items):

@@ -77,3 +77,15 @@ def open_app(pg, server: str, path: str = "", query: str = "") -> None:
     pg.get_by_test_id("stSidebar").wait_for()
     wait_idle(pg)
     pg.get_by_text("layers · d_model").first.wait_for()  # the sidebar shows the loaded model
+
+
+def result_or_click(pg, button: str, marker: str, timeout_s: float = 300) -> None:
+    """Wait for `marker` (a run's result); when the page did not start the run by itself (its estimate was over
+    the page's automatic budget, or it waits for a click), press `button` once."""
+    pg.wait_for_function(
+        "([m, b]) => document.body.innerText.includes(m) || Array.from(document.querySelectorAll('button'))"
+        ".some(e => e.innerText.trim() === b)", arg=[marker, button], timeout=timeout_s * 1000)
+    if not pg.get_by_text(marker).count():
+        pg.get_by_role("button", name=button, exact=True).first.click()
+        wait_idle(pg, timeout_s)
+    pg.get_by_text(marker).first.wait_for(timeout=timeout_s * 1000)

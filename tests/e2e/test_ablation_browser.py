@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import open_app, wait_idle
+from e2e_helpers import open_app, result_or_click, wait_idle
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
@@ -19,8 +19,8 @@ def test_layer_sweep_on_eiffel_prompt(page, server):
     page.get_by_role("heading", name="Ablation playground").first.wait_for()
     expect(page.get_by_label("Prompt", exact=True)).to_have_value("The Eiffel Tower is located in the city of")
     page.get_by_role("tab", name="Sweeps").click()
-    page.get_by_role("button", name="Run sweep").click()
     wait_idle(page)
+    result_or_click(page, "Run sweep", "Layers that matter most for ' Paris'")
     found = page.get_by_text("Layers that matter most for ' Paris'").first
     found.wait_for()
     assert found.inner_text().split(": ", 1)[1].startswith(("layer 3", "layer 1"))

@@ -1,7 +1,7 @@
 """Logit lens in a real browser on the embedded Gemma: Eiffel prompt, method switch, hover, script tokens."""
 from __future__ import annotations
 
-from e2e_helpers import open_app, wait_idle
+from e2e_helpers import open_app, result_or_click, wait_idle
 
 _LAST_COLUMN_JS = """(el) => {
   const gd = el.querySelector('.js-plotly-plot');
@@ -36,6 +36,7 @@ def test_paris_takes_over_and_methods_switch(page, server):
 
     page.get_by_test_id("stRadio").filter(has_text="Lens method").get_by_text("dot-product").click()
     wait_idle(page)
+    result_or_click(page, "Run the logit lens", "Method dot-product")
     page.wait_for_function("() => document.querySelector('.js-plotly-plot').layout.title.text.includes('dot-product')",
                            timeout=240_000)
     assert "ll_method=dot-product" in page.url
@@ -46,6 +47,7 @@ def test_script_tokens_render_as_text(page, server):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     open_app(page, server, "logit_lens", "ll_prompt=%3Cscript%3Ealert(1)%3C%2Fscript%3E%20and%20then")
+    result_or_click(page, "Run the logit lens", "Top-1 prediction at every layer and position")
     chart = _heatmap(page)
     labels = chart.evaluate("(el) => Array.from(el.querySelectorAll('.xtick text')).map(t => t.textContent)")
     assert any("<" in t for t in labels) and any("script" in t for t in labels), labels  # shown as text

@@ -1,7 +1,7 @@
 """Neuron explorer in a real browser on the embedded Gemma: seed method, layer scan, click a neuron on the chart."""
 from __future__ import annotations
 
-from e2e_helpers import open_app, wait_idle
+from e2e_helpers import open_app, result_or_click, wait_idle
 
 QUERY = "ne_site=mlp&ne_layer=2&ne_dim=10&ne_samples=5&ne_batch=2&ne_seq=32&ne_topk=5&ne_maxtok=2000"
 
@@ -26,16 +26,13 @@ def test_seed_scan_and_click_a_neuron(page, server):
         page.keyboard.press("Escape")
         wait_idle(page)
     page.get_by_text("Through the Looking-Glass").first.wait_for()  # the corpus says where it comes from
-    page.get_by_role("button", name="Run seed method").click()
+    page.get_by_role("tab", name="Seed method").click()
     wait_idle(page)
-    page.get_by_text("distinct winning tokens in 5 samples").first.wait_for()
+    result_or_click(page, "Run seed method", "distinct winning tokens in 5 samples")
 
     page.get_by_role("tab", name="Layer scan").click()
-    scan = page.get_by_role("button", name="Scan layer")
-    if scan.count():  # not yet in this server's disk cache
-        scan.click()
-        wait_idle(page)
-    page.get_by_text("2,048 neurons of mlp_neurons.2 over 2,000 tokens").first.wait_for()
+    wait_idle(page)
+    result_or_click(page, "Scan layer", "2,048 neurons of mlp_neurons.2 over 2,000 tokens")
 
     chart = page.get_by_test_id("stPlotlyChart").filter(has_text="click a point").first
     chart.scroll_into_view_if_needed()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from e2e_helpers import open_app, wait_idle
+from e2e_helpers import open_app, result_or_click, wait_idle
 
 XSS = "<img src=x onerror=window.__xss=1> <script>window.__xss=2</script> Paris"
 
@@ -38,20 +38,20 @@ def click(pg, name: str) -> None:
 
 def test_logit_lens_runs_and_switches_method(page, server):
     open_app(page, server, "logit_lens", "ll_prompt=" + quote("The Eiffel Tower is in the city of"))
-    page.get_by_text("Top-1 prediction at every layer and position").wait_for()
+    result_or_click(page, "Run the logit lens", "Top-1 prediction at every layer and position")
     no_errors(page)
     assert n_plots(page) >= 3  # lens heatmap, trajectory, next-token sweep
     assert page.get_by_text(re.compile(r"Method final-norm")).first.is_visible()
     page.get_by_test_id("stRadio").filter(has_text="Lens method").get_by_text("dot-product", exact=True).click()
     wait_idle(page)
-    page.get_by_text(re.compile(r"Method dot-product")).first.wait_for()
+    result_or_click(page, "Run the logit lens", "Method dot-product")
     assert "ll_method=dot-product" in page.url
     no_errors(page)
 
 
 def test_logit_lens_renders_markup_as_text(page, server):
     open_app(page, server, "logit_lens", "ll_prompt=" + quote(XSS))
-    page.get_by_text("Top-1 prediction at every layer and position").wait_for()
+    result_or_click(page, "Run the logit lens", "Top-1 prediction at every layer and position")
     n_plots(page)
     no_errors(page)
     # the tokens come back as text in the heatmap's labels
@@ -63,8 +63,9 @@ def test_logit_lens_renders_markup_as_text(page, server):
 def test_neuron_explorer_seed_scan_and_click(page, server):
     q = "ne_site=mlp&ne_layer=1&ne_dim=5&ne_batch=2&ne_seq=32&ne_samples=3&ne_topk=5&ne_maxtok=1500&ne_stat=max"
     open_app(page, server, "neuron_explorer", q)
-    click(page, "Run seed method")
-    page.get_by_text(re.compile(r"distinct winning tokens in 3 samples")).wait_for()
+    page.get_by_role("tab", name="Seed method").click()
+    wait_idle(page)
+    result_or_click(page, "Run seed method", "distinct winning tokens in 3 samples")
     no_errors(page)
     page.get_by_role("tab", name="Layer scan").click()
     wait_idle(page)
@@ -97,7 +98,7 @@ def test_neuron_explorer_seed_scan_and_click(page, server):
 
 def test_distributions_prompt(page, server):
     open_app(page, server, "distributions", "ad_source=prompt&ad_prompt=" + quote("Alice went through the glass. " + XSS))
-    page.get_by_text("Tokens measured").first.wait_for()
+    result_or_click(page, "Measure", "Tokens measured")
     no_errors(page)
     assert n_plots(page) >= 1
     page.get_by_role("tab", name="Statistics").click()
@@ -108,14 +109,13 @@ def test_distributions_prompt(page, server):
 def test_ablation_and_sweep(page, server):
     q = "ab_prompt=" + quote("The Eiffel Tower is located in the city of") + "&ab_site=mlp_out&ab_layer=3&ab_method=zero&ab_gen=2"
     open_app(page, server, "ablation", q)
-    click(page, "Run ablation")
-    page.get_by_text("KL(clean ‖ ablated)").first.wait_for()
+    result_or_click(page, "Run ablation", "KL(clean ‖ ablated)")
     page.get_by_text(re.compile(r"hooks left on the model: 0")).first.wait_for()
     no_errors(page)
     assert n_plots(page) >= 1
     page.get_by_role("tab", name="Sweeps").click()
     wait_idle(page)
-    click(page, "Run sweep")
+    result_or_click(page, "Run sweep", "Layers that matter most")
     page.get_by_text(re.compile(r"layers sweep .* hooks left on the model: 0")).first.wait_for()
     page.get_by_text(re.compile(r"Layers that matter most")).first.wait_for()
     no_errors(page)
@@ -131,9 +131,8 @@ def test_two_users_at_once(browser, server):
         a.goto(f"{server}/logit_lens?ll_prompt=" + quote("Alice looked at the Red Queen and said"))
         b.goto(f"{server}/ablation?ab_prompt=" + quote("The capital of France is the city of")
                + "&ab_site=attn_out&ab_layer=2&ab_gen=0")
-        b.get_by_role("button", name="Run ablation").first.click()
-        a.get_by_text("Top-1 prediction at every layer and position").wait_for()
-        b.get_by_text("KL(clean ‖ ablated)").first.wait_for()
+        result_or_click(b, "Run ablation", "KL(clean ‖ ablated)")
+        result_or_click(a, "Run the logit lens", "Top-1 prediction at every layer and position")
         wait_idle(a)
         wait_idle(b)
         for pg in (a, b):

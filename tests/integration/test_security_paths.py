@@ -2,7 +2,7 @@
 
 `..`, `~`, symlinks leading out of the roots and paths outside them are refused before anything is
 read; workshop mode offers and allows only its fixed list of models; the web app is restricted by
-default (assets, cache, cwd) while the CLI is not.
+default (built-in corpora and the cache, never the app folder) while the CLI is not.
 """
 from __future__ import annotations
 
@@ -156,8 +156,9 @@ def test_server_roots_default_and_configured(monkeypatch, tmp_path):
     monkeypatch.setenv("LOOKING_GLASS_CACHE", str(tmp_path / "cache"))
     s = load_settings()
     assert s.allowed_roots == () and not s.restricted
-    assert Path.cwd().resolve() in s.server_roots and (tmp_path / "cache").resolve() in s.server_roots
-    assert any(p.name == "assets" for p in s.server_roots)
+    assert (tmp_path / "cache").resolve() in s.server_roots
+    assert any(p.name == "corpora" and p.parent.name == "assets" for p in s.server_roots)
+    assert Path.cwd().resolve() not in s.server_roots, "the app folder (README, .git, .venv) is no corpus root"
     monkeypatch.setenv("LOOKING_GLASS_ALLOWED_ROOTS", os.pathsep.join([str(tmp_path), str(tmp_path / "b")]))
     s = load_settings()
     assert s.restricted and s.server_roots == (tmp_path.resolve(), (tmp_path / "b").resolve())

@@ -11,9 +11,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from interp_core.ablation import COMPONENTS, DEFAULT_SCALES, NEEDS_REFERENCE, ablation_from_text, parse_scales, run_ablation, sweep
+from interp_core.ablation import (COMPONENTS, DEFAULT_SCALES, NEEDS_REFERENCE, ablation_from_text, check_ablation,
+                                  parse_scales, run_ablation, sweep)
 from interp_core.plots.ablation import (METRICS, head_sweep_figure, layer_sweep_figure, scale_sweep_figure,
                                         self_repair_figure, topk_figure)
+from interp_core.engine.sites import CHOICES, n_site_layers
 from interp_core.plots.clickable import clicked_cell, with_click_cells
 
 from .. import costs
@@ -28,7 +30,7 @@ def defaults(lm) -> dict[str, Any]:
     mask = getattr(lm.tokenizer, "mask_token", None) or "[MASK]"
     return {
         "ab_prompt": f"{EIFFEL} {mask}." if masked else EIFFEL, "ab_target": "paris" if masked else " Paris",
-        "ab_site": "mlp_out", "ab_layer": min(3, lm.info.n_layers - 1), "ab_heads": "", "ab_index": "0",
+        "ab_site": "mlp_out", "ab_layer": min(3, CHOICES["mlp_out"].top_layer(lm.info.n_layers)), "ab_heads": "", "ab_index": "0",
         "ab_method": "zero", "ab_scale": 0.0, "ab_noise": 1.0, "ab_pos": "all", "ab_pos_list": "-1",
         "ab_cf": "The Colosseum is located in the city of" + (f" {mask}." if masked else ""),
         "ab_ref_self": False, "ab_budget": 2000, "ab_gen": 0 if masked else 10, "ab_topk": 10, "ab_repair": False,
@@ -83,6 +85,14 @@ def _common(inp: Mapping[str, Any], reference) -> dict[str, Any]:
                 budget=int(inp.get("budget", 2000)))
 
 
+def validate(lm, inp: Mapping[str, Any]) -> None:
+    """The cheap checks (lists parse, layer / heads / neurons exist), so bad input is reported before any
+    estimate or run."""
+    check_ablation(lm, _ablation(inp))
+    if inp.get("kind") == "scale":
+        parse_scales(inp["scales"] or "")
+
+
 def compute_compare(lm, inp: Mapping[str, Any], reference=None, progress=None):
     return run_ablation(lm, inp["prompt"], _ablation(inp), top_k=inp["top_k"], generate=inp["generate"],
                         self_repair=inp["self_repair"], progress=progress, **_common(inp, reference))
@@ -114,7 +124,7 @@ def compare_cost(lm, inp: Mapping[str, Any]) -> tuple[str, str, float]:
 def sweep_cost(lm, inp: Mapping[str, Any]) -> tuple[str, str, float]:
     n, info = _n_tokens(lm, inp["prompt"]), lm.info
     try:
-        points = {"layers": info.n_layers + 1, "heads": info.n_layers * info.n_heads,
+        points = {"layers": n_site_layers("resid", info.n_layers), "heads": info.n_layers * info.n_heads,
                   "scale": len(parse_scales(inp["scales"] or "0"))}[inp["kind"]]
     except Exception:  # noqa: BLE001 - bad scale text: the run reports it
         points = 1
@@ -205,3 +215,70 @@ def sweep_pick(sw, event) -> dict[str, Any] | None:
     if sw.kind == "layers":
         return {"ab_layer": int(round(float(x)))}
     return {"ab_method": "scale", "ab_scale": float(x)}
+
+
+def _encode_pick(kind: str, pick: Mapping[str, Any]) -> str:
+    if kind == "heads":
+        return f"L{pick['ab_layer']}H{pick['ab_heads']}"
+    if kind == "layers":
+        return f"L{pick['ab_layer']}"
+    return f"S{pick['ab_scale']:g}"
+
+
+def _decode_pick(kind: str, raw: str) -> dict[str, Any] | None:
+    """'L3' (layers), 'L3H2' (heads), 'S0.5' (scale) -> widget values; None when it does not fit `kind`."""
+    import re
+
+    raw = (raw or "").strip()
+    if kind == "layers" and (m := re.fullmatch(r"L(\d{1,3})", raw)):
+        return {"ab_layer": int(m[1])}
+    if kind == "heads" and (m := re.fullmatch(r"L(\d{1,3})H(\d{1,3})", raw)):
+        return {"ab_site": "head", "ab_layer": int(m[1]), "ab_heads": m[2]}
+    if kind == "scale" and (m := re.fullmatch(r"S(-?\d{1,4}(?:\.\d{1,6})?)", raw)):
+        return {"ab_method": "scale", "ab_scale": float(m[1])}
+    return None
+
+
+def _open_in_compare(values: Mapping[str, Any]) -> None:
+    for k, v in values.items():
+        st.session_state[k] = v
+    st.session_state["ab_tab"] = "Compare clean vs ablated"
+
+
+def render_sweep_pick(lm, sw, reference, ref_sha: str | None) -> None:
+    """The single intervention a click on the sweep chart picked (kept in the URL as ab_pick): its full
+    clean-vs-ablated comparison, and a button that opens it in the Compare tab."""
+    if "ab_pick" not in st.session_state:
+        st.session_state["ab_pick"] = st.query_params.get("ab_pick", "")
+    event = st.session_state.get("ab_sweep_fig")
+    pick = sweep_pick(sw, event)
+    if pick is not None:
+        mark = (sw.kind, repr(event))
+        if st.session_state.get("_ab_pick_seen") != mark:  # a new click (the event stays in widget state)
+            st.session_state["_ab_pick_seen"] = mark
+            st.session_state["ab_pick"] = _encode_pick(sw.kind, pick)
+    pick = _decode_pick(sw.kind, st.session_state["ab_pick"])
+    if pick is None:
+        st.query_params.pop("ab_pick", None)
+        st.caption("Click a bar or cell to see that single intervention's full comparison here.")
+        return
+    st.query_params["ab_pick"] = st.session_state["ab_pick"]
+    values = {k: st.session_state.get(k, v) for k, v in defaults(lm).items()}
+    values.update(pick)
+    if values["ab_site"] == "embed":
+        return
+    inp = compare_inputs(lm, values, ref_sha)
+    st.subheader("The picked intervention: clean vs ablated")
+    from ..errors import shown_errors
+    from ..runner import run_keyed
+
+    kept = None
+    with shown_errors("Running the picked intervention"):
+        kept = run_keyed("ab_pick", inp, lambda prog: compute_compare(lm, inp, reference, prog),
+                         action="Running the picked intervention", button="Run this intervention", auto=True,
+                         validate=lambda: validate(lm, inp),
+                         cost=compare_cost(lm, inp), shared=True, show_stale=False)
+    if kept is not None and not kept.stale:
+        st.button("Open it in the Compare tab", key="ab_pick_open", on_click=_open_in_compare,
+                  args=({k: values[k] for k in ("ab_site", "ab_layer", "ab_heads", "ab_method", "ab_scale")},))
+        render_comparison(lm, kept.result, "ab_pickv")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from interp_core.components import attention_patterns
-from interp_core.plots.clickable import clicked_cell
 from interp_core.plots.components import (MAX_TOKEN_VIEW, attention_tokens_html, clicked_head, head_map_figure,
                                           pattern_figure, pattern_grid_figure)
 
@@ -29,8 +28,9 @@ def _head_state(key: str, n_layers: int, n_heads: int) -> tuple[int, int]:
     lay_key, head_key = f"{key}_attn_layer", f"{key}_attn_head"
     st.session_state.setdefault(lay_key, 0)
     st.session_state.setdefault(head_key, 0)
-    st.session_state[lay_key] = min(max(int(st.session_state[lay_key]), 0), n_layers - 1)
-    st.session_state[head_key] = min(max(int(st.session_state[head_key]), 0), n_heads - 1)
+    for k, n in ((lay_key, n_layers), (head_key, n_heads)):
+        if not 0 <= int(st.session_state[k]) < n:  # another model was open before
+            st.session_state[k] = 0
     return int(st.session_state[lay_key]), int(st.session_state[head_key])
 
 
@@ -85,6 +85,17 @@ def render_attention(lm, prompt: str, *, key: str) -> None:
     json_download(ap.to_dict(), "attention_patterns", f"{key}_attn_json", "⬇ Every pattern (JSON, CLI format)")
 
 
-def sweep_head_click(event, n_heads: int, curve: int = 1) -> tuple[int, int] | None:
-    """(layer, head) of the head-sweep cell a selection event points at (layers × heads grid, row-major)."""
-    return clicked_cell(event, n_heads, curve=curve)
+def render_sweep_head(lm, prompt: str, sw, *, key: str) -> None:
+    """Under a head sweep: the attention pattern of the head clicked in the sweep (kept until the next click)."""
+    from .ablation_view import sweep_pick
+
+    pick = sweep_pick(sw, st.session_state.get(f"{key}_sweep_fig"))
+    if pick is not None and pick.get("ab_site") == "head":
+        st.session_state[f"{key}_sweep_head"] = (prompt, int(pick["ab_layer"]), int(pick["ab_heads"]))
+    saved = st.session_state.get(f"{key}_sweep_head")
+    if saved is None or saved[0] != prompt:
+        st.caption("Click a cell of the head sweep to open that head's attention pattern here.")
+        return
+    _, layer, head = saved
+    st.subheader(f"Attention pattern of layer {layer}, head {head}")
+    render_head(lm, prompt, layer, head, key=f"{key}_sweep")

@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from interp_core.engine.placement import module_device
 from interp_core.errors import UserError
 from interp_core.engine.sites import Site, n_site_layers, site_width
 
@@ -181,8 +182,9 @@ class Adapter:
         if head is None:
             raise UserError(f"This {self.family} model has no LM head, so there is nothing to decode into.")
         norm = self.final_norm_module()
+        resid = resid.to(module_device(norm if norm is not None else head, resid.device))  # split models
         h = norm(resid) if norm is not None else resid
-        return self.finish_logits(head(h))
+        return self.finish_logits(head(h.to(module_device(head, h.device))))
 
     def finish_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """Family-specific post-processing of the head output (e.g. Gemma's logit soft-capping)."""

@@ -1,0 +1,40 @@
+"""What a neuron writes (neuron explorer): the tokens it promotes and suppresses through the direct path,
+as two ranked lists, with and without the norms' weights."""
+from __future__ import annotations
+
+import streamlit as st
+
+from interp_core.components import VARIANTS, neuron_writes
+from interp_core.plots.components import writes_figure
+
+from ..downloads import table_downloads
+from ..runner import run_keyed
+
+
+def render_neuron_writes(lm, site: str, layer: int, dim: int, *, key: str, k: int = 15) -> None:
+    """Promoted / suppressed tokens of (site, layer, dim); a clear message for models without a usable LM head."""
+    info = lm.info
+    if not info.has_lm_head or info.masked_lm:
+        st.info("What a neuron writes is not available for this model: "
+                + ("it has no LM head." if not info.has_lm_head else "its MLM head's transform is non-linear."))
+        return
+    inputs = {"model": repr(lm.spec), "site": site, "layer": int(layer), "dim": int(dim), "k": k}
+    kept = run_keyed(f"{key}_neuron_writes", inputs,
+                     lambda progress: neuron_writes(lm, site=site, layer=int(layer), dim=int(dim), k=k),
+                     action="Reading what the neuron writes", auto=True, show_stale=False)
+    if kept is None or kept.stale:
+        return
+    w = kept.result
+    variant = st.radio("Direct path", list(VARIANTS), key=f"{key}_writes_variant", horizontal=True,
+                       format_func=VARIANTS.get, help=w.norms_note)
+    what = "unit vector" if site == "resid" else f"output weights (|w_out| = {w.vector_norm:.3g})"
+    st.caption(f"{site} L{layer} #{dim}: its {what} through the unembedding — {w.norms_note}.")
+    up, down = st.columns(2)
+    up.markdown("**Promotes**")
+    up.dataframe(w.ranked(variant, "promotes")[["rank", "token", "value"]], hide_index=True, key=f"{key}_writes_up")
+    down.markdown("**Suppresses**")
+    down.dataframe(w.ranked(variant, "suppresses")[["rank", "token", "value"]], hide_index=True,
+                   key=f"{key}_writes_down")
+    with st.expander("As a chart"):
+        st.plotly_chart(writes_figure(w, variant), key=f"{key}_writes_fig")
+    table_downloads(w.frame(), f"writes_{site}{layer}_{dim}", f"{key}_writes_dl")

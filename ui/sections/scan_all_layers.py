@@ -1,0 +1,45 @@
+"""Neuron explorer: scan every layer of the site in one pass; afterwards any layer opens from the disk cache."""
+from __future__ import annotations
+
+import streamlit as st
+
+from interp_core.engine.scheduler import LONG
+from interp_core.engine.sites import CHOICES
+from interp_core.neurons import cached_layers, scan_layers
+from interp_core.settings import load_settings
+from ui.costs import forward_flops
+from ui.errors import shown_errors
+from ui.runner import run_keyed
+
+
+def scan_options() -> dict:
+    """Extra scan arguments from the server settings: shard over Ray when LOOKING_GLASS_RAY_ADDRESS is set."""
+    address = load_settings().ray_address
+    return {"ray": address} if address else {}
+
+
+def render_scan_all_layers(lm, tc, corpus, kw: dict, n_scan: int) -> None:
+    """A button that scans every layer of kw['site'] in one pass (each layer cached as its own scan, so picking
+    another layer in the Layer box afterwards opens at once), and which layers are ready."""
+    site = kw["site"]
+    per_layer = {k: v for k, v in kw.items() if k not in ("site", "layer")}
+    n_layers = CHOICES[site].n_layers(lm.adapter.n_layers)
+    with shown_errors("Reading the scan cache"):
+        ready = cached_layers(lm, tc, site=site, **per_layer)
+        missing = n_layers - len(ready)
+        if ready:
+            st.caption(f"Scanned with these settings (pick any in the Layer box, no recomputing): "
+                       f"{', '.join(map(str, ready))}.")
+        if not missing:
+            return
+        via = f" on the Ray cluster {load_settings().ray_address}" if scan_options() else ""
+        inputs = {"model": repr(lm.spec), "corpus": corpus.sha256, "layers": "all", **kw}
+        kept = run_keyed(
+            "ne_scan_all", inputs,
+            lambda prog: scan_layers(lm, tc, site=site, layers="all", **per_layer, **scan_options(), progress=prog),
+            action=f"Scanning all {n_layers} layers in one pass{via}",
+            button=f"Scan all {n_layers} layers in one pass ({missing} not yet scanned)",
+            button_help="One pass over the corpus keeps every layer's top activations; each layer is then cached.",
+            cost=(repr(lm.spec), "scan", forward_flops(lm.info, n_scan)), show_stale=False, kind=LONG)
+        if kept is not None and not kept.stale and len(cached_layers(lm, tc, site=site, **per_layer)) == n_layers:
+            st.rerun()  # every layer is on disk now: the Layer box opens any of them from the cache

@@ -1,0 +1,137 @@
+"""The background warm-up: once a model is prepared, compute what each page shows on its defaults (logit
+lens, ablation comparison with generation, distributions, and the neuron explorer's layer scan, which goes
+to the disk cache like every scan), so a page opened on its defaults draws a chart without waiting.
+
+One daemon thread per model per process (started through ui.cache.warmup, an st.cache_resource); results go
+into the process-wide store ui.runner reads with shared=True. LOOKING_GLASS_WARMUP=0 turns it off (tests
+that measure a cold page).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+log = logging.getLogger("looking_glass")
+
+
+def enabled() -> bool:
+    return os.environ.get("LOOKING_GLASS_WARMUP", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def scan_defaults(lm) -> dict[str, Any]:
+    """The neuron explorer's default layer scan (keyword arguments of scan_layer / cached_scan)."""
+    from interp_core.engine.sites import CHOICES
+
+    top = CHOICES["mlp"].top_layer(lm.info.n_layers)
+    return dict(site="mlp", layer=min(2, top), top_k=20, seq_len=128, batch_size=8, max_tokens=6000)
+
+
+@dataclass
+class Job:
+    slot: str
+    inputs: Mapping[str, Any]
+    compute: Callable[[], Any]
+    cost: tuple[str, str, float] | None = None  # (model, kind, FLOPs): the run's time teaches ui.costs the rate
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Warmup:
+    """The default jobs of one model and the thread that runs them in turn."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self.thread: threading.Thread | None = None
+
+    @classmethod
+    def start(cls, lm, store) -> "Warmup":
+        w = cls(_jobs(lm) if enabled() else [])
+        if w.jobs:
+            w.thread = threading.Thread(target=w._run, args=(store,), name=f"lg-warmup-{lm.info.name}", daemon=True)
+            w.thread.start()
+        return w
+
+    def _run(self, store) -> None:
+        import time
+
+        from . import costs
+        from .runner import fingerprint
+
+        for job in self.jobs:
+            try:
+                t0 = time.perf_counter()
+                result = job.compute()
+                if job.cost is not None:
+                    costs.record(*job.cost, time.perf_counter() - t0)
+                if job.slot and result is not None:
+                    store.put(job.slot, fingerprint(job.inputs), result, job.inputs)
+            except Exception:  # noqa: BLE001 - a warm-up failure only means the page computes it itself
+                log.warning("warm-up job %s failed", job.slot or "scan", exc_info=True)
+            finally:
+                job.done.set()
+
+    def pending(self, slot: str, inputs: Mapping[str, Any]) -> Job | None:
+        from .runner import fingerprint
+
+        fp = fingerprint(inputs)
+        for job in self.jobs:
+            if job.slot == slot and not job.done.is_set() and fingerprint(job.inputs) == fp:
+                return job
+        return None
+
+
+def _jobs(lm) -> list[Job]:
+    from interp_core.data import load_corpus
+
+    from .sections import ablation_view as av
+    from .sections import run_specs as rs
+
+    jobs: list[Job] = []
+    if lm.info.has_lm_head:
+        lens_in = rs.lens_default_inputs(lm)
+        jobs.append(Job("ll_lens", lens_in, lambda: rs.compute_lens_for(lm, lens_in), rs.lens_cost(lm, lens_in)))
+        ab_in = av.compare_inputs(lm, av.defaults(lm))
+        jobs.append(Job("ab", ab_in, lambda: av.compute_compare(lm, ab_in), av.compare_cost(lm, ab_in)))
+    corpus = load_corpus(rs.DIST_CORPUS)
+    from interp_core.engine.sites import DIST_SITES
+
+    dist_in = rs.dist_inputs(lm, "corpus", corpus.sha256, rs.DIST_TOKENS, DIST_SITES[0], True, 80)
+    jobs.append(Job("ad", dist_in, lambda: rs.compute_dist_for(lm, dist_in, corpus), rs.dist_cost(lm, dist_in)))
+
+    def scan():
+        from interp_core.data import tokenize_corpus
+        from interp_core.neurons import cached_scan, scan_layer
+
+        tc = tokenize_corpus(lm, corpus)
+        kw = scan_defaults(lm)
+        if cached_scan(lm, tc, **kw) is None:
+            scan_layer(lm, tc, **kw)  # written to the disk cache; the page reads it from there
+    jobs.append(Job("", {"scan": repr(lm.spec)}, scan))
+    return jobs
+
+
+def wait_for_warmup(lm, slot: str, inputs: Mapping[str, Any], timeout_s: float = 120.0) -> None:
+    """If the warm-up is still computing exactly this result, wait for it (with a spinner) instead of
+    starting the same work a second time."""
+    from .cache import warmup
+
+    job = warmup(lm.spec, lm).pending(slot, inputs)
+    if job is not None:
+        with st.spinner("Preparing the default view in the background (once per server)…"):
+            job.done.wait(timeout_s)
+
+
+def wait_for_scan(lm, timeout_s: float = 180.0) -> None:
+    """Wait for the warm-up's default layer scan if it is still running."""
+    from .cache import warmup
+
+    for job in warmup(lm.spec, lm).jobs:
+        if job.slot == "" and not job.done.is_set():
+            with st.spinner("Scanning the default layer of the built-in corpus in the background (once per server, "
+                            "then cached on disk)…"):
+                job.done.wait(timeout_s)
