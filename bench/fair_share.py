@@ -78,7 +78,12 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     import os
 
-    os.environ.setdefault("LOOKING_GLASS_CACHE", tempfile.mkdtemp(prefix="lg-fair-"))  # scans stay uncached
+    from pathlib import Path
+
+    from bench.load import private_cache
+
+    # a private cache (scans stay uncached) whose models/ links to the converted models: no re-conversion
+    os.environ["LOOKING_GLASS_CACHE"] = str(private_cache(Path(tempfile.mkdtemp(prefix="lg-fair-"))))
     lm = load_model(make_spec(args.model, device=args.device))
     tc = tokenize_corpus(lm, load_corpus("builtin:looking-glass"))
     compute_lens(lm, PROMPTS[0])  # warm

@@ -180,21 +180,25 @@ def main() -> None:
         grid = patch_grid(lm, "", "", "", grid=g, prep=prep)
         _sync(args.device)
         res["grids"][g] = {"runs": int(grid.values.size), "seconds": time.perf_counter() - t0}
+        print(f"grid {g}: {res['grids'][g]}", file=sys.stderr, flush=True)
     attribute(lm, args.clean, args.corrupt, args.target, args.foil)  # warm-up
     _sync(args.device)
     t0 = time.perf_counter()
     attr = attribute(lm, args.clean, args.corrupt, args.target, args.foil)
     _sync(args.device)
     res["attribution"] = {"seconds": time.perf_counter() - t0}
+    print(f"attribution: {res['attribution']}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     check = exact_check(lm, attr, all_heads(lm))
     res["heads_check"] = {"heads": len(check.components), "seconds": time.perf_counter() - t0,
                           "correlation_estimate_exact": check.correlation,
                           "spearman": float(np.corrcoef(np.argsort(np.argsort(check.estimates)),
                                                         np.argsort(np.argsort(check.exact)))[0, 1])}
+    print(f"heads check: {res['heads_check']}", file=sys.stderr, flush=True)
     res["peer"] = peer_loop(lm, args.clean, args.corrupt, args.target, args.foil, args.peer_limit)
     if "resid" in res["grids"]:
         res["peer"]["speedup_resid_grid"] = res["peer"]["seconds_full_grid_extrapolated"] / res["grids"]["resid"]["seconds"]
+    print(f"peer: {res['peer']}", file=sys.stderr, flush=True)
     if not args.no_memory:
         res["memory_16_tokens"] = memory(args)
     text = json.dumps(res, indent=2)

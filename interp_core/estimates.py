@@ -20,6 +20,7 @@ KINDS = ("seed", "scan", "dist", "lens", "sweep", "ablate", "generate", "calibra
 SMOOTHING = 0.5  # weight of the newest measurement in the moving average
 MIN_SECONDS = 0.05  # shorter runs say nothing reliable about throughput
 CALIBRATION_TOKENS = 64
+MAX_ENTRIES = 200
 _LOCK = threading.Lock()
 
 
@@ -120,6 +121,9 @@ def observe(lm, kind: str, flops: float, seconds: float) -> None:
         avg = new if not old else SMOOTHING * new + (1 - SMOOTHING) * float(old)
         runs = int(data.get(key, {}).get("runs", 0)) + 1 if isinstance(data.get(key), dict) else 1
         data[key] = {"flops_per_s": avg, "runs": runs, "updated": time.time()}
+        if len(data) > MAX_ENTRIES:  # temporary models (tests, uploads) must not grow the file forever
+            keep = sorted(data, key=lambda k: data[k].get("updated", 0) if isinstance(data[k], dict) else 0)
+            data = {k: data[k] for k in keep[-MAX_ENTRIES:]}
         atomic_write(_path(), lambda tmp: tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8"))
 
 

@@ -238,6 +238,6 @@ with scan_tab:
 
 # --- a neuron on your own prompt -------------------------------------------------------------------------------
 with prompt_tab:
-    publish("ne_pdim")
     with shown_errors("Running your prompt"):
         render_prompt_tab(lm, site, layer, width, default_prompt="The Eiffel Tower is located in the city of Paris.")
+    publish("ne_pdim")

@@ -95,8 +95,6 @@ def _jobs(lm) -> list[Job]:
     if lm.info.has_lm_head:
         lens_in = rs.lens_default_inputs(lm)
         jobs.append(Job("ll_lens", lens_in, lambda: rs.compute_lens_for(lm, lens_in), rs.lens_cost(lm, lens_in)))
-        ab_in = av.compare_inputs(lm, av.defaults(lm))
-        jobs.append(Job("ab", ab_in, lambda: av.compute_compare(lm, ab_in), av.compare_cost(lm, ab_in)))
     corpus = load_corpus(rs.DIST_CORPUS)
     from interp_core.engine.sites import DIST_SITES
 
@@ -112,10 +110,13 @@ def _jobs(lm) -> list[Job]:
         if cached_scan(lm, tc, **kw) is None:
             scan_layer(lm, tc, **kw)  # written to the disk cache; the page reads it from there
     jobs.append(Job("", {"scan": repr(lm.spec)}, scan))
+    if lm.info.has_lm_head:  # last: with generation it is the longest (until generation is KV-cached)
+        ab_in = av.compare_inputs(lm, av.defaults(lm))
+        jobs.append(Job("ab", ab_in, lambda: av.compute_compare(lm, ab_in), av.compare_cost(lm, ab_in)))
     return jobs
 
 
-def wait_for_warmup(lm, slot: str, inputs: Mapping[str, Any], timeout_s: float = 120.0) -> None:
+def wait_for_warmup(lm, slot: str, inputs: Mapping[str, Any], timeout_s: float = 300.0) -> None:
     """If the warm-up is still computing exactly this result, wait for it (with a spinner) instead of
     starting the same work a second time."""
     from .cache import warmup

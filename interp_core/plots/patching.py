@@ -31,7 +31,7 @@ def cell_figure(values: np.ndarray, row_labels: Sequence[str], col_labels: Seque
     size = max(6, min(34, int(560 / max(R, C, 1))))
     custom = np.stack([np.array(rows)[ii.reshape(-1)], np.array(cols)[jj.reshape(-1)], z], axis=1)
     fig = go.Figure(go.Scatter(
-        x=jj.reshape(-1), y=ii.reshape(-1), mode="markers", customdata=custom,
+        x=jj.reshape(-1), y=ii.reshape(-1), mode="markers", customdata=custom.tolist(),  # plain lists reach on_select
         text=[f"layer {_shown(row_labels[i])} · {_shown(col_labels[j])}" for i, j in zip(ii.reshape(-1), jj.reshape(-1))],
         marker=dict(symbol="square", size=size, color=z, colorscale="RdBu" if symmetric else "Viridis",
                     cmin=-top if symmetric else None, cmax=top if symmetric else None, cmid=0 if symmetric else None,
@@ -73,7 +73,7 @@ def attribution_figure(attr, kind: str, *, neurons_per_layer: int = 10) -> go.Fi
         tr = fig.data[0]
         cd = np.array(tr.customdata)
         cd[:, 1] = ids.reshape(-1)  # column id = the neuron index
-        tr.customdata = cd
+        tr.customdata = cd.tolist()
         tr.text = [f"layer {l} · neuron {i}" for l, i in zip(np.repeat(np.arange(L), n), ids.reshape(-1))]
         return fig
     m = attr.matrix(kind)

@@ -117,7 +117,8 @@ def test_neuron_writes_and_activation_on_a_typed_prompt(page, server):
     if opened == 10:  # the chosen neuron is already the strongest one: take the second
         pt = _click_point(page, top, 0, 1)
         opened = int(str(pt["vy"]).lstrip("#"))
-    page.get_by_role("heading", name=f"What mlp L2 #{opened} writes").wait_for(timeout=60_000)
+    page.get_by_role("heading", name=f"What mlp L2 #{opened} writes").wait_for(timeout=180_000)
+    wait_idle(page)
     page.get_by_text(f"mlp L2 #{opened} on your prompt").first.wait_for()
     assert f"ne_pdim={opened}" in page.url
     assert "Traceback" not in page.content()

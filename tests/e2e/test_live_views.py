@@ -153,6 +153,7 @@ def test_huge_link_values_are_clamped_and_do_not_start_work(page, server):
     open_app(page, server, "distributions", "ad_tokens=999999999")
     page.get_by_text(re.compile(r"Link adjusted: \?ad_tokens=999,999,999 is outside 16–20,000")).first.wait_for()
     page.get_by_text("Not started automatically").first.wait_for()
+    wait_idle(page)
     assert not page.get_by_text("Tokens measured").count()
     assert page.get_by_role("button", name="Measure").count()
 

@@ -16,6 +16,7 @@ from interp_core.ablation import (COMPONENTS, DEFAULT_SCALES, NEEDS_REFERENCE, a
 from interp_core.plots.ablation import (METRICS, head_sweep_figure, layer_sweep_figure, scale_sweep_figure,
                                         self_repair_figure, topk_figure)
 from interp_core.engine.sites import CHOICES, n_site_layers
+from interp_core.errors import UserError
 from interp_core.plots.clickable import clicked_cell, with_click_cells
 
 from .. import costs
@@ -88,6 +89,9 @@ def _common(inp: Mapping[str, Any], reference) -> dict[str, Any]:
 def validate(lm, inp: Mapping[str, Any]) -> None:
     """The cheap checks (lists parse, layer / heads / neurons exist), so bad input is reported before any
     estimate or run."""
+    if inp["method"] in NEEDS_REFERENCE and inp.get("reference") is None:
+        raise UserError(f"The {inp['method']} ablation needs a reference corpus (for its statistics); pick one "
+                        "that loads, or use the prompt itself.")
     check_ablation(lm, _ablation(inp))
     if inp.get("kind") == "scale":
         parse_scales(inp["scales"] or "")

@@ -95,8 +95,6 @@ def render_prompt_tab(lm, site: str, layer: int, width: int, *, default_prompt: 
             st.session_state["ne_pdim"] = st.session_state[PENDING] = chosen
     st.number_input(f"Neuron / dimension (0–{width - 1})", min_value=0, max_value=width - 1, step=1, key="ne_pdim")
     dim = int(st.session_state["ne_pdim"])
-    import sys; print("DBG dim", dim, file=sys.stderr)
     render_neuron_prompt(lm, site, layer, dim, key="ne", default_prompt=default_prompt)
     st.subheader(f"What {site} L{layer} #{dim} writes")
     render_neuron_writes(lm, site, layer, dim, key="ne_prompt")
-    print("DBG end", dim, file=sys.stderr)

@@ -53,6 +53,8 @@ def _clicked(chart_key: str, seen_key: str):
     if not pts or "customdata" not in pts[0]:
         return None
     cd = pts[0]["customdata"]
+    if isinstance(cd, dict):  # a typed array arrives keyed by index
+        cd = [cd[k] for k in sorted(cd, key=int)]
     cell = (int(round(cd[0])), int(round(cd[1])))
     if st.session_state.get(seen_key) == cell:
         return None
