@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# GPU checks, run on a lent GPU machine from the repo root (see bench/RESULTS.md):
+# GPU checks, run once on a lent GPU machine from the repo root (results go to $OUT; see bench/RESULTS.md):
 #   1. the CUDA tests (tests/integration/test_cuda.py: CPU vs CUDA numbers, bfloat16);
-#   2. the benchmark on CUDA, fp32 and bf16, on Gemma 3 270M's architecture with random weights
-#      (bench/random_gemma.py; the real weights are too big to send there).
+#   2. on Gemma 3 270M's architecture with random weights (bench/random_gemma.py; the real weights are too big
+#      to send there): scan scaling (batch vs throughput, all layers in one pass vs 18 passes, the auto batch,
+#      torch.compile), patching grids + attribution, component views, cached generation.
 # Needs: the Gemma config + tokenizer in .gpu/gemma-3-270m (carried), torch with CUDA, transformers.
+# Each part has its own time limit, so one slow part cannot eat the lease.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false LOOKING_GLASS_CACHE=/tmp/lg
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false LOOKING_GLASS_CACHE=/tmp/lg PYTHONPATH=$PWD
 PY=${PY:-python3}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 $PY -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" | tee -a "$OUT/gpu.txt"
-$PY -m pytest -q -p no:cacheprovider -o addopts="" tests/integration/test_cuda.py 2>&1 | tee "$OUT/test_cuda.txt"
+[[ ",$PARTS," == *",test_cuda,"* ]] && timeout 120 $PY -m pytest -q -p no:cacheprovider -o addopts="" tests/integration/test_cuda.py 2>&1 | tail -5 | tee "$OUT/test_cuda.txt"
 $PY bench/random_gemma.py .gpu/gemma-3-270m /tmp/lg
-TEXT=assets/corpora/through_the_looking_glass.txt
-# fp32: the full run; bf16: --quick (fewer tokens) to fit one lease
-$PY bench/run.py --device cuda --dtype float32 --text "$TEXT" --no-cold-start --json > "$OUT/bench_cuda_float32.json" 2> "$OUT/bench_cuda_float32.err"
-cat "$OUT/bench_cuda_float32.err"
-$PY bench/run.py --device cuda --dtype bfloat16 --text "$TEXT" --quick --json > "$OUT/bench_cuda_bfloat16.json" 2> "$OUT/bench_cuda_bfloat16.err"
-cat "$OUT/bench_cuda_bfloat16.err"
+PARTS=${PARTS:-test_cuda,scale,patching,components,live}  # a rerun may pick some
+part() {  # name, seconds, command...
+  local name=$1 secs=$2; shift 2
+  [[ ",$PARTS," == *",$name,"* ]] || return 0
+  echo "== $name" | tee -a "$OUT/parts.txt"
+  timeout "$secs" "$@" > "/tmp/$name.json" 2> "/tmp/$name.err"; echo "exit $?" | tee -a "$OUT/parts.txt"
+  { echo "== $name"; cat "/tmp/$name.json"; } >> "$OUT/results.txt"   # few files come back: one for all parts
+  tail -25 "/tmp/$name.err" >> "$OUT/parts.txt"
+}
+part scale 200 $PY bench/scale_bench.py --device cuda --tokens 262144 --skip workers --json
+part patching 90 $PY bench/patching_bench.py --device cuda --peer-limit 40 --out "$OUT/patching_full.json"
+part components 45 $PY bench/components_bench.py --device cuda --json
+part live 60 $PY bench/live_bench.py --device cuda --only generate,lens --json

@@ -120,8 +120,8 @@ def memory_child(args) -> dict:
     else:
         def work():
             attribute(lm, MEM_CLEAN, MEM_CORRUPT, args.mem_target, args.mem_foil)
-    work()  # warm-up (allocator, kernels), then measure
     if str(lm.device).startswith("cuda"):
+        work()  # warm-up (allocator, kernels), then measure; on the CPU the first pass is measured (RSS only grows)
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
@@ -163,9 +163,13 @@ def main() -> None:
     p.add_argument("--mem-foil", default=" Mary")
     p.add_argument("--out", default=None)
     p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--only-memory", action="store_true", help="just the 16-token memory comparison")
     args = p.parse_args()
     if args.memory_child:
         print(json.dumps(memory_child(args)))
+        return
+    if args.only_memory:
+        print(json.dumps(memory(args), indent=2))
         return
     from interp_core.patching import all_heads, attribute, exact_check, patch_grid, prepare
 

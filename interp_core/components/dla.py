@@ -114,10 +114,14 @@ def direct_logit_attribution(lm: LoadedModel, prompt: str, target: str | None, *
     sites = [Site("resid", 0), Site("resid", n)]
     for lay in range(n):
         sites += [Site("attn_out", lay), Site("attn_heads", lay), Site("mlp_out", lay)]
-    res = lm.run(enc.input_ids, capture=sites, interventions=interventions)
+    # no LM head over every position (262k-wide for Gemma): the one position's logits are computed below
+    res = lm.run(enc.input_ids, capture=sites, interventions=interventions, need_logits=False)
     c = {s: v[0, pos] for s, v in res.cache.items()}  # site -> (D,) or (H, Dh) at the position
+    with torch.inference_mode():  # (V,) the model's logits here, before any soft-capping; split models: each
+        normed = a.final_norm_module()(c[Site("resid", n)].to(module_device(a.final_norm_module())))  # module's device
+        raw = a.unembed_module()(normed.to(module_device(a.unembed_module())))
     if tid is None:
-        tid = int(res.logits[0, pos].argmax())
+        tid = int(a.finish_logits(raw).argmax())
         target = lm.token_strings([tid])[0]
     with torch.inference_mode():
         fn = freeze(a.final_norm_module(), c[Site("resid", n)])
@@ -141,12 +145,7 @@ def direct_logit_attribution(lm: LoadedModel, prompt: str, target: str | None, *
         bias_term = float(fn.bias @ direction)
         if head_bias is not None:
             bias_term += float(head_bias[tid]) - (float(head_bias[fid]) if fid is not None else 0.0)
-        softcapped = not a.finish_is_identity()
-        if softcapped:  # HF returns capped logits; attribute the logit before the cap
-            normed = a.final_norm_module()(c[Site("resid", n)].to(module_device(a.final_norm_module())))
-            raw = a.unembed_module()(normed.to(module_device(a.unembed_module())))  # split models: head's device
-        else:
-            raw = res.logits[0, pos]
+        softcapped = not a.finish_is_identity()  # HF caps its logits; the attribution is of the logit before the cap
         actual = float(raw[tid]) - (float(raw[fid]) if fid is not None else 0.0)
     return DirectLogitAttribution(lm.spec.name, enc.tokens, pos, target, foil, embed, attn, heads, mlp, bias_term,
                                   actual, fn.scale, softcapped)

@@ -123,8 +123,12 @@ def _load_folder(folder: Path, spec: ModelSpec, progress) -> tuple[torch.nn.Modu
     pickles = [p for p in folder.glob("*.bin") if p.name.startswith("pytorch_model")]
     try:
         if safetensors:
-            model = auto.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, trust_remote_code=False,
-                                         **_split_kwargs(spec))
+            if spec.device_map is None:
+                model = auto.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, trust_remote_code=False)
+            else:  # split over devices by Accelerate, offloading what does not fit to the cache folder
+                model = auto.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, trust_remote_code=False,
+                                             device_map=device_map_value(spec.device_map),
+                                             offload_folder=str(_offload_dir(spec)), offload_state_dict=True)
         elif pickles:
             config = AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
             model = auto.from_config(config, trust_remote_code=False)
@@ -158,14 +162,6 @@ def _offload_dir(spec: ModelSpec) -> Path:
 
     key = hashlib.sha256(repr(spec).encode()).hexdigest()[:16]
     return load_settings().cache_dir / "offload" / key
-
-
-def _split_kwargs(spec: ModelSpec) -> dict:
-    """from_pretrained arguments that split the model over devices (Accelerate), or none."""
-    if spec.device_map is None:
-        return {}
-    return {"device_map": device_map_value(spec.device_map), "offload_folder": str(_offload_dir(spec)),
-            "offload_state_dict": True}
 
 
 def _dispatch(model: torch.nn.Module, spec: ModelSpec) -> torch.nn.Module:

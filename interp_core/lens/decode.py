@@ -32,9 +32,16 @@ class LensHead:
     finish: Callable[[torch.Tensor], torch.Tensor]  # elementwise, (N, v) -> (N, v)
     linear: bool = False  # finish is the identity: logit moments can come from the Gram matrix (lens_moments)
 
+    def pre_rows(self, h: torch.Tensor) -> torch.Tensor:
+        """pre(h) as float32 on the unembedding's device; h may be kept elsewhere (e.g. hidden states on the CPU)."""
+        params = getattr(self.pre, "parameters", None)
+        first = next(params(), None) if callable(params) else None
+        h = h.to(first.device if first is not None else self.weight.device)
+        return self.pre(h).float().to(self.weight.device)
+
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Full logits (N, V) of hidden states (N, D); for tests and small inputs only."""
-        x = self.pre(h).float()
+        x = self.pre_rows(h)
         out = x @ self.weight.float().T
         if self.bias is not None:
             out = out + self.bias.float()
@@ -96,7 +103,7 @@ def _decode_block(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequenc
                   progress: Progress | None, span: tuple[float, float], label: str) -> RowStats:
     weight = head.weight
     vocab = weight.shape[0]
-    x = head.pre(hidden).float().to(head.weight.device)  # (N, D), where the unembedding lives (split models)
+    x = head.pre_rows(hidden)  # (N, D), where the unembedding lives (split models)
     n = x.shape[0]
     dev = x.device
     k = max(1, min(k, vocab))
@@ -184,7 +191,7 @@ def target_zscores(head: LensHead, hidden: torch.Tensor, ids: torch.Tensor, prog
     if progress is not None:
         progress(span[0], f"{label}: logit moments")
     moments = head_moments(head.weight, head.bias)
-    x = head.pre(hidden).float().to(head.weight.device)  # (N, D), where the unembedding lives (split models)
+    x = head.pre_rows(hidden)  # (N, D), where the unembedding lives (split models)
     logit = _direct_logits(head, x, ids.to(x.device))  # (N,)
     mean, std = moments.mean_std(x)
     if progress is not None:

@@ -56,7 +56,7 @@ def retarget(lm, result: LensResult, target: str | None, positions: Sequence[int
     rows = result.hidden.reshape(S * T, -1)  # (S*T, D), row = layer * T + position
     ids = ids_pos.repeat(S)  # (S*T,)
     with torch.inference_mode():
-        x = head.pre(rows.to(head.weight.device)).float()
+        x = head.pre_rows(rows)
         logit = head.finish(_direct_logits(head, x, ids.to(x.device)).unsqueeze(-1)).squeeze(-1).cpu()  # (S*T,)
     logit = logit.reshape(S, T).numpy().astype(np.float32)
     prob = np.exp(logit - result.lse).astype(np.float32)

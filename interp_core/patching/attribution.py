@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from interp_core.engine.sites import Site
+from interp_core.engine.sites import Site, n_site_layers
 from interp_core.patching.batched import Component, run_components
 from interp_core.patching.metric import raw_metric
 from interp_core.patching.prepared import Prepared, prepare, with_metric
@@ -82,8 +82,8 @@ class Attribution:
 
 
 def _sites(n_layers: int) -> list[Site]:
-    return ([Site("resid", l) for l in range(n_layers + 1)]
-            + [Site(k, l) for k in ("attn_out", "mlp_out", "attn_heads", "mlp_neurons") for l in range(n_layers)])
+    kinds = ("resid", "attn_out", "mlp_out", "attn_heads", "mlp_neurons")
+    return [Site(k, l) for k in kinds for l in range(n_site_layers(k, n_layers))]
 
 
 def attribute(lm, clean: str, corrupt: str, target: str, foil: str | None = None, *, metric: str = "logit_diff",

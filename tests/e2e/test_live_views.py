@@ -149,7 +149,7 @@ def test_copied_ablation_url_reproduces_result(browser, server):
         second.close()
 
 
-def test_huge_link_values_are_clamped_and_do_not_start_work(page, server):
+def test_huge_link_values_are_clamped_and_do_not_start_work(page, browser, server):
     open_app(page, server, "distributions", "ad_tokens=999999999")
     page.get_by_text(re.compile(r"Link adjusted: \?ad_tokens=999,999,999 is outside 16–20,000")).first.wait_for()
     page.get_by_text("Not started automatically").first.wait_for()
@@ -157,6 +157,16 @@ def test_huge_link_values_are_clamped_and_do_not_start_work(page, server):
     assert not page.get_by_text("Tokens measured").count()
     assert page.get_by_role("button", name="Measure").count()
 
-    open_app(page, server, "neuron_explorer", "ne_layer=999")
-    page.get_by_text(re.compile(r"Link adjusted: \?ne_layer=999 is outside 0–17")).first.wait_for()
-    assert page.get_by_label("Layer (0–17)").input_value() == "17"
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})  # a fresh session opens the link
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(240_000)
+        open_app(pg, server, "neuron_explorer", "ne_layer=999")
+        pg.get_by_text(re.compile(r"Link adjusted: \?ne_layer=999 is outside 0–17")).first.wait_for()
+        wait_idle(pg)
+        pg.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=stNumberInput]')).some("
+                             "e => e.innerText.startsWith('Layer (0–17)') && e.querySelector('input').value === '17')",
+                             timeout=30_000)
+        assert "ne_layer=17" in pg.url
+    finally:
+        ctx.close()

@@ -61,14 +61,15 @@ def render_neuron_prompt(lm, site: str, layer: int, dim: int, *, key: str, defau
     if click is not None and st.session_state.get(f"{key}_prompt_last") != (prompt, click):
         st.session_state[f"{key}_prompt_last"] = (prompt, click)
         st.session_state[pos_key] = click
-    if st.session_state.get(pos_key) is None or not 0 <= int(st.session_state[pos_key]) < t:
+    if not isinstance(st.session_state.get(pos_key), int) or not 0 <= st.session_state[pos_key] < t:
         st.session_state[pos_key] = int(abs(pa.values).argmax())
     pos = int(st.session_state[pos_key])
     st.markdown(f"**{site} L{layer} #{dim} on your prompt** (hover a token for its value; special tokens included)")
     st.html(prompt_heatmap_html(pa, selected=pos))
     st.plotly_chart(prompt_tokens_figure(pa, selected=pos), key=f"{key}_prompt_tokens", on_select="rerun",
                     selection_mode="points")
-    st.selectbox("Token", list(range(t)), key=pos_key, format_func=lambda i: f"{i}: {pa.tokens[i]!r}")
+    st.number_input(f"Token position (0–{t - 1}; or click a token above)", min_value=0, max_value=t - 1, step=1,
+                    key=pos_key)
     left, right = st.columns([3, 2])
     left.plotly_chart(top_neurons_figure(pa, pos), key=f"{key}_prompt_top", on_select="rerun",
                       selection_mode="points")
