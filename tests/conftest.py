@@ -10,6 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# AppTests run pages in this process: no background warm-up threads here (they would compete with every test for
+# the two cores and could still be inside a forward pass when the interpreter exits). Real servers (e2e) warm up.
+os.environ.setdefault("LOOKING_GLASS_WARMUP", "0")
 
 from tiny_models import FAMILIES, build_tiny  # noqa: E402
 

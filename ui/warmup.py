@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import atexit
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Warmup:
         w = cls(_jobs(lm) if enabled() else [])
         if w.jobs:
             w.thread = threading.Thread(target=w._run, args=(store,), name=f"lg-warmup-{lm.info.name}", daemon=True)
+            _THREADS.append(w.thread)
             w.thread.start()
         return w
 
@@ -63,6 +65,9 @@ class Warmup:
         from .runner import fingerprint
 
         for job in self.jobs:
+            if _STOP.is_set():  # the process is exiting: start nothing new
+                job.done.set()
+                continue
             try:
                 t0 = time.perf_counter()
                 result = job.compute()
@@ -83,6 +88,19 @@ class Warmup:
             if job.slot == slot and not job.done.is_set() and fingerprint(job.inputs) == fp:
                 return job
         return None
+
+
+_STOP = threading.Event()
+_THREADS: list[threading.Thread] = []
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    """Let a running warm-up job finish before the interpreter goes: a daemon thread killed inside a forward
+    pass aborts the whole process at exit (std::terminate in a native frame)."""
+    _STOP.set()
+    for t in _THREADS:
+        t.join(timeout=120)
 
 
 def _jobs(lm) -> list[Job]:

@@ -101,8 +101,8 @@ def _pool(ray, spec, address, workers: int | None, n_batches: int) -> tuple[list
     threads = torch.get_num_threads()
     key = (spec, address, gpus > 0, threads)
     if len(_POOLS.get(key, ())) < n:  # a bigger pool serves smaller scans with its first n actors
-        for old in [k for k in _POOLS if k[0] == spec]:  # one pool per model: free the old actors first
-            shutdown_pool(old)
+        for old in list(_POOLS):  # one pool at a time: an idle pool of another model would hold the CPUs the
+            shutdown_pool(old)    # new actors need, and they would wait for them forever
         worker_spec = replace(spec, device="cuda" if gpus else "cpu",
                               dtype=spec.dtype if gpus or spec.dtype == "float32" else "float32")
         if gpus and n > gpus:

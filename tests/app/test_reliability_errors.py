@@ -46,7 +46,9 @@ def test_broken_model_shows_a_message_and_other_sessions_work(roots):
     bad.switch_page("pages/logit_lens.py")
     bad.run()
     assert not bad.exception
-    assert any("Load a model" in i.value for i in bad.info)  # the page says what to do instead of crashing
+    # the page says what to do instead of crashing: load a model, or why the chosen one did not load
+    assert (any("Load a model" in i.value for i in bad.info)
+            or any("broken-model" in e and "Traceback" not in e for e in errors(bad))), (bad.info, errors(bad))
     good = session(str(roots["llama"]), "pages/logit_lens.py")
     assert not errors(good) and good.session_state["lm"].info.family == "llama"
     # and a new session on a working model, right after, loads fine
@@ -70,7 +72,8 @@ def test_failing_lens_is_local_to_its_page(roots, monkeypatch, exc, needle):
 
     with monkeypatch.context() as m:
         m.setattr(interp_core.lens, "compute_lens", fail)  # pages import from the room
-        at.text_input(key="ll_prompt").set_value("Alice was beginning").run()
+        # a prompt of its own per case: results are shared by every session on the server (same model, same inputs)
+        at.text_input(key="ll_prompt").set_value(f"Alice was beginning {type(exc).__name__}").run()
         assert not at.exception
         errs = errors(at)
         assert len(errs) == 1 and needle in errs[0], errs
@@ -89,17 +92,17 @@ def test_failing_lens_is_local_to_its_page(roots, monkeypatch, exc, needle):
 def test_failing_scan_shows_a_message(roots, monkeypatch):
     import interp_core.neurons
 
-    at = session(str(roots["gpt2"]), "pages/neuron_explorer.py", ne_layer=1, ne_seq=16, ne_batch=2, ne_maxtok=200,
-                 ne_topk=3)
-    assert not errors(at), errors(at)
-
     def fail(*a, **k):
         raise torch.OutOfMemoryError("CUDA out of memory while scanning")
 
     with monkeypatch.context() as m:
         m.setattr(interp_core.neurons, "scan_layer", fail)  # pages import from the room
         m.setattr(interp_core.neurons, "cached_scan", lambda *a, **k: None)
-        at.button(key="ne_scan_run").click().run()
+        # a small default scan starts by itself when the page opens; a larger one waits for the button
+        at = session(str(roots["gpt2"]), "pages/neuron_explorer.py", ne_layer=1, ne_seq=16, ne_batch=2,
+                     ne_maxtok=200, ne_topk=3)
+        if not errors(at):
+            at.button(key="ne_scan_run").click().run()
         assert not at.exception
         assert any("ran out of memory" in e for e in errors(at)), errors(at)
     at.button(key="ne_scan_run").click().run()

@@ -36,6 +36,7 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None):
     port = _free_port()
     log = tmp / f"streamlit-{port}.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "LOOKING_GLASS_WARMUP": "1",  # a real server warms its pages up (the test process itself does not)
            **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",

@@ -194,7 +194,7 @@ def test_bad_inputs_get_clear_messages(tiny_models, text, tmp_path):
         seed_method(lm, tc, site="resid", layer=1, dim=0, seq_len=10_000, samples=1)
     with pytest.raises(UserError, match="does not exist"):
         load_corpus(str(tmp_path / "missing.txt"))
-    with pytest.raises(UserError, match="not a file"):
+    with pytest.raises(UserError, match="not a regular file"):
         load_corpus(str(tmp_path))
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("caf\xe9 ".encode("latin-1") * 10)

@@ -158,3 +158,18 @@ def test_one_hook_entry_point():
         if re.search(r"register_forward(_pre)?_hook\(", text):
             bad.append(str(p.relative_to(ROOT)))
     assert not bad, f"hooks registered outside engine/hooks.py: {bad}"
+
+
+PUBLIC_FOR_PAGES = re.compile(
+    r"^interp_core(\.(lens|neurons|distributions|ablation|patching|components|data|results|budgets|settings|errors"
+    r"|estimates)|\.engine\.sites|\.plots\.\w+)?$")
+
+
+def test_pages_call_only_the_public_api():
+    """Pages import the facade, the rooms' packages, the site vocabulary and the plots: never a room's internals."""
+    bad = []
+    for p in [*(ROOT / "pages").glob("*.py"), ROOT / "app.py"]:
+        for m in _all_imports(p):
+            if m.startswith("interp_core") and not PUBLIC_FOR_PAGES.match(m):
+                bad.append(f"{p.relative_to(ROOT)}: {m}")
+    assert not bad, bad
