@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 from interp_core.results import atomic_write
 from interp_core.settings import load_settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 KINDS = ("seed", "scan", "dist", "lens", "sweep", "ablate", "generate", "calibration")
 SMOOTHING = 0.5  # weight of the newest measurement in the moving average
@@ -83,7 +87,7 @@ def ablate_flops(info, prompt_tokens: int, generate: int = 0) -> float:
 
 
 # --- measured rates ------------------------------------------------------------------------------------------
-def _key(lm, kind: str) -> str:
+def _key(lm: LoadedModel, kind: str) -> str:
     spec = lm.spec
     return "|".join([spec.name, spec.revision or "", str(spec.device), str(spec.dtype), kind])
 
@@ -100,14 +104,14 @@ def _read() -> dict:
         return {}
 
 
-def rate(lm, kind: str) -> float | None:
+def rate(lm: LoadedModel, kind: str) -> float | None:
     """Measured FLOP/s of this kind of work on this model, device and dtype (None before any run)."""
     entry = _read().get(_key(lm, kind))
     r = entry.get("flops_per_s") if isinstance(entry, dict) else None
     return float(r) if isinstance(r, (int, float)) and r > 0 else None
 
 
-def observe(lm, kind: str, flops: float, seconds: float) -> None:
+def observe(lm: LoadedModel, kind: str, flops: float, seconds: float) -> None:
     """Record what a finished run achieved (moving average); runs under MIN_SECONDS are ignored."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
@@ -127,7 +131,7 @@ def observe(lm, kind: str, flops: float, seconds: float) -> None:
         atomic_write(_path(), lambda tmp: tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8"))
 
 
-def calibrate(lm) -> float:
+def calibrate(lm: LoadedModel) -> float:
     """FLOP/s of one full forward pass of CALIBRATION_TOKENS tokens (measured once per model/device/dtype)."""
     known = rate(lm, "calibration")
     if known:
@@ -144,7 +148,7 @@ def calibrate(lm) -> float:
     return flops / seconds
 
 
-def estimate(lm, kind: str, flops: float, *, calibrate_if_needed: bool = True) -> Estimate:
+def estimate(lm: LoadedModel, kind: str, flops: float, *, calibrate_if_needed: bool = True) -> Estimate:
     """Seconds this much work of `kind` should take here: measured rate, else calibration, else a prior."""
     r = rate(lm, kind)
     if r:
@@ -158,7 +162,7 @@ def estimate(lm, kind: str, flops: float, *, calibrate_if_needed: bool = True) -
 class timed:
     """`with timed(lm, kind, flops): run()` records the run's throughput when it finishes without an error."""
 
-    def __init__(self, lm, kind: str, flops: float) -> None:
+    def __init__(self, lm: LoadedModel, kind: str, flops: float) -> None:
         self.lm, self.kind, self.flops = lm, kind, flops
 
     def __enter__(self):

@@ -43,7 +43,7 @@ def decode_positions(lm: LoadedModel, resid: torch.Tensor, positions: Sequence[i
         return lm.adapter.decode_resid(resid[0, list(positions)]).float()
 
 
-def greedy(lm, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
+def greedy(lm: LoadedModel, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
            progress: Callable[[float, str], None] | None = None, label: str = "Generating") -> tuple[int, ...]:
     """Append `n` argmax tokens to `input_ids` (1, T) with the KV cache; returns the new ids. Stops early at EOS."""
     from transformers import DynamicCache
@@ -86,7 +86,7 @@ def _at_offset(fn: Callable[[torch.Tensor], torch.Tensor], offset: list[int]) ->
     return shifted
 
 
-def greedy_uncached(lm, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
+def greedy_uncached(lm: LoadedModel, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
                     progress: Callable[[float, str], None] | None = None, label: str = "Generating") -> tuple[int, ...]:
     """The reference: like `greedy`, but every step re-runs the whole sequence (no KV cache)."""
     ids = input_ids

@@ -22,6 +22,10 @@ from interp_core.engine.sites import DIST_SITES, choice
 from interp_core.errors import UserError
 from interp_core.estimates import dist_flops, observe
 from interp_core.results import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 FINE_BINS = 2048
 BINS_RANGE = (2, 400)
@@ -96,7 +100,7 @@ def _merged(a: DistAccumulator, b: DistAccumulator) -> DistAccumulator:
     return m
 
 
-def measure(lm, sample: Sample, *, site: str = "resid", scatter_points: int = 1500, batch_tokens: int = 512,
+def measure(lm: LoadedModel, sample: Sample, *, site: str = "resid", scatter_points: int = 1500, batch_tokens: int = 512,
             progress: Progress | None = None, seed: int = 0) -> KeptDistributions:
     """Run `sample` through `lm` once, keeping what every (first-token, bins) view needs.
 

@@ -22,9 +22,13 @@ from interp_core.lens.decode import TargetRequest, _direct_logits, decode_stats
 from interp_core.lens.logit_lens import (LensResult, LensTarget, compute_lens, default_position, lens_head,
                                          require_mask)
 from interp_core.results import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 
-def lens_decode(lm, prompt: str, method: str = "auto", top_k: int = 10, progress: Progress | None = None) -> LensResult:
+def lens_decode(lm: LoadedModel, prompt: str, method: str = "auto", top_k: int = 10, progress: Progress | None = None) -> LensResult:
     """The expensive step: forward pass + top-k decode, tracking each position's final prediction.
 
     Its throughput is recorded for estimates (interp_core.estimates, kind "lens")."""
@@ -34,7 +38,7 @@ def lens_decode(lm, prompt: str, method: str = "auto", top_k: int = 10, progress
     return res
 
 
-def retarget(lm, result: LensResult, target: str | None, positions: Sequence[int] | None = None,
+def retarget(lm: LoadedModel, result: LensResult, target: str | None, positions: Sequence[int] | None = None,
              progress: Progress | None = None) -> LensResult:
     """`result` tracking `target` (None: each position's final prediction), without a forward pass.
 

@@ -18,6 +18,10 @@ import numpy as np
 from interp_core.errors import UserError
 from interp_core.neurons.scan_state import ScanState
 from interp_core.results import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 CHUNKS_PER_WORKER = 20  # progress granularity: each actor's shard goes out in about this many calls
 _ENV_PREFIXES = ("LOOKING_GLASS_", "HF_", "TRANSFORMERS_", "TOKENIZERS_")
@@ -127,7 +131,7 @@ def shards(n_batches: int, workers: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def ray_scan(lm, tc, sites: dict, *, width: int, top_k: int, threshold: float, batches: list, n_used: int,
+def ray_scan(lm: LoadedModel, tc, sites: dict, *, width: int, top_k: int, threshold: float, batches: list, n_used: int,
              address: str = "auto", workers: int | None = None, progress: Progress | None = None) -> dict:
     """{layer: merged ScanState} for the given batches, computed by Ray actors; exact merge in batch order."""
     from interp_core.neurons.scan import weight_fingerprint

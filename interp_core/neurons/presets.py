@@ -4,6 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interp_core.estimates import Estimate, estimate, seed_flops
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 DEFAULT_BUDGET_S = 10.0
 
@@ -28,13 +32,13 @@ SEED_PRESETS: dict[str, SeedPreset] = {p.name: p for p in (
 )}
 
 
-def preset_estimates(lm, layer: int) -> dict[str, Estimate]:
+def preset_estimates(lm: LoadedModel, layer: int) -> dict[str, Estimate]:
     """Each preset's estimated run time at a site whose last block is `layer` on this model, device and dtype."""
     return {name: estimate(lm, "seed", seed_flops(lm.info, p.samples, p.batch_size, p.seq_len, layer))
             for name, p in SEED_PRESETS.items()}
 
 
-def default_preset(lm, layer: int, budget_s: float = DEFAULT_BUDGET_S) -> SeedPreset:
+def default_preset(lm: LoadedModel, layer: int, budget_s: float = DEFAULT_BUDGET_S) -> SeedPreset:
     """The largest preset estimated to finish within `budget_s` (the quick one when none does)."""
     est = preset_estimates(lm, layer)
     fits = [SEED_PRESETS[n] for n in SEED_PRESETS if est[n].seconds <= budget_s]

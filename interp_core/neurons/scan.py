@@ -25,7 +25,7 @@ from interp_core.results import Progress, atomic_write
 from interp_core.engine.sites import NEURON_SITES, choice
 from interp_core.neurons.scan_pass import CPU_BATCH, MAX_BATCH, auto_batch_size, run_batches, window_batches
 from interp_core.neurons.scan_state import RESERVOIR, SAMPLE_SEED, ScanState
-from interp_core.neurons.seed import check_dim, validate, window_activations
+from interp_core.neurons.seed import check_dim, validate
 from interp_core.paths import shown
 from interp_core.settings import load_settings
 from interp_core.data.tokens import TokenizedCorpus, context, context_text, token_strings
@@ -148,7 +148,7 @@ def _save(path, res: ScanResult) -> None:
         suffix=".part.npz")
 
 
-def cached_scan(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 20, seq_len: int = 256,
+def cached_scan(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 20, seq_len: int = 256,
                 batch_size: int = 16, max_tokens: int | None = None, active_threshold: float = 0.0) -> ScanResult | None:
     """The stored result for exactly these inputs, or None (never runs the model)."""
     params = _params(lm, tc, site, layer, top_k, seq_len, batch_size, max_tokens, active_threshold)
@@ -156,14 +156,14 @@ def cached_scan(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 
     return _load(path, params) if path.exists() else None
 
 
-def cached_layers(lm, tc: TokenizedCorpus, *, site: str, layers="all", top_k: int = 20, seq_len: int = 256,
+def cached_layers(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layers="all", top_k: int = 20, seq_len: int = 256,
                   batch_size: int = 16, max_tokens: int | None = None, active_threshold: float = 0.0) -> list[int]:
     """Which of the site's layers have a stored scan for exactly these parameters (a file check, no loading)."""
     return [layer for layer in resolve_layers(lm, site, layers) if cache_path(
         _params(lm, tc, site, layer, top_k, seq_len, batch_size, max_tokens, active_threshold)).exists()]
 
 
-def resolve_layers(lm, site: str, layers) -> list[int]:
+def resolve_layers(lm: LoadedModel, site: str, layers) -> list[int]:
     """'all', an int, 'a,b,c' or a list -> sorted distinct valid layers of the site (clear errors otherwise)."""
     c = choice(site, NEURON_SITES)
     n = c.n_layers(lm.adapter.n_layers)
@@ -186,7 +186,7 @@ def resolve_layers(lm, site: str, layers) -> list[int]:
     return layers
 
 
-def _check(lm, tc, site, layers, top_k, seq_len, batch_size, max_tokens):
+def _check(lm: LoadedModel, tc, site, layers, top_k, seq_len, batch_size, max_tokens):
     hook_sites = {}
     for layer in layers:
         hook_sites[layer], width = validate(lm, tc, site, layer, seq_len)
@@ -203,7 +203,7 @@ def _check(lm, tc, site, layers, top_k, seq_len, batch_size, max_tokens):
 
 
 @scheduled("long")
-def scan_layers(lm, tc: TokenizedCorpus, *, site: str, layers="all", top_k: int = 20, seq_len: int = 256,
+def scan_layers(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layers="all", top_k: int = 20, seq_len: int = 256,
                 batch_size: int | None = None, max_tokens: int | None = None, active_threshold: float = 0.0,
                 progress: Progress | None = None, use_cache: bool = True, ray: str | None = None,
                 workers: int | None = None) -> dict[int, ScanResult]:
@@ -267,7 +267,7 @@ def _result(tc, params, hook_site, state: ScanState, threshold: float) -> ScanRe
     return ScanResult(stats, f["top_values"], f["top_index"], f["sample"].astype(np.float32), prov)
 
 
-def scan_layer(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 20, seq_len: int = 256,
+def scan_layer(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 20, seq_len: int = 256,
                batch_size: int | None = 16, max_tokens: int | None = None, active_threshold: float = 0.0,
                progress: Progress | None = None, use_cache: bool = True, ray: str | None = None,
                workers: int | None = None) -> ScanResult:
@@ -277,11 +277,3 @@ def scan_layer(lm, tc: TokenizedCorpus, *, site: str, layer: int, top_k: int = 2
     return scan_layers(lm, tc, site=site, layers=[int(layer)], top_k=top_k, seq_len=seq_len, batch_size=batch_size,
                        max_tokens=max_tokens, active_threshold=active_threshold, progress=progress,
                        use_cache=use_cache, ray=ray, workers=workers)[int(layer)]
-
-
-def context_activations(lm: LoadedModel, tc: TokenizedCorpus, result: ScanResult, neuron: int, n: int = 10,
-                        left: int = 12, right: int = 4) -> list[dict]:
-    """Per-token activations around one neuron's n strongest tokens (their windows are re-run)."""
-    top = result.neuron_top(lm, tc, neuron).head(n)
-    return window_activations(lm, tc, top, site=result.provenance["site"], layer=result.provenance["layer"],
-                              dim=neuron, left=left, right=right)

@@ -19,6 +19,10 @@ from interp_core.patching.batched import Component, run_components
 from interp_core.patching.metric import raw_metric
 from interp_core.patching.prepared import Prepared, prepare, with_metric
 from interp_core.results import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 SCREENS = {"head": "heads, layer × head", "resid": "residual stream, layer × position",
            "attn_out": "attention output, layer × position", "mlp_out": "MLP output, layer × position",
@@ -86,7 +90,7 @@ def _sites(n_layers: int) -> list[Site]:
     return [Site(k, l) for k in kinds for l in range(n_site_layers(k, n_layers))]
 
 
-def attribute(lm, clean: str, corrupt: str, target: str, foil: str | None = None, *, metric: str = "logit_diff",
+def attribute(lm: LoadedModel, clean: str, corrupt: str, target: str, foil: str | None = None, *, metric: str = "logit_diff",
               align: str = "refuse", progress: Progress | None = None) -> Attribution:
     """Estimates for every head, neuron, and resid / attn_out / mlp_out cell: 2 forwards + 1 backward."""
     prep = prepare(lm, clean, corrupt, target, foil, metric=metric, align=align, baselines=False)
@@ -170,7 +174,7 @@ class Checked:
                 "records": self.frame().to_dict(orient="records")}
 
 
-def exact_check(lm, attr: Attribution, comps, progress: Progress | None = None) -> Checked:
+def exact_check(lm: LoadedModel, attr: Attribution, comps, progress: Progress | None = None) -> Checked:
     """Run the exact patch (corrupted into clean) of each component, batched, beside its estimate."""
     comps = tuple(comps)
     t0 = time.perf_counter()
@@ -179,5 +183,5 @@ def exact_check(lm, attr: Attribution, comps, progress: Progress | None = None) 
     return Checked(comps, np.array([attr.estimate(c) for c in comps]), exact, time.perf_counter() - t0)
 
 
-def all_heads(lm) -> list[Component]:
+def all_heads(lm: LoadedModel) -> list[Component]:
     return [Component("head", l, None, h) for l in range(lm.adapter.n_layers) for h in range(lm.adapter.n_heads)]

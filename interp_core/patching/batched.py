@@ -18,6 +18,10 @@ from interp_core.errors import UserError
 from interp_core.patching.metric import raw_metric
 from interp_core.patching.prepared import Prepared
 from interp_core.results import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 KINDS: dict[str, str] = {  # component kind -> canonical site kind
     "resid": "resid", "attn_out": "attn_out", "mlp_out": "mlp_out", "head": "attn_heads", "neuron": "mlp_neurons"}
@@ -47,7 +51,7 @@ class Component:
         return what + ("" if self.position is None else f" @ position {self.position}")
 
 
-def check_component(lm, prep: Prepared, c: Component) -> None:
+def check_component(lm: LoadedModel, prep: Prepared, c: Component) -> None:
     if c.kind not in KINDS:
         raise UserError(f"Unknown component '{c.kind}'; choose one of {', '.join(KINDS)}.")
     lm.adapter.check_site(c.site)
@@ -100,7 +104,7 @@ def batch_rows(prompt_len: int) -> int:
     return max(1, min(MAX_ROWS, TOKENS_PER_BATCH // max(1, prompt_len)))
 
 
-def run_components(lm, prep: Prepared, comps: Sequence[Component], *, direction: str = "denoise",
+def run_components(lm: LoadedModel, prep: Prepared, comps: Sequence[Component], *, direction: str = "denoise",
                    rows: int | None = None, skip_noops: bool = True, progress: Progress | None = None,
                    label: str = "Patching") -> np.ndarray:
     """The metric (as shown: normalised logit diff or probability) after patching each component alone.

@@ -14,6 +14,10 @@ from interp_core.errors import UserError
 from interp_core.patching.batched import DIRECTIONS, Component, run_components
 from interp_core.patching.prepared import Prepared, prepare
 from interp_core.results import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 GRIDS: dict[str, str] = {
     "resid": "residual stream, layer × position",
@@ -24,7 +28,7 @@ GRIDS: dict[str, str] = {
 GRID_COLUMNS = ["grid", "direction", "layer", "layer_label", "position", "token", "head", "value"]
 
 
-def grid_components(lm, prep: Prepared, grid: str) -> tuple[list[Component], list[int], list[int]]:
+def grid_components(lm: LoadedModel, prep: Prepared, grid: str) -> tuple[list[Component], list[int], list[int]]:
     """The cells of a grid in row-major order, its layers (rows) and its columns (positions or heads)."""
     if grid not in GRIDS:
         raise UserError(f"Unknown grid '{grid}'; choose one of {', '.join(GRIDS)}.")
@@ -85,7 +89,7 @@ class PatchGrid:
                 "records": self.frame().to_dict(orient="records")}
 
 
-def patch_grid(lm, clean: str, corrupt: str, target: str, foil: str | None = None, *, grid: str = "resid",
+def patch_grid(lm: LoadedModel, clean: str, corrupt: str, target: str, foil: str | None = None, *, grid: str = "resid",
                metric: str = "logit_diff", align: str = "refuse", direction: str = "denoise",
                prep: Prepared | None = None, progress: Progress | None = None) -> PatchGrid:
     """Exact patching of every cell of `grid` (each alone), batched; see batched.DIRECTIONS."""

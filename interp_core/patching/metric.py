@@ -9,6 +9,10 @@ import torch
 
 from interp_core.engine.placement import module_device
 from interp_core.errors import UserError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 METRICS: dict[str, str] = {
     "logit_diff": "logit(target) − logit(foil), normalised: clean run = 1, corrupted run = 0",
@@ -55,7 +59,7 @@ class Metric:
                 "corrupt": self.corrupt}
 
 
-def make_metric(lm, kind: str, target: str, foil: str | None) -> Metric:
+def make_metric(lm: LoadedModel, kind: str, target: str, foil: str | None) -> Metric:
     """Check the metric name and that target (and foil) are single tokens; baselines come later."""
     if kind not in METRICS:
         raise UserError(f"Unknown metric '{kind}'; choose one of {', '.join(METRICS)}.")
@@ -72,7 +76,7 @@ def make_metric(lm, kind: str, target: str, foil: str | None) -> Metric:
     return Metric(kind, target, foil or None, tid, fid)
 
 
-def answer_logits(lm, resid: torch.Tensor, ids: list[int]) -> torch.Tensor:
+def answer_logits(lm: LoadedModel, resid: torch.Tensor, ids: list[int]) -> torch.Tensor:
     """(B, D) final residual stream -> (B, k) logits of the given token ids only (cheap for a Linear head).
 
     Row by row as a product and a sum over D, so a row's value never depends on how many rows are in the
@@ -90,7 +94,7 @@ def answer_logits(lm, resid: torch.Tensor, ids: list[int]) -> torch.Tensor:
     return torch.cat([a.decode_resid(r[None])[:, ids] for r in resid])  # (B, k), one row at a time
 
 
-def raw_metric(lm, metric: Metric, resid: torch.Tensor) -> torch.Tensor:
+def raw_metric(lm: LoadedModel, metric: Metric, resid: torch.Tensor) -> torch.Tensor:
     """(B, D) final residual stream at the prediction position -> (B,) raw metric in float64."""
     if metric.kind == "logit_diff":
         lg = answer_logits(lm, resid, [metric.target_id, metric.foil_id]).double()

@@ -13,6 +13,10 @@ from interp_core.engine.model import Encoded
 from interp_core.engine.sites import Site
 from interp_core.errors import UserError
 from interp_core.patching.metric import Metric, make_metric, raw_metric
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interp_core.engine.model import LoadedModel
 
 ALIGN = {"refuse": "refuse prompts of different lengths", "end": "align the prompts from the end"}
 
@@ -45,14 +49,14 @@ class Prepared:
                 "metric": self.metric.to_dict(), "model": self.model_name, "model_identity": self.model}
 
 
-def prediction_position(lm, enc: Encoded) -> int:
+def prediction_position(lm: LoadedModel, enc: Encoded) -> int:
     """Decoders: the last position; BERT: the (first) [MASK]."""
     from interp_core.ablation import prediction_positions
 
     return prediction_positions(lm, enc.input_ids)[0]
 
 
-def final_raw(lm, metric: Metric, enc: Encoded, pred: int) -> float:
+def final_raw(lm: LoadedModel, metric: Metric, enc: Encoded, pred: int) -> float:
     """Raw metric of one unpatched run."""
     last = Site("resid", lm.adapter.n_layers)
     with torch.inference_mode():
@@ -60,7 +64,7 @@ def final_raw(lm, metric: Metric, enc: Encoded, pred: int) -> float:
         return float(raw_metric(lm, metric, resid[:, pred])[0])
 
 
-def _encode(lm, text: str, what: str) -> Encoded:
+def _encode(lm: LoadedModel, text: str, what: str) -> Encoded:
     if not isinstance(text, str) or not text.strip():
         raise UserError(f"The {what} prompt is empty; type some text first.")
     enc = lm.encode(text)
@@ -68,7 +72,7 @@ def _encode(lm, text: str, what: str) -> Encoded:
     return enc
 
 
-def prepare(lm, clean: str, corrupt: str, target: str, foil: str | None = None, *, metric: str = "logit_diff",
+def prepare(lm: LoadedModel, clean: str, corrupt: str, target: str, foil: str | None = None, *, metric: str = "logit_diff",
             align: str = "refuse", baselines: bool = True) -> Prepared:
     """Validate and tokenize a pair; with `baselines`, run both prompts once to normalise the metric."""
     if align not in ALIGN:

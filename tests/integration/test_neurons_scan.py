@@ -9,7 +9,7 @@ import pytest
 from interp_core import Site, UserError
 from interp_core.data import Corpus, load_corpus
 from interp_core.neurons import seed_method, window_activations
-from interp_core.neurons.scan import cached_scan, context_activations, scan_layer
+from interp_core.neurons import cached_scan, scan_layer
 from interp_core.data import tokenize_corpus
 
 FAMS = ("gpt2", "bert", "gemma3")
@@ -123,7 +123,8 @@ def test_scan_matches_brute_force(tiny_models, text, fam, site, layer):
         top = res.neuron_top(lm, tc, 1)
         assert top["index"].tolist() == res.top_index[:, 1].tolist()
         assert (top["window_start"] <= top["index"]).all() and (top["index"] < top["window_end"]).all()
-    ctx = context_activations(lm, tc, res, 1, n=3)
+    top3 = res.neuron_top(lm, tc, 1).head(3)
+    ctx = window_activations(lm, tc, top3, site=res.provenance["site"], layer=res.provenance["layer"], dim=1)
     for c, v in zip(ctx, res.top_values[:3, 1]):
         assert c["acts"][c["pos"]] == pytest.approx(float(v), rel=1e-5, abs=1e-6)
 
