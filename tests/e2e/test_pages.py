@@ -20,9 +20,14 @@ def no_errors(pg) -> None:
     assert pg.evaluate("() => window.__xss") is None, "injected markup ran in the page"
 
 
-def n_plots(pg) -> int:
-    """Plotly charts on the page (Streamlit loads the plotly bundle lazily, so wait for the first)."""
+def n_plots(pg, at_least: int = 1, timeout_s: float = 120.0) -> int:
+    """Plotly charts on the page, waiting up to timeout_s for `at_least` of them (Streamlit loads the plotly
+    bundle lazily, and a page's later charts may still be drawing while the warm-up runs)."""
     pg.locator(".js-plotly-plot").first.wait_for()
+    waited = 0.0
+    while pg.locator(".js-plotly-plot").count() < at_least and waited < timeout_s:
+        pg.wait_for_timeout(500)
+        waited += 0.5
     pg.wait_for_timeout(500)
     return pg.locator(".js-plotly-plot").count()
 
@@ -40,7 +45,7 @@ def test_logit_lens_runs_and_switches_method(page, server):
     open_app(page, server, "logit_lens", "ll_prompt=" + quote("The Eiffel Tower is in the city of"))
     result_or_click(page, "Run the logit lens", "Top-1 prediction at every layer and position")
     no_errors(page)
-    assert n_plots(page) >= 3  # lens heatmap, trajectory, next-token sweep
+    assert n_plots(page, 3) >= 3  # lens heatmap, trajectory, next-token sweep
     assert page.get_by_text(re.compile(r"Method final-norm")).first.is_visible()
     page.get_by_test_id("stRadio").filter(has_text="Lens method").get_by_text("dot-product", exact=True).click()
     wait_idle(page)
