@@ -118,7 +118,8 @@ def start_server(tmp: Path, workshop: bool = True) -> Server:
     stats = tmp / "stats.json"
     log = tmp / f"streamlit-{port}.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "LOOKING_GLASS_CACHE": str(cache), "LOOKING_GLASS_STATS_FILE": str(stats)}
+           "LOOKING_GLASS_CACHE": str(cache), "LOOKING_GLASS_STATS_FILE": str(stats),
+           "LOOKING_GLASS_WARMUP": "1"}  # a real server warms up (the test process that starts it does not)
     if workshop:
         env["LOOKING_GLASS_WORKSHOP"] = "1"
     proc = subprocess.Popen(
