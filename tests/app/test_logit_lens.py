@@ -45,6 +45,7 @@ def _heat_text(at) -> list[list[str]]:
 
 def test_eiffel_paris_takes_over_in_upper_layers():
     at = _open()
+    _press(at)  # without a background warm-up (none in the test process) the first lens may wait for its button
     assert not at.error, [e.value for e in at.error]
     assert at.text_input(key="ll_prompt").value == "The Eiffel Tower is located in the city of"
     text = _heat_text(at)
