@@ -5,6 +5,7 @@ CONFIRM_OVER_S before it starts."""
 from __future__ import annotations
 
 import threading
+from interp_core.estimates import fmt_seconds  # noqa: F401  (pages format estimates through ui.costs)
 
 AUTO_BUDGET_S = 2.0  # a page open (or a link) runs at most this much work without a click
 CONFIRM_OVER_S = 10.0  # longer runs show their estimate next to their button
@@ -42,12 +43,3 @@ def measured(model: str, kind: str) -> bool:
         return (model, kind) in _RATES
 
 
-def fmt_seconds(s: float) -> str:
-    """'about 3 s', 'about 4 min', 'about 2.6 h'."""
-    if s < 1:
-        return "under a second"
-    if s < 90:
-        return f"about {s:.0f} s"
-    if s < 90 * 60:
-        return f"about {s / 60:.0f} min"
-    return f"about {s / 3600:.1f} h"
