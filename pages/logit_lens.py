@@ -14,7 +14,7 @@ from ui.state import as_bool, publish, seed, url_notices
 from ui.frame import page_model, require_frame
 from ui.runner import run_keyed
 from ui.sections.run_specs import (BERT_PROMPT, DECODER_PROMPT, PAGE_TOP_K, compute_lens_for, lens_cost, lens_inputs,
-                                   masked_sweep_cost)
+                                   masked_sweep_cost, retargeted)
 from ui.sections.lens_cell import render_cell
 from ui.sections.lens_window import DRAWN, drawn_window, render_position_window
 from ui.warmup import wait_for_warmup
@@ -61,13 +61,18 @@ publish("ll_prompt", "ll_method", "ll_target", "ll_topk", "ll_color")
 
 
 url_notices()
-lens_in = lens_inputs(lm, st.session_state["ll_prompt"], st.session_state["ll_method"], st.session_state["ll_target"])
+# the model runs once per (prompt, method); a target is a cheap re-read of the kept hidden states (retarget)
+lens_in = lens_inputs(lm, st.session_state["ll_prompt"], st.session_state["ll_method"], "")
 wait_for_warmup(lm, "ll_lens", lens_in)
 kept = None
 with shown_errors("Running the logit lens"):
     kept = run_keyed("ll_lens", lens_in, lambda prog: compute_lens_for(lm, lens_in, prog), action="Running the logit lens",
                      button="Run the logit lens", auto=True, cost=lens_cost(lm, lens_in), shared=True)
 result = kept.result if kept is not None else None
+if result is not None and st.session_state["ll_target"]:
+    decoded, result = result, None
+    with shown_errors("Tracking the target"):
+        result = retargeted(lm, decoded, lens_in, st.session_state["ll_target"], int(st.session_state["ll_pos"]))
 if result is None:
     st.stop()
 

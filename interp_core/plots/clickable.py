@@ -28,7 +28,10 @@ def with_click_cells(fig: go.Figure, *, trace: int = 0, selected: tuple[int, int
                 hover.append(str(custom[i][j]))
             else:
                 hover.append(f"{ys[i]} · {xs[j]}: {z[i, j]:.4g}")
-    px = max(8, min(40, int(700 / max(rows, cols, 1))))
+    cell = _cell_px(fig, rows, cols)
+    # hit markers smaller than a cell: overlapping markers all contain the cursor and Plotly then picks the last
+    # one drawn (a click on layer 5 opened layer 6); with no overlap and hoverdistance -1 the nearest cell wins
+    px = max(2, min(8, cell - 2))
     fig.add_trace(go.Scatter(
         x=[xs[j] for i in range(rows) for j in range(cols)], y=[ys[i] for i in range(rows) for j in range(cols)],
         mode="markers", name=OVERLAY, showlegend=False, hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
@@ -38,11 +41,22 @@ def with_click_cells(fig: go.Figure, *, trace: int = 0, selected: tuple[int, int
     if selected is not None and 0 <= selected[0] < rows and 0 <= selected[1] < cols:
         r, c = selected
         fig.add_trace(go.Scatter(x=[xs[c]], y=[ys[r]], mode="markers", name="selected", showlegend=False,
-                                 hoverinfo="skip", marker={"symbol": "square-open", "size": px + 4,
+                                 hoverinfo="skip", marker={"symbol": "square-open", "size": cell,
                                                            "color": "crimson", "line": {"width": 3}}))
     fig.update_layout(hovermode="closest", hoverdistance=-1, clickmode="event+select", dragmode=False)
     fig.update_traces(hoverlabel={"align": "left"})
     return fig
+
+
+def _cell_px(fig: go.Figure, rows: int, cols: int) -> int:
+    """Roughly the pixel size of one cell: the plot area (figure height less margins, a ~700 px wide main
+    column) over the grid."""
+    lay = fig.layout
+    height = lay.height or 450
+    top = lay.margin.t if lay.margin.t is not None else 100
+    bottom = lay.margin.b if lay.margin.b is not None else 80
+    width = (lay.width or 760) - (lay.margin.l or 80) - (lay.margin.r or 80)
+    return max(4, min(40, int(min((height - top - bottom) / max(rows, 1), width / max(cols, 1)))))
 
 
 def clicked_cell(event: Mapping[str, Any] | None, n_cols: int, curve: int | None = None) -> tuple[int, int] | None:

@@ -58,6 +58,17 @@ def test_click_overlay_covers_every_cell_with_its_hover_text():
     assert fig.layout.hoverdistance == -1
 
 
+def test_click_markers_never_overlap_their_neighbours():
+    # 18 layers x 4 heads in a 552 px figure: ~20 px rows. Markers wider than a row overlapped, and Plotly gave a
+    # click on layer 5 to layer 6 (the last marker drawn under the cursor).
+    fig = go.Figure(go.Heatmap(z=[[0.0] * 4 for _ in range(18)]))
+    fig.update_layout(height=552, margin={"t": 50, "b": 40})
+    with_click_cells(fig, selected=(5, 2))
+    row_px = (552 - 50 - 40) / 18
+    assert fig.data[1].marker.size < row_px
+    assert fig.data[2].marker.size >= fig.data[1].marker.size  # the outline is drawn at the cell's size
+
+
 def test_clicked_cell_maps_a_selection_back_to_row_and_column():
     event = {"selection": {"points": [{"curve_number": 1, "point_index": 4}]}}
     assert clicked_cell(event, 3, curve=1) == (1, 1)

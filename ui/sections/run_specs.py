@@ -9,6 +9,7 @@ from typing import Any
 from interp_core.engine.sites import n_site_layers
 
 from .. import costs
+from ..runner import run_keyed
 
 PAGE_TOP_K = 10  # the lens keeps this many per cell; the page's top-k slider only slices it
 DECODER_PROMPT = "The Eiffel Tower is located in the city of"
@@ -38,6 +39,21 @@ def compute_lens_for(lm, inp: Mapping[str, Any], progress=None):
     from interp_core.lens import compute_lens
 
     return compute_lens(lm, inp["prompt"], inp["method"], PAGE_TOP_K, inp["target"] or None, progress)
+
+
+def retargeted(lm, decoded, inp: Mapping[str, Any], target: str, position: int):
+    """`decoded` (the lens of `inp`, run for each position's own prediction) tracking `target`, with exact
+    ranks at `position` (or the default one): no forward pass, kept per session by every input."""
+    from interp_core.lens import default_position, retarget
+
+    T = len(decoded.tokens)
+    pos = position if 0 <= position < T else default_position(decoded)
+    if decoded.masked_lm and pos not in decoded.mask_positions:
+        pos = default_position(decoded)
+    key = {**inp, "target": target, "exact_rank_position": pos}
+    kept = run_keyed("ll_retarget", key, lambda prog: retarget(lm, decoded, target, positions=(pos,), progress=prog),
+                     action="Tracking the target", auto=True, show_stale=False)
+    return None if kept is None or kept.stale else kept.result
 
 
 def lens_cost(lm, inp: Mapping[str, Any]) -> tuple[str, str, float]:
