@@ -11,11 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PROMPT = ("The Eiffel Tower is located in the city of Paris, and the Colosseum is located in the city of Rome; "
           "every summer, millions of visitors travel to see them")

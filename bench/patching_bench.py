@@ -1,6 +1,7 @@
 """Activation patching benchmark: time of each exact grid (batched) and of the attribution screen, the
 correlation of attribution estimates with exact patches over every head, the backward pass's peak memory
-against an inference pass on a 16-token pair, and the peer way (one plain HF forward per patch).
+against an inference pass on a 16-token pair, and the peer ways (one forward per patch: PyTorch hooks, nnsight,
+TransformerLens; bench/patching_peers.py), each checked against the batched grid's numbers.
 
     python bench/patching_bench.py                      # embedded gemma-3-270m on the CPU
     python bench/patching_bench.py --device cuda        # on a GPU; with LOOKING_GLASS_CACHE from
@@ -18,7 +19,6 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -39,45 +39,72 @@ def _load(args):
     return load_model(make_spec(args.model, device=args.device))
 
 
-def peer_loop(lm, clean: str, corrupt: str, target: str, foil: str, limit: int) -> dict:
-    """The usual way: one plain forward of the HF model per patch (resid grid), a PyTorch hook writing the
-    clean activation at one position; timed on `limit` cells and extrapolated to the whole grid."""
-    model, a = lm.model, lm.adapter
-    ce, ke = lm.encode(clean).input_ids, lm.encode(corrupt).input_ids
-    tid, fid = lm.token_id(target), lm.token_id(foil)
-    blocks = a.blocks()
-    L, T = len(blocks), ce.shape[1]
-    with torch.inference_mode():
-        clean_h = model(input_ids=ce, output_hidden_states=True, use_cache=False).hidden_states  # L+1 x (1, T, D)
-    cells = [(l, p) for l in range(L + 1) for p in range(T)]
-    n = min(limit, len(cells))
-    t0 = time.perf_counter()
-    vals = []
-    for l, p in cells[:n]:
-        src = clean_h[l][0, p]
+def sweeps(lm, args) -> dict:
+    """Ablation sweeps (zero each MLP layer; zero each head) with many points per pass (the default) vs one point
+    per pass, and the largest difference between the two in any point's KL."""
+    import sys as _sys
 
-        def pre(module, args, kwargs, src=src, p=p):
-            h = (args[0] if args else kwargs["hidden_states"]).clone()
-            h[:, p] = src
-            return ((h, *args[1:]), kwargs) if args else (args, {**kwargs, "hidden_states": h})
+    from interp_core.ablation import Ablation, sweep
 
-        def post(module, args, out, src=src, p=p):
-            h = (out if isinstance(out, torch.Tensor) else out[0]).clone()
-            h[:, p] = src
-            return h if isinstance(out, torch.Tensor) else (h, *out[1:])
+    mod = _sys.modules["interp_core.ablation.sweep"]
+    real = mod.rows_per_pass
+    out = {}
+    for kind, ab in (("layers", Ablation("mlp_out", 0, "zero")), ("heads", Ablation("attn_out", 0, "zero"))):
+        timing = {}
+        for name, rows in (("batched", real), ("one_per_pass", lambda n, device=None: 1)):
+            mod.rows_per_pass = rows
+            try:
+                sweep(lm, args.clean, ab, kind, target=args.target)  # warm-up
+                _sync(args.device)
+                t0 = time.perf_counter()
+                sw = sweep(lm, args.clean, ab, kind, target=args.target)
+                _sync(args.device)
+                timing[name] = (time.perf_counter() - t0, [p.kl for p in sw.points])
+            finally:
+                mod.rows_per_pass = real
+        (tb, kb), (t1, k1) = timing["batched"], timing["one_per_pass"]
+        out[kind] = {"points": len(kb), "batched_s": tb, "one_per_pass_s": t1, "speedup": t1 / tb,
+                     "max_abs_kl_diff": max(abs(a - b) for a, b in zip(kb, k1))}
+        print(f"sweep {kind}: {out[kind]}", file=sys.stderr, flush=True)
+    return out
 
-        handle = (blocks[0].register_forward_pre_hook(pre, with_kwargs=True) if l == 0
-                  else blocks[l - 1].register_forward_hook(post))
+
+def _hf_path(model: str) -> str:
+    """A folder (or hub id) with the model's config.json, as TransformerLens's boot wants one."""
+    from interp_core.engine.embedded import gemma_cache_dir
+
+    return str(gemma_cache_dir()) if model == "gemma-3-270m" else model
+
+
+def peers(lm, args, grid) -> dict:
+    """The peer loops (bench/patching_peers.py) on the same pair, each checked against the batched resid grid on
+    the cells it ran. A peer whose package is missing is reported as such."""
+    import patching_peers
+
+    ce, ke = lm.encode(args.clean).input_ids.to(lm.device), lm.encode(args.corrupt).input_ids.to(lm.device)
+    m = grid.metric
+    metric = lambda logits: float(m.value(float(logits[m.target_id] - logits[m.foil_id])))  # noqa: E731
+    out = {}
+    ways = {"torch_hooks": lambda: patching_peers.torch_hooks(lm, ce, ke, metric, args.peer_limit),
+            "nnsight": lambda: patching_peers.nnsight_loop(lm, ce, ke, metric, args.peer_limit),
+            # last: TransformerBridge switches the shared HF model to eager attention
+            "transformer_lens": lambda: patching_peers.transformer_lens_loop(lm, ce, ke, metric, args.peer_limit,
+                                                                             _hf_path(args.model))}
+    for name, run in ways.items():
+        if name not in args.peers.split(","):
+            continue
         try:
-            with torch.inference_mode():
-                logits = model(input_ids=ke, use_cache=False).logits[0, -1]
-            vals.append(float(logits[tid] - logits[fid]))
-        finally:
-            handle.remove()
-    _sync(str(lm.device))
-    dt = time.perf_counter() - t0
-    return {"way": "one HF forward per patch (PyTorch hooks), resid grid", "timed_runs": n, "grid_runs": len(cells),
-            "seconds_timed": dt, "seconds_per_run": dt / n, "seconds_full_grid_extrapolated": dt / n * len(cells)}
+            r = run()
+        except ImportError as e:
+            out[name] = {"skipped": f"not installed: {e}"}
+            continue
+        exact = [float(grid.values[l, p]) for l, p in r["cells"]]
+        r["max_abs_diff_vs_batched_grid"] = max(abs(a - b) for a, b in zip(r.pop("values"), exact))
+        r.pop("cells")
+        r["batched_grid_speedup"] = r["seconds_full_grid_extrapolated"] / args._resid_seconds
+        out[name] = r
+        print(f"peer {name}: {r}", file=sys.stderr, flush=True)
+    return out
 
 
 def _rss_peak(fn) -> tuple[int, int]:
@@ -158,7 +185,9 @@ def main() -> None:
     p.add_argument("--foil", default=" Rome")
     p.add_argument("--grids", default="resid,attn_out,mlp_out,heads")
     p.add_argument("--peer-limit", type=int, default=40, help="peer loop: time this many runs, extrapolate the rest")
+    p.add_argument("--peers", default="torch_hooks,nnsight,transformer_lens", help="peer loops to run ('' = none)")
     p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--no-sweeps", action="store_true", help="skip the ablation sweeps (batched vs one point per pass)")
     p.add_argument("--mem-target", default=" John", help="answer tokens of the 16-token memory pair")
     p.add_argument("--mem-foil", default=" Mary")
     p.add_argument("--out", default=None)
@@ -185,6 +214,8 @@ def main() -> None:
         _sync(args.device)
         res["grids"][g] = {"runs": int(grid.values.size), "seconds": time.perf_counter() - t0}
         print(f"grid {g}: {res['grids'][g]}", file=sys.stderr, flush=True)
+    if not args.no_sweeps:
+        res["sweeps"] = sweeps(lm, args)
     attribute(lm, args.clean, args.corrupt, args.target, args.foil)  # warm-up
     _sync(args.device)
     t0 = time.perf_counter()
@@ -199,10 +230,10 @@ def main() -> None:
                           "spearman": float(np.corrcoef(np.argsort(np.argsort(check.estimates)),
                                                         np.argsort(np.argsort(check.exact)))[0, 1])}
     print(f"heads check: {res['heads_check']}", file=sys.stderr, flush=True)
-    res["peer"] = peer_loop(lm, args.clean, args.corrupt, args.target, args.foil, args.peer_limit)
-    if "resid" in res["grids"]:
-        res["peer"]["speedup_resid_grid"] = res["peer"]["seconds_full_grid_extrapolated"] / res["grids"]["resid"]["seconds"]
-    print(f"peer: {res['peer']}", file=sys.stderr, flush=True)
+    if args.peers:
+        resid = patch_grid(lm, "", "", "", grid="resid", prep=prep)
+        args._resid_seconds = res["grids"].get("resid", {}).get("seconds", resid.seconds)
+        res["peers"] = peers(lm, args, resid)
     if not args.no_memory:
         res["memory_16_tokens"] = memory(args)
     text = json.dumps(res, indent=2)

@@ -1,5 +1,5 @@
 """Scaling benchmark for issue 16: scan throughput vs Ray workers, batch size, all layers in one pass vs one pass
-per layer, the auto-chosen batch vs the best measured one, and torch.compile on the bare forward.
+per layer, the auto-chosen batch vs the best measured one, and torch.compile on the bare forward and in the scan.
 
 Needs only torch + transformers (+ ray for the worker part, skipped when ray is missing or on CUDA).
 
@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from interp_core import load_model, make_spec  # noqa: E402
 from interp_core.data import Corpus, tokenize_corpus  # noqa: E402
@@ -69,7 +68,7 @@ def main(argv=None) -> dict:
     p.add_argument("--layer", type=int, default=6, help="the layer of the single-layer measurements")
     p.add_argument("--batches", default=None, help="batch sizes to sweep (default: CPU 4,16; CUDA 8..512)")
     p.add_argument("--workers", default="1,2", help="Ray worker counts (CPU only)")
-    p.add_argument("--skip", default="", help="comma list of parts to skip: workers,batch,layers,auto,compile")
+    p.add_argument("--skip", default="", help="comma list of parts to skip: workers,batch,layers,auto,compile,scan_compile")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     skip = set(filter(None, a.skip.split(",")))
@@ -135,9 +134,35 @@ def main(argv=None) -> dict:
             except Exception as e:  # a compile failure is a result too
                 comp[mode] = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
         log("bare_forward_tok_s", {"batch": b, **comp})
+    if "scan_compile" not in skip:
+        log("scan_compile", scan_compile(lm, tc, base, a.layer, sorted({8, bsz}) if cuda else [4]))
     if a.json:
         print(json.dumps(out))
     return out
+
+
+def scan_compile(lm, tc, base: dict, layer: int, batches: list[int]) -> dict:
+    """The scan with its unhooked blocks torch.compile'd (engine/compiled.py) vs eager, same batches: the first
+    compiled scan (which compiles) and the next one, in tokens per second; top-k checked equal to eager."""
+    res = {}
+    for site, layers in (("mlp", [layer]), ("resid", "all")):
+        for b in batches:
+            kw = {**base, "site": site, "layers": layers, "batch_size": b}
+            eager, ref = timed_scan(lm, tc, **kw, compile=False)
+            t0 = time.perf_counter()
+            try:
+                timed_scan(lm, tc, **kw, compile=True)
+            except Exception as e:  # a compile failure is a result too
+                res[f"{site}_{b}"] = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:160]}"
+                continue
+            first_s = time.perf_counter() - t0
+            comp, got = timed_scan(lm, tc, **kw, compile=True)
+            same = all(bool((got[k].top_index == ref[k].top_index).all()) for k in ref)
+            res[f"{site}_{'all' if layers == 'all' else layer}_b{b}"] = {
+                "eager_tok_s": round(eager), "compiled_tok_s": round(comp), "speedup": round(comp / eager, 2),
+                "first_compiled_scan_s": round(first_s, 1), "same_top_indices": same}
+            print(f"  scan_compile {site} b={b}: {res}", file=sys.stderr, flush=True)
+    return res
 
 
 if __name__ == "__main__":

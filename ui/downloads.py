@@ -1,4 +1,7 @@
-"""Download buttons for tables (CSV/JSON) and figures (HTML; PNG via the chart's camera button)."""
+"""Download buttons for tables (CSV/JSON) and figures (HTML; PNG via the chart's camera button).
+
+Every file is built only when its button is clicked (Streamlit calls the callable then): a page rerun pays
+nothing for its downloads, whatever their size."""
 from __future__ import annotations
 
 import json
@@ -8,19 +11,20 @@ import streamlit as st
 
 def table_downloads(df, name: str, key: str) -> None:
     c1, c2 = st.columns(2)
-    c1.download_button("⬇ CSV", df.to_csv(index=False).encode("utf-8"), f"{name}.csv", "text/csv", key=f"{key}_csv")
-    c2.download_button("⬇ JSON", df.to_json(orient="records", force_ascii=False).encode("utf-8"), f"{name}.json",
-                       "application/json", key=f"{key}_json")
+    c1.download_button("⬇ CSV", lambda: df.to_csv(index=False).encode("utf-8"), f"{name}.csv", "text/csv",
+                       key=f"{key}_csv")
+    c2.download_button("⬇ JSON", lambda: df.to_json(orient="records", force_ascii=False).encode("utf-8"),
+                       f"{name}.json", "application/json", key=f"{key}_json")
 
 
 def json_download(obj, name: str, key: str, label: str = "⬇ JSON") -> None:
-    st.download_button(label, json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"), f"{name}.json",
-                       "application/json", key=key)
+    st.download_button(label, lambda: json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"),
+                       f"{name}.json", "application/json", key=key)
 
 
 def figure_download(fig, name: str, key: str) -> None:
     """Interactive HTML of the figure; PNG comes from the camera icon in the chart's toolbar."""
-    st.download_button("⬇ Figure (HTML)", fig.to_html(include_plotlyjs="cdn", full_html=True).encode("utf-8"),
+    st.download_button("⬇ Figure (HTML)", lambda: fig.to_html(include_plotlyjs="cdn", full_html=True).encode("utf-8"),
                        f"{name}.html", "text/html", key=key, help="For PNG, use the camera icon on the chart.")
 
 

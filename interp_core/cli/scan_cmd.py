@@ -26,6 +26,8 @@ def add_arguments(p):
     p.add_argument("--workers", type=int, default=None,
                    help="Ray actors (default: one per GPU of the cluster, else one per CPU)")
     p.add_argument("--no-cache", action="store_true", help="recompute even when a cached result exists")
+    p.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                   help="torch.compile the blocks the scan does not hook (auto: LOOKING_GLASS_COMPILE, default off)")
 
 
 def run(args) -> dict:
@@ -50,7 +52,8 @@ def run(args) -> dict:
 
     out = scan_layers(lm, tc, site=args.site, layers=[args.layer] if args.layers is None else args.layers,
                       top_k=args.top_k, seq_len=args.seq_len, batch_size=args.batch_size, max_tokens=args.max_tokens,
-                      progress=progress, use_cache=not args.no_cache, ray=args.ray, workers=args.workers)
+                      progress=progress, use_cache=not args.no_cache, ray=args.ray, workers=args.workers,
+                      compile={"auto": None, "on": True, "off": False}[args.compile])
     if args.layers is None:
         res = out[args.layer]
         return {**res.to_dict(lm, tc), "cached": res.cached}

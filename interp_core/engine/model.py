@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import weakref
+from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import torch
 
 from interp_core.engine.adapters import Adapter
+from interp_core.engine.compiled import CompiledBlocks
 from interp_core.errors import UserError
 from interp_core.paths import shown
 from interp_core.engine.hooks import Intervention, StopForward, hooked, last_block_needed
@@ -76,6 +78,7 @@ class LoadedModel:
     adapter: Adapter
     source: str
     lock: PriorityLock = field(default_factory=PriorityLock)  # short requests before a long job's next batch
+    compiled: CompiledBlocks = field(default_factory=CompiledBlocks)  # torch.compile'd block forwards (see run)
 
     def __post_init__(self) -> None:
         LIVE_MODELS.add(self)
@@ -140,10 +143,12 @@ class LoadedModel:
     def run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, *,
             capture: Iterable[Site] = (), interventions: Mapping[Site, Intervention] | None = None,
             need_logits: bool = True,
-            on_capture: Callable[[Site, torch.Tensor], None] | None = None, grad: bool = False) -> ForwardResult:
+            on_capture: Callable[[Site, torch.Tensor], None] | None = None, grad: bool = False,
+            compile: bool = False) -> ForwardResult:
         """One hooked forward pass. Without `need_logits`, stops after the last block a capture needs.
 
-        grad=True: autograd stays on (attribution patching only; see `hooked`)."""
+        grad=True: autograd stays on (attribution patching only; see `hooked`).
+        compile=True: blocks with no hook inside run torch.compile'd forwards (engine/compiled.py; long scans)."""
         capture = list(capture)
         stop = None if need_logits else last_block_needed(capture)
         if not need_logits and not capture:
@@ -152,7 +157,7 @@ class LoadedModel:
         if attention_mask is not None:
             attention_mask = attention_mask.to(self.device)
         with hooked(self, capture, interventions, stop_after_block=stop, on_capture=on_capture,
-                    grad=grad) as h:
+                    grad=grad) as h, (self.compiled.active(self.adapter.blocks()) if compile else nullcontext()):
             try:
                 out = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
             except StopForward:

@@ -18,6 +18,7 @@ from interp_core.results import Progress
 
 
 _CHUNK_ELEMS = 1 << 19  # logits per chunk (2 MB of float32): rows x vocab-chunk; small enough to stay in cache
+_CHUNK_ELEMS_CUDA = 1 << 26  # on a GPU (256 MB of float32): few large matmuls; cache-sized chunks are launch-bound
 _MAX_ROWS = 1024  # hidden states decoded together (bounds the chunk's memory for long prompts)
 _MIN_CHUNK = 1024  # vocabulary columns per chunk at least (1,024 measured fastest for the matmul on CPU)
 
@@ -72,6 +73,14 @@ class RowStats:
         return (logits - self.mean) / self.std.clamp_min(1e-12)
 
 
+def chunk_elems(device: torch.device) -> int:
+    """Logits per vocabulary chunk on `device`: cache-sized on a CPU; on a GPU, large unless memory is short."""
+    if device.type != "cuda":
+        return _CHUNK_ELEMS
+    free, _ = torch.cuda.mem_get_info(device)
+    return int(max(_CHUNK_ELEMS, min(_CHUNK_ELEMS_CUDA, free // 4 // 16)))  # a chunk uses a few float32 copies
+
+
 def decode_stats(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequence[TargetRequest] = (),
                  progress: Progress | None = None, span: tuple[float, float] = (0.0, 1.0),
                  label: str = "Decoding") -> RowStats:
@@ -107,7 +116,7 @@ def _decode_block(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequenc
     n = x.shape[0]
     dev = x.device
     k = max(1, min(k, vocab))
-    chunk = max(_MIN_CHUNK, min(vocab, _CHUNK_ELEMS // max(n, 1)))
+    chunk = max(_MIN_CHUNK, min(vocab, chunk_elems(dev) // max(n, 1)))
 
     # Target logits computed directly (N, D)·(N, D); the chunk loop counts how many logits beat them.
     t_ids = [t.ids.to(dev) for t in targets]

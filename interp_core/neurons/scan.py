@@ -23,6 +23,7 @@ from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
 from interp_core.results import Progress, atomic_write
 from interp_core.engine.sites import NEURON_SITES, choice
+from interp_core.engine.compiled import wants_compile
 from interp_core.neurons.scan_pass import CPU_BATCH, MAX_BATCH, auto_batch_size, run_batches, window_batches
 from interp_core.neurons.scan_state import RESERVOIR, SAMPLE_SEED, ScanState
 from interp_core.neurons.seed import check_dim, validate
@@ -206,12 +207,13 @@ def _check(lm: LoadedModel, tc, site, layers, top_k, seq_len, batch_size, max_to
 def scan_layers(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layers="all", top_k: int = 20, seq_len: int = 256,
                 batch_size: int | None = None, max_tokens: int | None = None, active_threshold: float = 0.0,
                 progress: Progress | None = None, use_cache: bool = True, ray: str | None = None,
-                workers: int | None = None) -> dict[int, ScanResult]:
+                workers: int | None = None, compile: bool | None = None) -> dict[int, ScanResult]:
     """Scan every neuron of `site` at each requested layer in ONE pass over the corpus -> {layer: ScanResult}.
 
     layers: 'all', a list or 'a,b,c'. Layers already in the disk cache are read, the rest share the forward
     passes. batch_size None: chosen from the device (CPU: 16; CUDA: the largest that fits in memory).
     ray: None (this process), 'auto' or a cluster address: shard the windows over Ray actors (`workers` of them).
+    compile: torch.compile the unhooked blocks (None: LOOKING_GLASS_COMPILE, default off).
     `progress(fraction, 'done/total tokens')` may raise to cancel; nothing is cached then."""
     layers = resolve_layers(lm, site, layers)
     hook_sites, width, n_used = _check(lm, tc, site, layers, top_k, seq_len, batch_size, max_tokens)
@@ -245,7 +247,7 @@ def scan_layers(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layers="all"
             if progress is not None:
                 progress(done[0] / n_used, f"{done[0]:,} / {n_used:,} tokens")
 
-        run_batches(lm, tc, todo, states, batches, on_batch)
+        run_batches(lm, tc, todo, states, batches, on_batch, compile=wants_compile(lm.device, compile))
     for layer, state in states.items():
         out[layer] = _result(tc, params[layer], hook_sites[layer], state, active_threshold)
         if use_cache:

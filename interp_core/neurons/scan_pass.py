@@ -36,10 +36,12 @@ def window_batches(n_used: int, seq_len: int, batch_size: int) -> list[tuple[np.
 
 
 def run_batches(lm: LoadedModel, tc: TokenizedCorpus, sites: dict[int, Site], states: dict[int, ScanState],
-                batches: Sequence[tuple[np.ndarray, int]], on_batch: Callable[[int], None] | None = None) -> None:
+                batches: Sequence[tuple[np.ndarray, int]], on_batch: Callable[[int], None] | None = None,
+                compile: bool = False) -> None:
     """Run each (starts, t) batch once, feeding every layer's capture to its state as the pass produces it.
 
-    sites/states: layer -> hook Site / ScanState. on_batch(tokens) after each batch may raise to cancel."""
+    sites/states: layer -> hook Site / ScanState. on_batch(tokens) after each batch may raise to cancel.
+    compile: unhooked blocks run torch.compile'd (LoadedModel.run)."""
     by_site = {s: states[layer] for layer, s in sites.items()}
     with torch.inference_mode():
         for starts, t in batches:
@@ -50,7 +52,7 @@ def run_batches(lm: LoadedModel, tc: TokenizedCorpus, sites: dict[int, Site], st
                 acts = tc.content(x)  # (B, t, M) on the hook module's device
                 by_site[site].update(acts.reshape(-1, acts.shape[-1]), gidx)
 
-            lm.run(ids, capture=list(by_site), need_logits=False, on_capture=feed)
+            lm.run(ids, capture=list(by_site), need_logits=False, on_capture=feed, compile=compile)
             if on_batch is not None:
                 on_batch(int(len(starts) * t))
 

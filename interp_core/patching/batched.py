@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from interp_core.engine.batching import rows_per_pass
 from interp_core.engine.sites import Site
 from interp_core.errors import UserError
 from interp_core.patching.metric import raw_metric
@@ -27,8 +28,6 @@ KINDS: dict[str, str] = {  # component kind -> canonical site kind
     "resid": "resid", "attn_out": "attn_out", "mlp_out": "mlp_out", "head": "attn_heads", "neuron": "mlp_neurons"}
 DIRECTIONS = {"denoise": "clean activation patched into the corrupted run",
               "noise": "corrupted activation patched into the clean run"}
-TOKENS_PER_BATCH = 2048  # rows per forward = this // prompt length (at most MAX_ROWS)
-MAX_ROWS = 256
 
 
 @dataclass(frozen=True, order=True)
@@ -100,10 +99,6 @@ def _is_noop(c: Component, src: torch.Tensor, base: torch.Tensor, base_pos, src_
     return bool(torch.equal(a, b))
 
 
-def batch_rows(prompt_len: int) -> int:
-    return max(1, min(MAX_ROWS, TOKENS_PER_BATCH // max(1, prompt_len)))
-
-
 def run_components(lm: LoadedModel, prep: Prepared, comps: Sequence[Component], *, direction: str = "denoise",
                    rows: int | None = None, skip_noops: bool = True, progress: Progress | None = None,
                    label: str = "Patching") -> np.ndarray:
@@ -139,7 +134,7 @@ def run_components(lm: LoadedModel, prep: Prepared, comps: Sequence[Component], 
                              lm.adapter.n_layers, pred) for c in comps]
             out[[i for i, n in enumerate(noop) if n]] = base_value
             todo = [i for i, n in enumerate(noop) if not n]
-        n_rows = rows or batch_rows(len(base.tokens))
+        n_rows = rows or rows_per_pass(len(base.tokens), lm.device)
         if progress is not None and not todo:
             progress(1.0, f"{label}: every patch is a no-op")
         for start in range(0, len(todo), n_rows):

@@ -62,15 +62,11 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5,
     labels = result.layer_labels()
     if color_by == "probability":
         z, title, scale, zmin, zmax = result.top_probs[..., 0], "top-1 prob", "Viridis", 0.0, 1.0
-        shown = z
     elif color_by == "zscore":
         z, title, scale, zmin, zmax = result.zscore, "top-1 z", "Viridis", None, None
-        shown = z
     elif color_by == "target_prob":
         z, title, scale, zmin, zmax = result.target.prob, "target prob", "Viridis", 0.0, 1.0
-        shown = z
     else:  # rank: 1 is best; colour by log10(rank), bright = top
-        shown = result.target.rank
         z = -np.log10(result.target.rank.astype(float))
         title, scale, zmin, zmax = "target rank", "Viridis", float(z.min()), 0.0
     z = z[:, lo:hi]  # (S, window)

@@ -10,7 +10,6 @@ import gc
 from pathlib import Path
 
 import psutil
-import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

@@ -18,9 +18,6 @@ def test_load_four_users_one_minute(tmp_path):
     pytest.importorskip("playwright.async_api", reason="playwright is not installed")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"chromium is not installed at {CHROMIUM}")
-    import sys
-
-    sys.path.insert(0, str(ROOT))
     from bench.load import format_report, main_async, parse_args
     import asyncio
 

@@ -277,3 +277,29 @@ def test_cli_ablate_json(tiny_dirs, capsys):
     rc = main(["ablate", "--model", model, "--device", "cpu", "--prompt", PROMPT, "--site", "resid", "--layer", "1",
                "--method", "mean", "--reference", "/no/such/file.txt"])
     assert rc == 1 and "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["zero", "mean", "noise", "scale", "patch"])
+@pytest.mark.parametrize("kind", ["layers", "heads"])
+def test_batched_sweep_equals_one_run_per_point(tiny, method, kind, monkeypatch):
+    """A sweep runs many points per forward pass (row r = point r); each point equals its own run_ablation.
+    Two rows per pass here, so the points span several passes."""
+    import sys
+
+    sweep_mod = sys.modules["interp_core.ablation.sweep"]  # (the package exports the function under that name)
+    monkeypatch.setattr(sweep_mod, "rows_per_pass", lambda prompt_len, device=None: 2)
+    masked = tiny.info.masked_lm
+    prompt = f"The Eiffel Tower is located in the city of {tiny.tokenizer.mask_token}." if masked else PROMPT
+    cf = prompt.replace("Eiffel Tower", "Colosseum")
+    ref = Corpus.from_text("Alice looked round eagerly, and found that it was the Red Queen. " * 4)
+    ab = Ablation("attn_out" if kind == "heads" else "mlp_out", 0, method, scale=0.5, noise_std=2.0)
+    sw = sweep(tiny, prompt, ab, kind, target=None, top_k=3, reference=ref, counterfactual=cf)
+    assert len(sw.points) == (tiny.info.n_layers * tiny.info.n_heads if kind == "heads" else tiny.info.n_layers)
+    for pt in sw.points[:6]:
+        one = ab.at(site="head", layer=pt.layer, heads=(pt.head,), indices=()) if kind == "heads" else ab.at(layer=pt.layer)
+        res = run_ablation(tiny, prompt, one, top_k=3, reference=ref, counterfactual=cf).main
+        assert pt.kl == pytest.approx(res.kl, abs=1e-5)
+        assert [t.token_id for t in pt.ablated.top] == [t.token_id for t in res.ablated.top]
+        for a, b in zip(pt.ablated.top, res.ablated.top):
+            assert a.prob == pytest.approx(b.prob, abs=1e-5)
+    assert tiny.num_hooks() == 0

@@ -4,7 +4,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 
 from interp_core import Site, UserError, load_model, make_spec
 from interp_core.ablation import Ablation, run_ablation

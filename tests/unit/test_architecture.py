@@ -77,6 +77,14 @@ def test_sources_found():
     assert len(BACKEND) > 30 and (PKG / "engine" / "sites.py") in BACKEND
 
 
+def test_tests_and_bench_never_edit_sys_path():
+    """The package is installed (pip install -e .) and pytest.ini's pythonpath covers tests/; bench scripts run from
+    the checkout or with PYTHONPATH (bench/device_run.sh)."""
+    edits = [str(p.relative_to(ROOT)) for folder in ("tests", "bench") for p in (ROOT / folder).rglob("*.py")
+             if re.search(r"sys\.path\.(insert|append)", p.read_text()) and p.name != "test_architecture.py"]
+    assert not edits, f"sys.path edited in {edits}"
+
+
 def test_no_import_runs_back_up_a_layer():
     bad = []
     for p in BACKEND:

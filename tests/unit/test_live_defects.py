@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from interp_core.ablation import SWEEP_COLUMNS, Ablation, AblationSweep, Comparison, Side, SweepPoint, TokenProb
+from interp_core.ablation import Ablation, AblationSweep, Comparison, Side, SweepPoint, TokenProb
 from interp_core.distributions import DistAccumulator
 from interp_core.neurons.seed import SAMPLE_COLUMNS, SeedResult, count_winners
 from interp_core.plots.ablation import head_sweep_figure, topk_figure

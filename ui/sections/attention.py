@@ -79,8 +79,10 @@ def render_attention(lm, prompt: str, *, key: str) -> None:
     with right:
         st.markdown(f"**Layer {layer}, head {head}** — {ap.layer_label(layer)}")
         render_head(lm, prompt, layer, head, key=key)
-    with st.expander("Every head at once", expanded=False):
-        st.plotly_chart(pattern_grid_figure(ap), key=f"{key}_attn_grid")
+    grid = st.expander("Every head at once", expanded=False, key=f"{key}_attn_grid_open", on_change="rerun")
+    with grid:
+        if grid.open is not False:  # drawn only while open: a grid of every head is the section's costliest figure
+            st.plotly_chart(pattern_grid_figure(ap), key=f"{key}_attn_grid")
     table_downloads(ap.frame(layer, head), f"attention_L{layer}H{head}", f"{key}_attn_dl")
     json_download(ap.to_dict(), "attention_patterns", f"{key}_attn_json", "⬇ Every pattern (JSON, CLI format)")
 
