@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,7 +136,7 @@ def main(argv=None) -> dict:
                 comp[mode] = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
         log("bare_forward_tok_s", {"batch": b, **comp})
     if "scan_compile" not in skip:
-        log("scan_compile", scan_compile(lm, tc, base, a.layer, sorted({8, bsz}) if cuda else [4]))
+        log("scan_compile", scan_compile(lm, tc, base, a.layer, [bsz] if cuda else [4]))
     if a.json:
         print(json.dumps(out))
     return out
@@ -143,7 +144,7 @@ def main(argv=None) -> dict:
 
 def scan_compile(lm, tc, base: dict, layer: int, batches: list[int]) -> dict:
     """The scan with its unhooked blocks torch.compile'd (engine/compiled.py) vs eager, same batches: the first
-    compiled scan (which compiles) and the next one, in tokens per second; top-k checked equal to eager."""
+    compiled scan (which compiles) and the next one, in tokens per second; top-k compared with eager."""
     res = {}
     for site, layers in (("mlp", [layer]), ("resid", "all")):
         for b in batches:
@@ -157,10 +158,12 @@ def scan_compile(lm, tc, base: dict, layer: int, batches: list[int]) -> dict:
                 continue
             first_s = time.perf_counter() - t0
             comp, got = timed_scan(lm, tc, **kw, compile=True)
-            same = all(bool((got[k].top_index == ref[k].top_index).all()) for k in ref)
+            same = float(np.mean([(got[k].top_index == ref[k].top_index).mean() for k in ref]))
+            dv = max(float(np.abs(got[k].top_values.astype(np.float64) - ref[k].top_values).max()) for k in ref)
             res[f"{site}_{'all' if layers == 'all' else layer}_b{b}"] = {
                 "eager_tok_s": round(eager), "compiled_tok_s": round(comp), "speedup": round(comp / eager, 2),
-                "first_compiled_scan_s": round(first_s, 1), "same_top_indices": same}
+                "first_compiled_scan_s": round(first_s, 1), "top_indices_equal_fraction": round(same, 4),
+                "max_abs_top_value_diff": dv}  # compiled kernels fuse ops: values differ in the last bits
             print(f"  scan_compile {site} b={b}: {res}", file=sys.stderr, flush=True)
     return res
 
