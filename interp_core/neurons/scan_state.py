@@ -87,10 +87,15 @@ class ScanState:
         g = torch.from_numpy(np.ascontiguousarray(gidx, dtype=np.int64)).to(acts.device)
         kk = min(self.k, n)
         v, ix = torch.topk(acts, kk, dim=0)  # (k', M) candidates; exactness comes from the ordered merge
-        if kk < n:  # values tied with the k'-th may have been cut arbitrarily: keep all ties so the order decides
+        if kk < n:  # values tied with the k'-th may have been cut arbitrarily: re-pick those columns exactly
             edge = v[-1:]
-            if bool((acts == edge).sum(0).gt((v == edge).sum(0)).any()):
-                v, ix = torch.sort(acts, dim=0, descending=True, stable=True)
+            cut = (acts == edge).sum(0).gt((v == edge).sum(0)).nonzero().flatten()  # (C,) columns with cut ties
+            if cut.numel():
+                if bool(np.all(np.diff(gidx) > 0)):  # rows in corpus order: a stable sort keeps the lowest index first
+                    sv, si = torch.sort(acts[:, cut], dim=0, descending=True, stable=True)  # only those columns
+                    v[:, cut], ix[:, cut] = sv[:kk], si[:kk]
+                else:  # any row order: keep every row as a candidate and let the ordered merge decide
+                    v, ix = torch.sort(acts, dim=0, descending=True, stable=True)
         self.top_v, self.top_i = _ordered_topk(torch.cat([self.top_v, v]), torch.cat([self.top_i, g[ix]]), self.k)
         self._sample_update(acts, gidx)
         self.n += n
