@@ -51,24 +51,28 @@ def bench_start(args, lm) -> dict:
 
 
 def bench_generate(args, lm) -> dict:
-    """Clean + ablated 10 greedy tokens (zero mlp_out 5): KV cache vs the no-cache path."""
+    """Clean + ablated 10 greedy tokens (zero mlp_out 5) inside run_ablation: both rows in one KV-cached batch (the
+    product's path), two KV-cached runs, and the no-cache path; the tokens must agree."""
     import interp_core.ablation.run as run
     from interp_core.ablation import Ablation, run_ablation
-    from interp_core.ablation.generation import greedy, greedy_uncached
+    from interp_core.ablation.generation import greedy, greedy_pair, greedy_uncached
+
+    def pair_of(one):
+        return lambda lm_, ids, n, hooks, progress=None, label="": (one(lm_, ids, n, None), one(lm_, ids, n, hooks))
 
     ab = Ablation("mlp_out", 5, "zero")
     run_ablation(lm, EIFFEL, ab, generate=2)  # warm-up
     base, _ = _t(run_ablation, lm, EIFFEL, ab, generate=0)
-    out = {}
-    for name, fn in (("cached", greedy), ("uncached", greedy_uncached)):
-        run.greedy = fn
+    out, tokens = {}, {}
+    for name, fn in (("batched_pair", greedy_pair), ("cached", pair_of(greedy)), ("uncached", pair_of(greedy_uncached))):
+        run.greedy_pair = fn
         try:
             total, res = _t(run_ablation, lm, EIFFEL, ab, generate=10)
         finally:
-            run.greedy = greedy
+            run.greedy_pair = greedy_pair
         out[f"generation_{name}_s"] = max(0.0, total - base)
-        out[f"tokens_{name}"] = [list(res.generation_clean), list(res.generation_ablated)]
-    out["same_tokens"] = out.pop("tokens_cached") == out.pop("tokens_uncached")
+        tokens[name] = [list(res.generation_clean), list(res.generation_ablated)]
+    out["same_tokens"] = len({json.dumps(t) for t in tokens.values()}) == 1
     return out
 
 

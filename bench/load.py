@@ -172,6 +172,9 @@ class User:
         await self.page.goto(f"{self.url}/{path}{'?' + query if query else ''}")
         await self.page.get_by_test_id("stSidebar").wait_for(timeout=ACTION_TIMEOUT_S * 1000)
         await self.idle()
+        if await self.page.get_by_text("Page not found").count():  # Streamlit's modal on some deep links
+            await self.page.keyboard.press("Escape")
+            await self.idle()
         self.where = path
 
     async def nav(self, path: str) -> None:
@@ -224,6 +227,8 @@ class User:
             elif action == "neuron":
                 if not self.scanned:
                     await self.scan(self.rng.randrange(0, 18), 1024)
+                else:  # back to the explorer (this session keeps its scan): the neuron box is there again
+                    await self.nav("neuron_explorer")
                 box = pg.locator(".st-key-ne_neuron input")
                 t0 = time.monotonic()
                 await box.fill(str(self.rng.randrange(0, 640)))
@@ -242,9 +247,12 @@ class User:
     async def scan(self, layer: int, tokens: int) -> None:
         """Open the neuron explorer on (layer, token limit) and scan, clicking 'Scan layer' if it waits for it."""
         await self.goto("neuron_explorer", f"ne_layer={layer}&ne_maxtok={tokens}")
-        btn = self.page.get_by_role("button", name="Scan layer")
-        if await btn.count() and await btn.first.is_visible():
-            await btn.first.click()
+        # the result (a cached or automatic scan) or the button (a scan over the page's automatic budget)
+        await self.page.wait_for_function(
+            "() => document.body.innerText.includes('neurons of') || Array.from(document.querySelectorAll('button'))"
+            ".some(b => b.innerText.trim() === 'Scan layer')", timeout=ACTION_TIMEOUT_S * 1000, polling=250)
+        if not await self.page.get_by_text("neurons of").count():
+            await self.page.get_by_role("button", name="Scan layer", exact=True).first.click()
             await self.idle()
         await self.page.get_by_text("neurons of").first.wait_for(timeout=ACTION_TIMEOUT_S * 1000)
         self.scanned = True

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from interp_core.ablation.counterfactual import PatchSource, capture_patch, check_patch
-from interp_core.ablation.generation import decode_positions, final_resid, first_divergence, greedy
+from interp_core.ablation.generation import decode_positions, final_resid, first_divergence, greedy_pair
 from interp_core.ablation.interventions import (NEEDS_REFERENCE, Ablation, alignment, check_ablation, make_intervention,
                             resolve_positions)
 from interp_core.ablation.refstats import DEFAULT_BUDGET, reference_stats
@@ -139,7 +139,7 @@ def run_ablation(lm: LoadedModel, prompt: str, ab: Ablation, *, target: str | No
     resolve_positions(ab.positions, T)  # fail on bad positions before any work
     stats, patches, align, ref_label = _resources(lm, [ab], enc, reference, counterfactual, budget, progress)
     hooks = _hooks(ab, T, stats, patches)
-    tick = _steps(progress, 2 + 2 * generate + (2 if self_repair else 0))
+    tick = _steps(progress, 2 + generate + (2 if self_repair else 0))
 
     out_site = _component_output(ab) if self_repair else None
     clean_resid, cache = final_resid(lm, enc.input_ids, None, capture=[out_site] if out_site else ())
@@ -155,8 +155,7 @@ def run_ablation(lm: LoadedModel, prompt: str, ab: Ablation, *, target: str | No
     if generate:
         sub = None if progress is None else (lambda f, m: tick(m))
         t0 = time.perf_counter()
-        gen_c = greedy(lm, enc.input_ids, generate, None, sub, "Clean generation")
-        gen_a = greedy(lm, enc.input_ids, generate, hooks, sub, "Ablated generation")
+        gen_c, gen_a = greedy_pair(lm, enc.input_ids, generate, hooks, sub, "Clean and ablated generation")
         observe(lm, "generate", ablate_flops(lm.info, T, generate), time.perf_counter() - t0)
     repair = None
     if self_repair:

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -13,7 +12,7 @@ from interp_core.ablation.interventions import Ablation, check_ablation, resolve
 from interp_core.ablation.refstats import DEFAULT_BUDGET
 from interp_core.ablation.results import AblationSweep, SweepPoint
 from interp_core.ablation.run import _hooks, _resources, _side, _steps, _target_id, kl_divergence, prediction_positions
-from interp_core.engine.batching import rows_per_pass
+from interp_core.engine.batching import row_interventions, rows_per_pass
 from interp_core.engine.model import LoadedModel
 from interp_core.engine.sites import CHOICES, Site
 from interp_core.budgets import budgets
@@ -22,23 +21,6 @@ from interp_core.errors import UserError
 from interp_core.results import Progress
 
 DEFAULT_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
-
-
-def _row_hooks(per_row: Sequence[Mapping[Site, Callable]]) -> dict[Site, Callable]:
-    """One intervention per site for a batch whose row r gets `per_row[r]` (rows without one pass unchanged)."""
-    by_site: dict[Site, list] = defaultdict(list)
-    for r, hooks in enumerate(per_row):
-        for site, fn in hooks.items():
-            by_site[site].append((r, fn))
-
-    def rows_only(items):
-        def apply(x):  # (B, T, ...)
-            out = x.clone()
-            for r, fn in items:
-                out[r:r + 1] = fn(x[r:r + 1])
-            return out
-        return apply
-    return {site: rows_only(items) for site, items in by_site.items()}
 
 
 @scheduled("long")
@@ -88,7 +70,7 @@ def sweep(lm: LoadedModel, prompt: str, ab: Ablation, kind: str, *, target: str 
     points, clean = [], None
     for start in range(0, len(todo), n_rows):
         chunk = todo[start:start + n_rows]
-        hooks = _row_hooks([{} if item is None else _hooks(item[0], T, stats, patches) for item in chunk])
+        hooks = row_interventions([{} if item is None else _hooks(item[0], T, stats, patches) for item in chunk])
         resid, _ = final_resid(lm, enc.input_ids.expand(len(chunk), -1), hooks)  # (B, T, D)
         with torch.inference_mode():
             logits = lm.adapter.decode_resid(resid[:, pred]).float()  # (B, V)

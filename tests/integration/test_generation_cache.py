@@ -1,9 +1,10 @@
-"""KV-cached greedy generation under interventions gives exactly the no-cache path's tokens (tiny models)."""
+"""KV-cached greedy generation under interventions gives exactly the no-cache path's tokens (tiny models), also when
+the clean and the intervened continuation run together as two rows of one batch (greedy_pair)."""
 import pytest
 import torch
 
 from interp_core.ablation.counterfactual import capture_patch
-from interp_core.ablation.generation import greedy, greedy_uncached
+from interp_core.ablation.generation import greedy, greedy_pair, greedy_uncached
 from interp_core.ablation.interventions import Ablation, make_intervention, resolve_positions
 from interp_core.ablation.refstats import reference_stats
 from interp_core.data import Corpus
@@ -55,6 +56,7 @@ def test_cached_generation_matches_the_no_cache_path(tiny_models, family, one_th
         want = greedy_uncached(lm, enc.input_ids, n, hooks)
         got = greedy(lm, enc.input_ids, n, hooks)
         assert got == want, f"{family} {ab.label()}: cached {got} != uncached {want}"
+        assert greedy_pair(lm, enc.input_ids, n, hooks) == (clean, want), f"{family} {ab.label()}: batched pair"
         changed += want != clean
     assert changed >= len(CASES) // 3  # the control: these interventions really change the continuation
     assert lm.num_hooks() == 0
