@@ -80,7 +80,7 @@ def greedy_pair(lm: LoadedModel, input_ids: torch.Tensor, n: int, interventions:
                 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Clean and intervened greedy continuations of one prompt (1, T) together: a batch of two rows, row 0 clean
     and row 1 under `interventions` (row-wise hooks), one KV-cached pass per step. The same tokens as
-    `greedy(..., None)` and `greedy(..., interventions)`, for about the cost of one of them on a CPU."""
+    `greedy(..., None)` and `greedy(..., interventions)`, with half the passes (bench/RESULTS.md has the timings)."""
     from transformers import DynamicCache
 
     from interp_core.engine.batching import row_interventions
