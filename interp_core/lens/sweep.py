@@ -16,6 +16,7 @@ from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
 from interp_core.lens.logit_lens import LensResult, hidden_states, lens_head, resolve_method
 from interp_core.lens.decode import target_zscores
+from interp_core.engine.batching import rows_per_pass
 from interp_core.engine.sites import n_site_layers
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
 
-SWEEP_BATCH = 16  # masked copies of the sentence per forward pass
+SWEEP_BATCH = 16  # masked copies of the sentence per forward pass on a CPU (a GPU: engine/batching.rows_per_pass)
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,9 +89,10 @@ def masked_sweep(lm: LoadedModel, prompt: str, method: str = "auto", progress: P
     head = lens_head(lm, method)
     n_states = n_site_layers("resid", lm.adapter.n_layers)
     z_cols = []
-    n_batches = -(-len(positions) // SWEEP_BATCH)
+    per = SWEEP_BATCH if lm.device.type != "cuda" else rows_per_pass(len(ids), lm.device)
+    n_batches = -(-len(positions) // per)
     for b in range(n_batches):
-        pos = positions[b * SWEEP_BATCH:(b + 1) * SWEEP_BATCH]
+        pos = positions[b * per:(b + 1) * per]
         batch = ids.unsqueeze(0).repeat(len(pos), 1)  # (n, T): copy j masks position pos[j]
         idx = torch.arange(len(pos), device=ids.device)
         pos_t = torch.tensor(pos, device=ids.device)

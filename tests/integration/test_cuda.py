@@ -94,3 +94,27 @@ def test_bfloat16_runs(tiny_dirs, family):
     assert torch.isfinite(out.cache[Site("resid", 1)].float()).all() and torch.isfinite(out.logits.float()).all()
     res = compute_lens(lm, prompt, top_k=3)
     assert np.isfinite(res.zscore).all()
+
+
+@pytest.mark.parametrize("family", ["gpt2", "gemma3"])
+def test_batched_sweeps_and_paired_generation_match_cpu(pairs, family):
+    """The device-sized batches (engine/batching.py: ~32k tokens a pass on a GPU) give the CPU's numbers."""
+    from interp_core.ablation import Ablation, sweep
+    from interp_core.ablation.generation import greedy, greedy_pair
+
+    cpu, gpu = pairs[family]
+    for kind, ab in (("layers", Ablation("mlp_out", 0, "zero")), ("heads", Ablation("attn_out", 0, "scale", scale=0.5))):
+        a, b = sweep(cpu, PROMPT, ab, kind, top_k=3), sweep(gpu, PROMPT, ab, kind, top_k=3)
+        np.testing.assert_allclose([p.kl for p in b.points], [p.kl for p in a.points], rtol=1e-3, atol=1e-5)
+    ids = cpu.encode(PROMPT).input_ids
+    hooks = {Site("mlp_out", 0): lambda x: x * 0}
+    assert greedy_pair(gpu, ids, 5, hooks) == (greedy(gpu, ids, 5), greedy(gpu, ids, 5, hooks))
+    assert gpu.num_hooks() == 0
+
+
+def test_masked_sweep_batches_by_device_and_matches_cpu(pairs):
+    from interp_core.lens import masked_sweep
+
+    cpu, gpu = pairs["bert"]
+    a, b = masked_sweep(cpu, "the red queen ran to the white king ."), masked_sweep(gpu, "the red queen ran to the white king .")
+    np.testing.assert_allclose(b.zscore, a.zscore, rtol=1e-3, atol=1e-3)
