@@ -46,73 +46,55 @@ def decode_positions(lm: LoadedModel, resid: torch.Tensor, positions: Sequence[i
 def greedy(lm: LoadedModel, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
            progress: Callable[[float, str], None] | None = None, label: str = "Generating") -> tuple[int, ...]:
     """Append `n` argmax tokens to `input_ids` (1, T) with the KV cache; returns the new ids. Stops early at EOS."""
-    from transformers import DynamicCache
-
-    eos = getattr(lm.tokenizer, "eos_token_id", None)
-    offset = [0]  # absolute position of the first token fed in the current step
-    hooks = {site: _at_offset(fn, offset) for site, fn in (interventions or {}).items()}
-    last = Site("resid", lm.adapter.n_layers)
-    cache = DynamicCache(config=lm.model.config)
-    new = input_ids.to(lm.device)
-    total = new.shape[1]
-    out: list[int] = []
-    with hooked(lm, [last], hooks, stop_after_block=last_block_needed([last])) as h:
-        for step in range(n):
-            try:
-                lm.model(input_ids=new, cache=cache, use_cache=True)
-            except StopForward:  # the cache is filled block by block, so stopping after the last block keeps it whole
-                pass
-            resid = h.cache[last]  # (1, t_new, D)
-            nxt = int(decode_positions(lm, resid, [resid.shape[1] - 1])[0].argmax())
-            out.append(nxt)
-            offset[0] += new.shape[1]
-            total += 1
-            new = torch.tensor([[nxt]], device=new.device, dtype=new.dtype)
-            if progress is not None:
-                progress((step + 1) / n, f"{label}: {step + 1}/{n} tokens")
-            if nxt == eos or total >= lm.adapter.n_ctx:
-                break
-    return tuple(out)
+    return _greedy_rows(lm, input_ids, n, [interventions or {}], progress, label)[0]
 
 
 def greedy_pair(lm: LoadedModel, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
                 progress: Callable[[float, str], None] | None = None, label: str = "Generating"
                 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Clean and intervened greedy continuations of one prompt (1, T) together: a batch of two rows, row 0 clean
-    and row 1 under `interventions` (row-wise hooks), one KV-cached pass per step. The same tokens as
-    `greedy(..., None)` and `greedy(..., interventions)`, with half the passes (bench/RESULTS.md has the timings)."""
+    and row 1 under `interventions`, one KV-cached pass per step. The same tokens as `greedy(..., None)` and
+    `greedy(..., interventions)`, with half the passes (bench/RESULTS.md has the timings)."""
+    clean, ablated = _greedy_rows(lm, input_ids, n, [{}, interventions or {}], progress, label)
+    return clean, ablated
+
+
+def _greedy_rows(lm: LoadedModel, input_ids: torch.Tensor, n: int, per_row: Sequence[Mapping],
+                 progress: Callable[[float, str], None] | None, label: str) -> list[tuple[int, ...]]:
+    """Greedy continuations of one prompt (1, T), one batch row per entry of `per_row` (that row's interventions,
+    engine/batching.row_interventions); each row stops at its own EOS, the batch when every row has."""
     from transformers import DynamicCache
 
     from interp_core.engine.batching import row_interventions
 
     eos = getattr(lm.tokenizer, "eos_token_id", None)
-    offset = [0]
-    hooks = {site: _at_offset(fn, offset) for site, fn in row_interventions([{}, dict(interventions or {})]).items()}
+    offset = [0]  # absolute position of the first token fed in the current step
+    hooks = {site: _at_offset(fn, offset) for site, fn in row_interventions(per_row).items()}
     last = Site("resid", lm.adapter.n_layers)
     cache = DynamicCache(config=lm.model.config)
-    new = input_ids.to(lm.device).expand(2, -1)  # (2, T)
+    new = input_ids.to(lm.device).expand(len(per_row), -1)  # (R, T)
     total = new.shape[1]
-    outs: tuple[list[int], list[int]] = ([], [])
-    done = [False, False]
+    outs: list[list[int]] = [[] for _ in per_row]
+    done = [False] * len(per_row)
     with hooked(lm, [last], hooks, stop_after_block=last_block_needed([last])) as h:
         for step in range(n):
             try:
                 lm.model(input_ids=new, cache=cache, use_cache=True)
-            except StopForward:
+            except StopForward:  # the cache is filled block by block, so stopping after the last block keeps it whole
                 pass
-            nxt = lm.adapter.decode_resid(h.cache[last][:, -1]).float().argmax(-1).tolist()  # (2,)
-            for r in (0, 1):
+            nxt = lm.adapter.decode_resid(h.cache[last][:, -1]).float().argmax(-1).tolist()  # (R,)
+            for r, tok in enumerate(nxt):
                 if not done[r]:
-                    outs[r].append(int(nxt[r]))
-                    done[r] = nxt[r] == eos
+                    outs[r].append(int(tok))
+                    done[r] = tok == eos
             offset[0] += new.shape[1]
             total += 1
-            new = torch.tensor([[nxt[0]], [nxt[1]]], device=new.device, dtype=new.dtype)
+            new = torch.tensor([[t] for t in nxt], device=new.device, dtype=new.dtype)
             if progress is not None:
                 progress((step + 1) / n, f"{label}: {step + 1}/{n} tokens")
             if all(done) or total >= lm.adapter.n_ctx:
                 break
-    return tuple(outs[0]), tuple(outs[1])
+    return [tuple(o) for o in outs]
 
 
 def _at_offset(fn: Callable[[torch.Tensor], torch.Tensor], offset: list[int]) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -32,13 +32,9 @@ def wants_compile(device: torch.device, requested: bool | None) -> bool:
 
 def _hooked_inside(block: torch.nn.Module) -> bool:
     """True when one of our hooks sits on a submodule of `block` (the block's own hooks do not count)."""
-    for m in block.modules():
-        if m is block:
-            continue
-        for fn in (*m._forward_hooks.values(), *m._forward_pre_hooks.values()):
-            if getattr(fn, "_looking_glass", False):
-                return True
-    return False
+    from interp_core.engine.hooks import our_hooks
+
+    return any(our_hooks(m) for m in block.modules() if m is not block)
 
 
 class CompiledBlocks:

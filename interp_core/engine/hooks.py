@@ -92,6 +92,12 @@ def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, c
     return post_hook
 
 
+def our_hooks(module: torch.nn.Module) -> int:
+    """How many Looking Glass hooks (marked `_looking_glass`) sit on `module` itself (HF registers its own too)."""
+    return sum(bool(getattr(fn, "_looking_glass", False))
+               for fn in (*module._forward_hooks.values(), *module._forward_pre_hooks.values()))
+
+
 def last_block_needed(sites: Iterable[Site]) -> int | None:
     """Highest block index the given captures depend on; None when they need the whole network."""
     blocks = [s.block for s in sites]

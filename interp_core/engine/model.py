@@ -12,7 +12,7 @@ from interp_core.engine.adapters import Adapter
 from interp_core.engine.compiled import CompiledBlocks
 from interp_core.errors import UserError
 from interp_core.paths import shown
-from interp_core.engine.hooks import Intervention, StopForward, hooked, last_block_needed
+from interp_core.engine.hooks import Intervention, StopForward, hooked, last_block_needed, our_hooks
 from interp_core.engine.scheduler import PriorityLock
 from interp_core.engine.sites import Site
 
@@ -170,8 +170,4 @@ class LoadedModel:
 
         HF registers its own output-recording hooks; only ours (marked `_looking_glass`) are counted.
         """
-        n = 0
-        for m in self.model.modules():
-            for fn in (*m._forward_hooks.values(), *m._forward_pre_hooks.values()):
-                n += bool(getattr(fn, "_looking_glass", False))
-        return n
+        return sum(our_hooks(m) for m in self.model.modules())
