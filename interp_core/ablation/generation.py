@@ -82,7 +82,7 @@ def _greedy_rows(lm: LoadedModel, input_ids: torch.Tensor, n: int, per_row: Sequ
                 lm.model(input_ids=new, cache=cache, use_cache=True)
             except StopForward:  # the cache is filled block by block, so stopping after the last block keeps it whole
                 pass
-            nxt = lm.adapter.decode_resid(h.cache[last][:, -1]).float().argmax(-1).tolist()  # (R,)
+            nxt = lm.adapter.greedy_tokens(h.cache[last][:, -1])  # (R,)
             for r, tok in enumerate(nxt):
                 if not done[r]:
                     outs[r].append(int(tok))

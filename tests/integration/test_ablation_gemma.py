@@ -23,3 +23,19 @@ def test_eiffel_layer_sweep_and_clean_model(gemma):
     assert abs(last.self_repair.direct_effect - last.self_repair.total_effect) < 1e-3
     assert gemma.num_hooks() == 0
     assert weights_checksum(gemma) == before
+
+
+def test_generation_reads_the_float16_screen_and_keeps_the_tokens(gemma):
+    """The real 262,144-token head is screened (engine/argmax.py); 10 clean and ablated tokens equal the no-cache
+    path, which decodes every logit in float32."""
+    from interp_core.ablation.generation import greedy_pair, greedy_uncached
+    from interp_core.ablation.interventions import make_intervention, resolve_positions
+    from interp_core.engine.argmax import screenable
+
+    assert screenable(gemma.adapter.unembed_module(), gemma.adapter.finish_is_identity())
+    ids = gemma.encode(EIFFEL).input_ids
+    ab = Ablation("mlp_out", 3, "zero")
+    hooks = {ab.hook_site: make_intervention(ab, resolve_positions(ab.positions, ids.shape[1]), prompt_len=ids.shape[1])}
+    clean, ablated = greedy_pair(gemma, ids, 10, hooks)
+    assert clean == greedy_uncached(gemma, ids, 10) and ablated == greedy_uncached(gemma, ids, 10, hooks)
+    assert clean != ablated and gemma.num_hooks() == 0

@@ -1,5 +1,6 @@
 """KV-cached greedy generation under interventions gives exactly the no-cache path's tokens (tiny models), also when
-the clean and the intervened continuation run together as two rows of one batch (greedy_pair)."""
+the clean and the intervened continuation run together as two rows of one batch (greedy_pair), and with the
+float16-screened argmax (engine/argmax.py) forced on the tiny heads, which are too small to use it by default."""
 import pytest
 import torch
 
@@ -8,6 +9,7 @@ from interp_core.ablation.generation import greedy, greedy_pair, greedy_uncached
 from interp_core.ablation.interventions import Ablation, make_intervention, resolve_positions
 from interp_core.ablation.refstats import reference_stats
 from interp_core.data import Corpus
+from interp_core.engine import argmax
 
 PROMPT = "The Eiffel Tower is located in the city of"
 COUNTERFACTUAL = "Alice was beginning to get very tired of sitting by her sister"
@@ -42,8 +44,15 @@ def _hooks(lm, ab: Ablation, enc):
     return {ab.hook_site: make_intervention(ab, resolve_positions(ab.positions, T), prompt_len=T, **kw)}
 
 
+@pytest.fixture(params=["full", "screened"])
+def argmax_path(request, monkeypatch):
+    if request.param == "screened":
+        monkeypatch.setattr(argmax, "SCREEN_MIN_ELEMS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("family", DECODERS)
-def test_cached_generation_matches_the_no_cache_path(tiny_models, family, one_thread):
+def test_cached_generation_matches_the_no_cache_path(tiny_models, family, one_thread, argmax_path):
     lm = tiny_models[family]
     enc = lm.encode(PROMPT)
     n = 10  # past GPT-Neo's local window (16) with the prompt

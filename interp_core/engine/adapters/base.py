@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from interp_core.engine.argmax import argmax_tokens, screenable
 from interp_core.engine.placement import module_device
 from interp_core.errors import UserError
 from interp_core.engine.sites import Site, n_site_layers, site_width
@@ -185,6 +186,19 @@ class Adapter:
         resid = resid.to(module_device(norm if norm is not None else head, resid.device))  # split models
         h = norm(resid) if norm is not None else resid
         return self.finish_logits(head(h.to(module_device(head, h.device))))
+
+    def greedy_tokens(self, resid: torch.Tensor) -> list[int]:
+        """Residual stream rows (R, D) -> the argmax token of each row's logits (what greedy decoding picks). On a
+        CPU a large unembedding is screened in float16 and the few contenders recomputed (engine/argmax.py)."""
+        head = self.unembed_module()
+        if screenable(head, self.finish_is_identity()):
+            norm = self.final_norm_module()
+            with torch.inference_mode():
+                h = norm(resid.to(module_device(norm, resid.device))) if norm is not None else resid
+                toks = argmax_tokens(head, h.to(head.weight.device))
+            if toks is not None:
+                return toks
+        return self.decode_resid(resid).float().argmax(-1).tolist()
 
     def finish_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """Family-specific post-processing of the head output (e.g. Gemma's logit soft-capping)."""
