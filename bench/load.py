@@ -181,7 +181,7 @@ class User:
         """Switch pages inside the session (the sidebar link), as a person does."""
         if self.where == path:
             return
-        link = self.page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]')
+        link = self.page.locator(f'[data-testid="stSidebar"] a[data-testid^="stPageLink"][href$="/{path}"]')
         if await link.count():
             await link.first.click()
             await self.idle()

@@ -8,10 +8,11 @@ def require_frame() -> None:
     """Call first on every page.
 
     Until some session has run app.py's `st.navigation`, Streamlit serves a direct link such as
-    /ablation in its legacy `pages/` mode, which runs the page file alone: no sidebar, no model.
-    Then draw the shared frame (sidebar, model) here, in the same run, and switch the server to
-    st.navigation routing for every later run. (AppTest re-enables the legacy mode before each run,
-    so this path is also what its `switch_page` runs exercise.)
+    /ablation in its legacy `pages/` mode, which runs the page file alone: no sidebar, no model, and the
+    automatic list of the files in pages/ (hidden by `client.showSidebarNavigation = false`). Then draw the
+    shared frame (links, sidebar, model) here, in the same run, and switch the server to st.navigation
+    routing for every later run. (Not a rerun: that would drop the widget triggers of this run. AppTest
+    re-enables the legacy mode before each run, so this path is also what its `switch_page` runs exercise.)
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
@@ -19,8 +20,10 @@ def require_frame() -> None:
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
+        from .navigation import page_links
         from .sidebar import model_sidebar
 
+        page_links()
         st.session_state["lm"] = model_sidebar()
 
 

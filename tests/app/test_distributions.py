@@ -59,7 +59,7 @@ def test_gemma_corpus_sample_then_clicks():
     assert links and links[0].startswith("neuron_explorer?") and "ne_site=mlp" in links[0] and "ne_dim=" in links[0]
     # in-app links for one layer's outlier dims: the dims of the stats table, in order
     at.selectbox(key="ad_open_layer").set_value(17).run()
-    pl = at.get("page_link")
+    pl = at.main.get("page_link")
     dims = at.dataframe[-1].value.query("layer == 17")["dim"].tolist()
     assert [p.proto.label for p in pl] == [f"dim {d}" for d in dims]
     assert pl[0].proto.query_string.startswith(f"model=gemma-3-270m&ne_site=mlp&ne_layer=17&ne_dim={dims[0]}&")
@@ -86,7 +86,7 @@ def test_minilm_encoder():
     assert not at.error, [e.value for e in at.error]
     assert next(m.value for m in at.metric if m.label == "Layers") == "6"
     assert len(_charts(at)) == 5
-    assert not at.get("page_link")
+    assert not at.main.get("page_link")
     # attention outputs have no Neuron explorer page: a plain table, no links
     assert "open" not in at.dataframe[-1].value.columns
     # hidden states of an encoder: 7 entries (embeddings first), links into the Neuron explorer
@@ -94,5 +94,5 @@ def test_minilm_encoder():
     _press(at)
     assert not at.exception and not at.error
     assert next(m.value for m in at.metric if m.label == "Layers") == "7"
-    pl = at.get("page_link")
+    pl = at.main.get("page_link")
     assert pl and pl[0].proto.query_string.startswith("model=minilm-l6&ne_site=resid&ne_layer=0&ne_dim=")

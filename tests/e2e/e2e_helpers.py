@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+NAV_LINKS = '[data-testid="stSidebar"] a[data-testid^="stPageLink"]'  # app.py's page links (ui/sidebar.page_links)
 STARTUP_S = 240  # first start may convert the Gemma cache (about a minute on 2 cores)
 
 

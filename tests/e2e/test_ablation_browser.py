@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import open_app, result_or_click, wait_idle
+from e2e_helpers import NAV_LINKS, open_app, result_or_click, wait_idle
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
@@ -14,7 +14,7 @@ _BARS_JS = "(el) => { const t = el.querySelector('.js-plotly-plot')._fullData[0]
 def test_layer_sweep_on_eiffel_prompt(page, server):
     # reach the page through the sidebar navigation: the defaults are the Eiffel prompt, mlp_out, zero, layers
     open_app(page, server)
-    page.get_by_test_id("stSidebarNav").get_by_text("Ablation playground").first.click()
+    page.locator(NAV_LINKS).filter(has_text="Ablation playground").first.click()
     wait_idle(page)
     page.get_by_role("heading", name="Ablation playground").first.wait_for()
     expect(page.get_by_label("Prompt", exact=True)).to_have_value("The Eiffel Tower is located in the city of")

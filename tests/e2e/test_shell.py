@@ -1,7 +1,12 @@
-"""The app frame in a real browser: home page loads the embedded model; a bad model id shows one error."""
+"""The app frame in a real browser: home page loads the embedded model; a bad model id shows one error; a fresh
+server's first visitor, on a deep link, sees only the app's own navigation and frame."""
 from __future__ import annotations
 
-from e2e_helpers import open_app, wait_idle
+import time
+
+from e2e_helpers import NAV_LINKS, open_app, start_server, stop_server, wait_idle
+
+TITLES = ("Home", "Neuron explorer", "Logit lens", "Activation distributions", "Ablation playground")
 
 
 def test_home_shows_loaded_model(page, server):
@@ -12,8 +17,34 @@ def test_home_shows_loaded_model(page, server):
     ok = page.get_by_test_id("stAlertContentSuccess").first
     ok.wait_for()
     assert "gemma-3-270m" in ok.inner_text()
-    for title in ("Neuron explorer", "Logit lens", "Activation distributions", "Ablation playground"):
-        assert page.get_by_test_id("stSidebarNav").get_by_text(title).first.is_visible()
+    for title in TITLES:
+        assert page.locator(NAV_LINKS).filter(has_text=title).first.is_visible()
+
+
+def test_first_visit_on_a_fresh_server_never_shows_the_pages_folder(browser, tmp_path):
+    """Streamlit's legacy mode lists the files of pages/ ("app", "ablation", "home", ...) and runs a deep-linked
+    page file without app.py until some session has run st.navigation; the first visitor must not see it."""
+    proc, url, _ = start_server(tmp_path)
+    try:
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        page.goto(f"{url}/logit_lens")
+        seen: set[str] = set()
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            links = page.evaluate(
+                "(sel) => Array.from(document.querySelectorAll('[data-testid=stSidebarNav] a, ' + sel))"
+                ".map(a => a.innerText.split('\\n').pop().trim())", NAV_LINKS)
+            seen.update(links)
+            if links and "layers · d_model" in page.get_by_test_id("stSidebar").inner_text():
+                break
+            page.wait_for_timeout(50)
+        assert seen == set(TITLES), f"navigation entries seen during the first visit: {sorted(seen)}"
+        page.get_by_role("heading", name="Logit lens").first.wait_for()
+        assert page.url.split("?")[0].endswith("/logit_lens")
+        ctx.close()
+    finally:
+        stop_server(proc)
 
 
 def test_bad_model_id_shows_one_error(page, server):
