@@ -221,13 +221,12 @@ with scan_tab:
             ctx_col, writes_col = st.columns([3, 2])
             with ctx_col:
                 st.markdown("**Top contexts** (shaded by this neuron's activation; hover a token for its value)")
-                ckey = (skey, neuron)
-                if st.session_state.get("ne_ctx_key") != ckey:
-                    st.session_state["ne_ctx"] = window_activations(lm, tc, top.head(10), site=site, layer=layer,
-                                                                    dim=neuron)
-                    st.session_state["ne_ctx_key"] = ckey
-                render_neuron_links(lm, tc, site, layer, neuron, st.session_state["ne_ctx"])
-                _heatmaps(st.session_state["ne_ctx"], scale=float(abs(row["max"]) or 1.0))
+                ctx = run_keyed("ne_ctx", {"scan": skey, "neuron": neuron},
+                                lambda prog: window_activations(lm, tc, top.head(10), site=site, layer=layer, dim=neuron),
+                                action="Reading the top contexts", auto=True, show_stale=False, shared=True)
+                if ctx is not None and not ctx.stale:
+                    render_neuron_links(lm, tc, site, layer, neuron, ctx.result)
+                    _heatmaps(ctx.result, scale=float(abs(row["max"]) or 1.0))
             with writes_col:
                 st.markdown("**What it writes** (direct path to the logits)")
                 render_neuron_writes(lm, site, layer, neuron, key="ne_scan")

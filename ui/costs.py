@@ -5,7 +5,7 @@ CONFIRM_OVER_S before it starts."""
 from __future__ import annotations
 
 import threading
-from interp_core.estimates import fmt_seconds  # noqa: F401  (pages format estimates through ui.costs)
+from interp_core.estimates import fmt_seconds, forward_flops  # noqa: F401  (pages count work through ui.costs)
 
 AUTO_BUDGET_S = 2.0  # a page open (or a link) runs at most this much work without a click
 CONFIRM_OVER_S = 10.0  # longer runs show their estimate next to their button
@@ -14,14 +14,6 @@ PRIORS = {"seed": 20e9, "scan": 20e9}  # large batches run several times faster 
 
 _LOCK = threading.Lock()
 _RATES: dict[tuple[str, str], float] = {}  # (model identity, kind) -> measured FLOP/s of the last run
-
-
-def forward_flops(info, tokens: int, *, layers: int | None = None, logit_rows: int = 0) -> float:
-    """FLOPs of running `tokens` tokens through `layers` blocks (default all) plus `logit_rows` unembeddings
-    (lens: one per layer and position; a prediction: one per position)."""
-    n_layers = info.n_layers if layers is None else min(max(int(layers), 1), info.n_layers)
-    per_token_block = 2 * info.d_model * (4 * info.d_model + 3 * info.d_mlp)
-    return float(tokens) * n_layers * per_token_block + 2.0 * logit_rows * info.d_model * info.vocab_size
 
 
 def estimate_s(model: str, kind: str, flops: float) -> float:

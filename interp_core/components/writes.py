@@ -73,6 +73,16 @@ def write_vector(lm: LoadedModel, site: str, layer: int, dim: int) -> tuple[torc
     return raw, normed
 
 
+def first_k_stable(keys: np.ndarray, k: int) -> np.ndarray:
+    """np.argsort(keys, kind="stable")[:k] without sorting all V keys: the k-th smallest key by partition, then
+    a stable sort of the (ascending) indices at or below it, so ties keep the lower token id first."""
+    if k >= keys.shape[0]:
+        return np.argsort(keys, kind="stable")
+    kth = np.partition(keys, k - 1)[k - 1]
+    cand = np.flatnonzero(keys <= kth)  # ascending ids, every tie of the k-th key included
+    return cand[np.argsort(keys[cand], kind="stable")][:k]
+
+
 def neuron_writes(lm: LoadedModel, *, site: str, layer: int, dim: int, k: int = 20) -> NeuronWrites:
     """The k tokens `dim` of (site, layer) promotes and suppresses most, raw and through the norms' weights."""
     if not 1 <= k <= 200:
@@ -81,11 +91,9 @@ def neuron_writes(lm: LoadedModel, *, site: str, layer: int, dim: int, k: int = 
     w_u = lm.adapter.unembed_matrix()
     frames = []
     with torch.inference_mode():
-        for variant, vec in (("raw", raw), ("normed", normed)):
-            vals = (w_u.float() @ vec).cpu().numpy()  # (V,)
-            for direction, order in (("promotes", np.argsort(-vals, kind="stable")),
-                                     ("suppresses", np.argsort(vals, kind="stable"))):
-                ids = order[:k]
+        both = (w_u.float() @ torch.stack([raw, normed], dim=1).float()).cpu().numpy()  # (V, 2): one read of W_U
+        for variant, vals in (("raw", both[:, 0]), ("normed", both[:, 1])):
+            for direction, ids in (("promotes", first_k_stable(-vals, k)), ("suppresses", first_k_stable(vals, k))):
                 frames.append(pd.DataFrame({"variant": variant, "direction": direction, "rank": np.arange(1, len(ids) + 1),
                                             "token": lm.token_strings(ids.tolist()), "token_id": ids.astype(int),
                                             "value": vals[ids].astype(float)}))

@@ -12,6 +12,7 @@ def test_home_loads_default_model():
     assert not at.exception
     assert any("Loaded" in s.value and "gemma-3-270m" in s.value for s in at.success)
     assert any("18 layers" in c.value for c in at.sidebar.caption)
+    assert len(at.main.get("plotly_chart")) == 1  # where the parameters are: something to look at on arrival
 
 
 def test_bad_custom_model_shows_one_message():

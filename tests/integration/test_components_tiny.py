@@ -199,3 +199,17 @@ def test_prompt_activations_budget(tiny_models, monkeypatch):
         prompt_activations(tiny_models["gpt2"], PROMPT, site="mlp", layer=0, dim=0)
     with pytest.raises(UserError, match="LOOKING_GLASS_MAX_ATTENTION_TOKENS"):
         attention_patterns(tiny_models["gpt2"], PROMPT)
+
+
+def test_parameter_breakdown_counts_every_parameter_once(tiny):
+    from interp_core.components import PARAMETER_COLUMNS, parameter_breakdown
+
+    df = parameter_breakdown(tiny)
+    assert list(df.columns) == PARAMETER_COLUMNS
+    assert df["params"].sum() == sum(p.numel() for p in tiny.model.parameters())  # tied weights once
+    per_block = df[df["layer"].between(0, tiny.info.n_layers - 1)]
+    assert set(per_block["part"]) == {"attention", "MLP", "norms"}
+    assert (per_block.query("part == 'attention'")["params"] > 0).all()
+    assert (per_block.query("part == 'MLP'")["params"] > 0).all()
+    mlp = per_block.query("part == 'MLP'")["params"].iloc[0]
+    assert mlp >= 2 * tiny.info.d_model * tiny.info.d_mlp  # at least the up and down projections

@@ -65,3 +65,5 @@ def test_only_large_plain_float32_cpu_heads_are_screened(monkeypatch):
     assert not screenable(head, False)  # soft-capped logits: decoded in full
     assert not screenable(nn.Sequential(head), True)
     assert not screenable(head.to(torch.float64), True)
+    monkeypatch.setenv("LOOKING_GLASS_ARGMAX_SCREEN", "0")
+    assert not screenable(head.to(torch.float32), True)

@@ -51,7 +51,7 @@ def render_neuron_prompt(lm, site: str, layer: int, dim: int, *, key: str, defau
     inputs = {"model": repr(lm.spec), "prompt": prompt, "site": site, "layer": int(layer), "dim": int(dim)}
     kept = run_keyed("neuron_prompt", inputs,
                      lambda progress: prompt_activations(lm, prompt, site=site, layer=int(layer), dim=int(dim)),
-                     action="Running your prompt", auto=True, show_stale=False)
+                     action="Running your prompt", auto=True, show_stale=False, shared=True)
     if kept is None or kept.stale:
         return
     pa = kept.result

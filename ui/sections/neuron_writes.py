@@ -21,7 +21,7 @@ def render_neuron_writes(lm, site: str, layer: int, dim: int, *, key: str, k: in
     inputs = {"model": repr(lm.spec), "site": site, "layer": int(layer), "dim": int(dim), "k": k}
     kept = run_keyed(f"{key}_neuron_writes", inputs,
                      lambda progress: neuron_writes(lm, site=site, layer=int(layer), dim=int(dim), k=k),
-                     action="Reading what the neuron writes", auto=True, show_stale=False)
+                     action="Reading what the neuron writes", auto=True, show_stale=False, shared=True)
     if kept is None or kept.stale:
         return
     w = kept.result
