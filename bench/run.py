@@ -254,9 +254,10 @@ def child_generate(a):
 
 FIRST_CHART_PAGES = {"neuron_explorer": "Neuron explorer", "ablation": "Ablation playground", "logit_lens": "Logit lens",
                      "distributions": "Activation distributions"}
-CHART_JS = """() => { const m = document.querySelector('[data-testid="stMain"]');
-  return !!m && Array.from(m.querySelectorAll('.js-plotly-plot')).some(e => e.getBoundingClientRect().height > 0); }"""
-NO_CHART_JS = "() => !document.querySelector('[data-testid=\"stMain\"] .js-plotly-plot')"
+CHART_JS = """(title) => { const m = document.querySelector('[data-testid="stMain"]');
+  if (!m || (title && !(m.querySelector('h1') || {innerText: ''}).innerText.includes(title))) return false;
+  return Array.from(m.querySelectorAll('.js-plotly-plot')).some(e => e.getBoundingClientRect().height > 0
+    && !e.closest('.st-key-home_params_fig')); }"""  # the page's own chart, not the home page's still on screen
 NAV_LINKS = '[data-testid="stSidebar"] a[data-testid^="stPageLink"]'
 
 
@@ -290,7 +291,7 @@ def child_first_chart(a):
                 pg = context.new_page()
                 t0 = time.perf_counter()
                 pg.goto(f"{server.url}/{page_path}")
-                pg.wait_for_function(CHART_JS, timeout=timeout_s * 1000, polling=20)
+                pg.wait_for_function(CHART_JS, arg="", timeout=timeout_s * 1000, polling=20)
                 dt = time.perf_counter() - t0
                 pg.close()
                 return dt
@@ -314,11 +315,11 @@ def child_first_chart(a):
                 in_app = []
                 for _ in range(n):
                     tab.locator(NAV_LINKS).filter(has_text="Home").first.click()
-                    tab.wait_for_function(NO_CHART_JS, timeout=120 * 1000)
+                    tab.locator(".st-key-home_params_fig .js-plotly-plot").wait_for(timeout=120 * 1000)
                     tab.wait_for_timeout(500)
                     t0 = time.perf_counter()
                     tab.locator(NAV_LINKS).filter(has_text=title).first.click()
-                    tab.wait_for_function(CHART_JS, timeout=120 * 1000, polling=20)
+                    tab.wait_for_function(CHART_JS, arg=title, timeout=120 * 1000, polling=20)
                     in_app.append(time.perf_counter() - t0)
                 new_tab = [timed_goto(same, page_path, 120) for _ in range(n)]
                 new_browser = [fresh(page_path, 120) for _ in range(n)]
