@@ -131,5 +131,5 @@ def test_neuron_writes_and_activation_on_a_typed_prompt(page, server):
     page.get_by_role("heading", name=f"What mlp L2 #{opened} writes").wait_for(timeout=180_000)
     wait_idle(page)
     page.get_by_text(f"mlp L2 #{opened} on your prompt").first.wait_for()
-    assert f"ne_pdim={opened}" in page.url
+    page.wait_for_url(re.compile(rf"ne_pdim={opened}(&|$)"), timeout=60_000)  # published at the end of the run
     assert "Traceback" not in page.content()

@@ -17,8 +17,8 @@ def test_home_shows_loaded_model(page, server):
     ok = page.get_by_test_id("stAlertContentSuccess").first
     ok.wait_for()
     assert "gemma-3-270m" in ok.inner_text()
-    for title in TITLES:
-        assert page.locator(NAV_LINKS).filter(has_text=title).first.is_visible()
+    for title in TITLES:  # waits: a rerun (the model arriving) may redraw the sidebar
+        page.locator(NAV_LINKS).filter(has_text=title).first.wait_for(state="visible", timeout=60_000)
 
 
 def test_first_visit_on_a_fresh_server_never_shows_the_pages_folder(browser, tmp_path):
