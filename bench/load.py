@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+NAV_LINKS = '[data-testid="stSidebar"] a[data-testid^="stPageLink"]'  # the app's page links (ui/navigation.py)
 ACTION_TIMEOUT_S = 300
 WARMUP_TIMEOUT_S = 1800  # server start, model load and the background warm-up (slow on a busy 2-core machine)
 VERBOSE = bool(os.environ.get("LG_LOAD_VERBOSE"))
@@ -181,7 +182,7 @@ class User:
         """Switch pages inside the session (the sidebar link), as a person does."""
         if self.where == path:
             return
-        link = self.page.locator(f'[data-testid="stSidebar"] a[data-testid^="stPageLink"][href$="/{path}"]')
+        link = self.page.locator(f'{NAV_LINKS}[href$="/{path}"]')
         if await link.count():
             await link.first.click()
             await self.idle()

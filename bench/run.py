@@ -258,7 +258,6 @@ CHART_JS = """(title) => { const m = document.querySelector('[data-testid="stMai
   if (!m || (title && !(m.querySelector('h1') || {innerText: ''}).innerText.includes(title))) return false;
   return Array.from(m.querySelectorAll('.js-plotly-plot')).some(e => e.getBoundingClientRect().height > 0
     && !e.closest('.st-key-home_params_fig')); }"""  # the page's own chart, not the home page's still on screen
-NAV_LINKS = '[data-testid="stSidebar"] a[data-testid^="stPageLink"]'
 
 
 def child_first_chart(a):
@@ -267,7 +266,7 @@ def child_first_chart(a):
     area: the first open of each page; then, `repeat` times each, a warm open three ways: from the sidebar link
     in an open tab (the app's JavaScript, Plotly's included, already loaded), in a new tab of the same browser
     (new session, browser cache warm) and in a new browser profile (new session, nothing cached)."""
-    from load import CHROMIUM, LAUNCH_ARGS, start_server
+    from load import CHROMIUM, LAUNCH_ARGS, NAV_LINKS, start_server
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="lg-first-chart-"))

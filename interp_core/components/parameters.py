@@ -30,7 +30,7 @@ def parameter_breakdown(lm: LoadedModel) -> pd.DataFrame:
                 n += p.numel()
         return n
 
-    rows.append(("embed", -1, "embedding", count(a.embed_module().parameters())))
+    embed = count(a.embed_module().parameters())  # first, so a tied unembedding counts here
     for layer, block in enumerate(a.blocks()):
         attn = {id(p) for p in a.attn_module(layer).parameters()}
         parts = {"attention": [], "MLP": [], "norms": []}
@@ -41,6 +41,5 @@ def parameter_breakdown(lm: LoadedModel) -> pd.DataFrame:
     rows.append(("head", a.n_layers, "norms", count(norm.parameters()) if norm is not None else 0))
     unembed = a.unembed_module()
     rows.append(("head", a.n_layers, "unembedding", count(unembed.parameters()) if unembed is not None else 0))
-    rest = count(lm.model.parameters())  # position / token-type embeddings and their norms, outside blocks and head
-    rows[0] = ("embed", -1, "embedding", rows[0][3] + rest)
-    return pd.DataFrame(rows, columns=PARAMETER_COLUMNS)
+    embed += count(lm.model.parameters())  # position / token-type embeddings and their norms: outside blocks and head
+    return pd.DataFrame([("embed", -1, "embedding", embed), *rows], columns=PARAMETER_COLUMNS)

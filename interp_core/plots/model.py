@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-COLORS = {"embedding": "#4c78a8", "attention": "#f58518", "MLP": "#54a24b", "norms": "#b279a2",
-          "unembedding": "#e45756"}
+from interp_core.components.parameters import PARTS
+
+COLORS = dict(zip(PARTS, ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756")))
 
 
 def parameters_figure(breakdown: pd.DataFrame, title: str = "") -> go.Figure:
