@@ -90,12 +90,12 @@ class Server:
             return {}
 
     def wait_idle(self, timeout_s: float = 300, quiet_s: float = 3.0) -> bool:
-        """Wait until no run is in progress (no hooks, no jobs) for quiet_s; False if that never happened.
+        """Wait until no run is in progress (no hooks, no jobs, no warm-up) for quiet_s; False if that never happened.
         A leaked hook never goes away, so it is still seen after this."""
         end, quiet_since = time.monotonic() + timeout_s, None
         while time.monotonic() < end:
             s = self.read_stats()
-            if s and s.get("hooks") == 0 and s.get("jobs") == 0:
+            if s and s.get("hooks") == 0 and s.get("jobs") == 0 and not s.get("warmup"):
                 quiet_since = quiet_since or time.monotonic()
                 if time.monotonic() - quiet_since >= quiet_s:
                     return True
@@ -198,18 +198,26 @@ class User:
     async def act(self, action: str) -> None:
         pg = self.page
         t0 = time.monotonic()
-        err = ""
+        err, step = "", action
         try:
             if action == "open_page":
                 await self.nav(self.rng.choice([p for p in PAGES if p != self.where]))
             elif action == "lens":
+                step = "open the lens page"
                 await self.nav("logit_lens")
                 box = pg.locator(".st-key-ll_prompt input")
                 t0 = time.monotonic()
+                step = "type a prompt"
                 await box.fill(self.prompt())
                 await box.press("Enter")
                 await self.idle()
-                await pg.locator(".js-plotly-plot").first.wait_for(timeout=ACTION_TIMEOUT_S * 1000)
+                run = pg.get_by_role("button", name="Run the logit lens")  # over the automatic budget: click it
+                if await run.count() and await run.first.is_visible():
+                    step = "run the lens by its button"
+                    await run.first.click()
+                    await self.idle()
+                step = "wait for the lens chart"
+                await self.chart_or_error(".st-key-ll_heatmap .js-plotly-plot")
             elif action == "ablation":
                 await self.nav("ablation")
                 box = pg.locator(".st-key-ab_prompt textarea")
@@ -240,10 +248,18 @@ class User:
                 err = (await pg.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
                        .first.inner_text())[:300]
         except Exception as e:  # noqa: BLE001 - a timeout or a vanished element is an error of the run
-            err = f"{e.__class__.__name__}: {str(e).splitlines()[0][:200]}"
+            err = f"{step}: {e.__class__.__name__}: {str(e).splitlines()[0][:200]}"
         self.samples.append(Sample(self.uid, action, time.monotonic() - t0, not err, err))
         if VERBOSE:
             print(f"user {self.uid:3d} {action:10s} {self.samples[-1].seconds:7.2f} s {err}", file=sys.stderr, flush=True)
+
+    async def chart_or_error(self, selector: str) -> None:
+        """Wait until `selector` (a chart) or an error is on the page; an error ends the wait at once (the
+        caller reads it), instead of waiting out the timeout for a chart that will not come."""
+        sel = json.dumps(selector)
+        await self.page.wait_for_function(
+            f"() => document.querySelector({sel}) !== null || ({ERROR_JS})() > 0",
+            timeout=ACTION_TIMEOUT_S * 1000, polling=250)
 
     async def scan(self, layer: int, tokens: int) -> None:
         """Open the neuron explorer on (layer, token limit) and scan, clicking 'Scan layer' if it waits for it."""
@@ -266,6 +282,21 @@ class User:
 
 
 # --- the run ------------------------------------------------------------------------------------------
+def traceback_samples(log: str, n: int = 3, lines: int = 14) -> list[str]:
+    """The first `n` tracebacks in the server log, each with the log line before it and its last `lines` lines,
+    so a failed run says what went wrong on the server."""
+    out, rows = [], log.splitlines()
+    for i, row in enumerate(rows):
+        if row.startswith("Traceback") and len(out) < n:
+            end = i + 1
+            while end < len(rows) and (rows[end].startswith((" ", "\t")) or not rows[end].strip()):
+                end += 1
+            body = rows[i:end + 1]
+            short = body if len(body) <= lines + 2 else body[:2] + ["  …"] + body[-lines:]
+            out.append("\n".join(rows[max(i - 1, 0):i] + short))
+    return out
+
+
 def pct(xs: list[float], q: float) -> float | None:
     if not xs:
         return None
@@ -359,6 +390,7 @@ async def main_async(args) -> dict:
         })
         log = server.log.read_text(errors="replace")
         report["server_tracebacks"] = log.count("Traceback")
+        report["traceback_samples"] = traceback_samples(log)
     finally:
         server.stop()
         if not args.keep:
@@ -378,6 +410,10 @@ def format_report(r: dict) -> str:
              f"  RSS {r['rss_start_mb']} MB -> {r['rss_end_mb']} MB ({(r['rss_change'] or 0) * 100:+.1f} %)"]
     for a, v in r["by_action"].items():
         lines.append(f"    {a:10s} n={v['n']:3d}  p50 {s(v['p50_s'])}  p95 {s(v['p95_s'])}")
+    for e in r.get("error_samples", []):
+        lines.append(f"  error: {e}")
+    for tb in r.get("traceback_samples", []):
+        lines.append("  server traceback:\n" + "\n".join("    " + x for x in tb.splitlines()))
     if "contention" in r:
         c = r["contention"]
         lines.append(f"  lens p95 solo {s(c['lens_solo_p95_s'])}, with 3 whole-book scans {s(c['lens_with_3_scans_p95_s'])}"

@@ -215,10 +215,10 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
         try:
             with shown_errors(action):
                 t0 = time.perf_counter()
-                with job(kind, session=session_id(), progress=progress):
+                with job(kind, session=session_id(), progress=progress) as j:
                     result = compute(progress)
-                if cost is not None:
-                    costs.record(cost[0], cost[1], cost[2], time.perf_counter() - t0)
+                if cost is not None:  # the model's speed: time spent queued behind other sessions is not work
+                    costs.record(cost[0], cost[1], cost[2], time.perf_counter() - t0 - j.waited_s)
                 store.put(slot, fp, result, inputs)
                 if shared:
                     shared_results().put(slot, fp, result, inputs)

@@ -1,6 +1,7 @@
 """Opt-in server status for load tests and operators: with LOOKING_GLASS_STATS_FILE set, one daemon thread
 rewrites that JSON file every second with the process's resident memory, the Looking Glass hooks still
-registered on models in memory (0 whenever no run is in progress: a leak otherwise), and the job queue."""
+registered on models in memory (0 whenever no run is in progress: a leak otherwise), the job queue and the
+background warm-ups still running."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,8 @@ from pathlib import Path
 from interp_core.engine.model import LIVE_MODELS, live_hooks
 from interp_core.engine.scheduler import LONG_SLOTS, active_jobs
 from interp_core.results import atomic_write
+
+from . import warmup
 
 ENV = "LOOKING_GLASS_STATS_FILE"
 _STARTED = threading.Lock()
@@ -33,7 +36,7 @@ def snapshot() -> dict:
     jobs = active_jobs()
     return {"time": time.time(), "pid": os.getpid(), "rss_bytes": rss_bytes(), "hooks": live_hooks(),
             "models": len(LIVE_MODELS), "jobs": len(jobs), "long_jobs": sum(k == "long" for k in jobs.values()),
-            "long_queue": LONG_SLOTS.queued}
+            "long_queue": LONG_SLOTS.queued, "warmup": warmup.running()}
 
 
 def start_stats_writer() -> None:

@@ -61,6 +61,8 @@ class Warmup:
     def _run(self, store) -> None:
         import time
 
+        from interp_core.engine.scheduler import SHORT, job as scheduler_job
+
         from . import costs
         from .runner import fingerprint
 
@@ -70,9 +72,10 @@ class Warmup:
                 continue
             try:
                 t0 = time.perf_counter()
-                result = job.compute()
+                with scheduler_job(SHORT) as j:  # an anonymous job: its waits for the model are not its work
+                    result = job.compute()
                 if job.cost is not None:
-                    costs.record(*job.cost, time.perf_counter() - t0)
+                    costs.record(*job.cost, time.perf_counter() - t0 - j.waited_s)
                 if job.slot and result is not None:
                     store.put(job.slot, fingerprint(job.inputs), result, job.inputs)
             except Exception:  # noqa: BLE001 - a warm-up failure only means the page computes it itself
@@ -94,6 +97,11 @@ _STOP = threading.Event()
 _THREADS: list[threading.Thread] = []
 
 
+def running() -> int:
+    """How many background warm-ups are still at work (server status: a load test measures after them)."""
+    return sum(t.is_alive() for t in _THREADS)
+
+
 @atexit.register
 def _stop_at_exit() -> None:
     """Let a running warm-up job finish before the interpreter goes: a daemon thread killed inside a forward
@@ -113,6 +121,7 @@ def _jobs(lm) -> list[Job]:
     if lm.info.has_lm_head:
         lens_in = rs.lens_default_inputs(lm)
         jobs.append(Job("ll_lens", lens_in, lambda: rs.compute_lens_for(lm, lens_in), rs.lens_cost(lm, lens_in)))
+        jobs.extend(_lens_page_jobs(lm, lens_in["prompt"]))
     corpus = load_corpus(rs.DIST_CORPUS)
     from interp_core.engine.sites import DIST_SITES
 
@@ -131,6 +140,26 @@ def _jobs(lm) -> list[Job]:
     if lm.info.has_lm_head:  # last: with generation it is the longest (until generation is KV-cached)
         ab_in = av.compare_inputs(lm, av.defaults(lm))
         jobs.append(Job("ab", ab_in, lambda: av.compute_compare(lm, ab_in), av.compare_cost(lm, ab_in)))
+    return jobs
+
+
+def _lens_page_jobs(lm, prompt: str) -> list[Job]:
+    """The rest of the lens page's default view: attention patterns and, for decoders, the DLA of the last
+    position (what the page opens on), so a crowd of new sessions does not compute them once each."""
+    from interp_core import UserError
+    from interp_core.components import check_dla_supported
+
+    from .sections import attention as at
+    from .sections import dla
+
+    attn_in = at.patterns_inputs(lm, prompt)
+    jobs = [Job("attn_patterns", attn_in, lambda: at.attention_patterns(lm, prompt))]
+    try:
+        check_dla_supported(lm)  # decoders only: the page's position is then the last one
+    except UserError:
+        return jobs
+    dla_in = dla.dla_inputs(lm, prompt, len(lm.encode(prompt).tokens) - 1)
+    jobs.append(Job("ll_dla", dla_in, lambda: dla.compute_dla(lm, dla_in)))
     return jobs
 
 

@@ -41,6 +41,7 @@ class Job:
     progress: Progress | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     fraction: float = 0.0
+    waited_s: float = 0.0  # time blocked on a long-job slot or the model lock (not work: costs exclude it)
 
     @property
     def priority(self) -> int:
@@ -91,6 +92,7 @@ class _LongSlots:
                 self._running += 1
                 return
             self._queue.append(job)
+        start = time.monotonic()
         try:
             while True:
                 with self._cond:
@@ -98,6 +100,7 @@ class _LongSlots:
                     if place == 1 and self._running < load_settings().max_long_jobs:
                         self._queue.remove(job)
                         self._running += 1
+                        job.waited_s += time.monotonic() - start
                         return
                     self._cond.wait(POLL_S)
                 job.check()
@@ -219,6 +222,13 @@ class PriorityLock:
             entry = (j.priority if j is not None else 0, next(self._arrivals), me)
             self._waiting.append(entry)
         start = time.monotonic()
+        try:
+            return self._wait(entry, me, j, start, timeout)
+        finally:
+            if j is not None:
+                j.waited_s += time.monotonic() - start
+
+    def _wait(self, entry, me: int, j: Job | None, start: float, timeout: float | None) -> bool:
         try:
             while True:
                 with self._cond:

@@ -90,3 +90,32 @@ def test_lens_cell_selection_offers_ablate_here():
     assert at.text_area(key="ab_prompt").value == "The capital of France is"
     assert at.selectbox(key="ab_site").value == "resid" and at.number_input(key="ab_layer").value == 4
     assert at.text_input(key="ab_pos_list").value == "3"
+
+
+def test_warm_up_computes_the_lens_pages_whole_default_view(monkeypatch):
+    """A crowd of new sessions on the lens page must not each compute the default prompt's attention patterns and
+    DLA: the background warm-up computes them once, with exactly the inputs the page asks for."""
+    from ui import cache, warmup
+    from ui.runner import fingerprint
+
+    _open("pages/home.py")  # loads the default model into this process's cache
+    spec = next(iter(cache._LOADED))
+    lm = cache.cached_model(spec)
+    slots = {"ll_lens", "attn_patterns", "ll_dla"}
+    jobs = [j for j in warmup._jobs(lm) if j.slot in slots]
+    assert {j.slot for j in jobs} == slots
+    for j in jobs:
+        cache.shared_store().put(j.slot, fingerprint(j.inputs), j.compute(), j.inputs)
+
+    def recomputed(*a, **k):
+        raise AssertionError("the page recomputed a result the warm-up had")
+    import interp_core.lens as lens_pkg
+    import ui.sections.attention as attention_section
+    import ui.sections.dla as dla_section
+    monkeypatch.setattr(lens_pkg, "compute_lens", recomputed)
+    monkeypatch.setattr(attention_section, "attention_patterns", recomputed)
+    monkeypatch.setattr(dla_section, "direct_logit_attribution", recomputed)
+    at = _open("pages/logit_lens.py")
+    assert not at.error, [e.value for e in at.error]
+    assert any(m.label == "Sum of the parts" for m in at.metric)  # the DLA section drew its result
+    assert len(at.get("plotly_chart")) >= 4

@@ -87,5 +87,8 @@ def test_estimates_learn_the_measured_rate():
     assert prior == pytest.approx(1e9 / costs.PRIOR_FLOPS_PER_S)
     costs.record("m-test", "k-test", 1e9, 0.5)
     assert costs.estimate_s("m-test", "k-test", 4e9) == pytest.approx(2.0)
+    costs.record("m-test", "k-test", 1e9, 0.5)
+    costs.record("m-test", "k-test", 1e9, 20.0)  # one run slowed by a busy machine barely moves the estimate
+    assert costs.estimate_s("m-test", "k-test", 4e9) == pytest.approx(2.0)
     assert costs.fmt_seconds(0.3) == "under a second" and costs.fmt_seconds(12) == "about 12 s"
     assert costs.fmt_seconds(600) == "about 10 min" and costs.fmt_seconds(9360) == "about 2.6 h"

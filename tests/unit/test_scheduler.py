@@ -185,3 +185,27 @@ def test_rlock_api_reentrant_and_timeout():
         assert got == [False] and lock.waiting == 0
     with pytest.raises(RuntimeError):
         lock.release()
+
+
+def test_time_waiting_for_the_model_or_a_long_slot_is_counted_apart_from_work():
+    """Costs record a run's working time: a lens queued behind another session's request must not teach the
+    estimator that the model got slow (which then refused to auto-run the next lens under load)."""
+    lock = PriorityLock()
+    lock.acquire()  # another session's request in flight
+    box: list = []
+
+    def queued():
+        with job(SHORT, session="waiter") as j:
+            with lock:
+                time.sleep(0.05)
+            box.append(j.waited_s)
+    t, errors = start(queued)
+    wait_for(lambda: lock.waiting == 1)
+    time.sleep(0.3)
+    lock.release()
+    t.join(5)
+    assert not errors and box and 0.25 <= box[0] < 1.0
+    with job(SHORT, session="alone") as j:  # no wait: nothing counted
+        with lock:
+            pass
+    assert j.waited_s == 0.0

@@ -15,11 +15,15 @@ SCORES = {"entropy": "entropy (low = focused)", "first_token": "attention to the
           "previous_token": "attention to the previous token"}
 
 
+def patterns_inputs(lm, prompt: str) -> dict:
+    return {"model": repr(lm.spec), "prompt": prompt}
+
+
 def patterns(lm, prompt: str, key: str):
-    """The AttentionPatterns of `prompt` (computed once per model and prompt, kept per session), or None."""
-    kept = run_keyed("attn_patterns", {"model": repr(lm.spec), "prompt": prompt},
+    """The AttentionPatterns of `prompt` (computed once per model and prompt, for every session), or None."""
+    kept = run_keyed("attn_patterns", patterns_inputs(lm, prompt),
                      lambda progress: attention_patterns(lm, prompt, progress=progress),
-                     action="Capturing attention patterns", auto=True, show_stale=False)
+                     action="Capturing attention patterns", auto=True, show_stale=False, shared=True)
     return None if kept is None or kept.stale else kept.result
 
 

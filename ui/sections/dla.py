@@ -14,6 +14,16 @@ from ..runner import run_keyed
 from .attention import focus_head, render_head
 
 
+def dla_inputs(lm, prompt: str, position: int, target: str = "", foil: str = "") -> dict:
+    return {"model": repr(lm.spec), "prompt": prompt, "position": int(position), "target": target, "foil": foil}
+
+
+def compute_dla(lm, inp):
+    """DLA of `inp` (see dla_inputs): an empty target is the model's top prediction, an empty foil none."""
+    return direct_logit_attribution(lm, inp["prompt"], inp["target"] or None, foil=inp["foil"] or None,
+                                    position=int(inp["position"]))
+
+
 def render_dla(lm, prompt: str, position: int, *, key: str, target: str = "") -> None:
     """DLA at `position` of `prompt`; `target` pre-fills the target field (empty = the model's top prediction)."""
     try:
@@ -29,11 +39,9 @@ def render_dla(lm, prompt: str, position: int, *, key: str, target: str = "") ->
     c1.text_input("Target token (empty = the model's top prediction here)", key=t_key, placeholder=" Paris")
     c2.text_input("Foil token (optional: attribute target − foil)", key=f_key, placeholder=" Rome")
     tgt, foil = st.session_state[t_key], st.session_state[f_key]
-    inputs = {"model": repr(lm.spec), "prompt": prompt, "position": int(position), "target": tgt, "foil": foil}
-    kept = run_keyed(f"{key}_dla", inputs,
-                     lambda progress: direct_logit_attribution(lm, prompt, tgt or None, foil=foil or None,
-                                                               position=int(position)),
-                     action="Attributing the logit", auto=True, show_stale=False)
+    inputs = dla_inputs(lm, prompt, position, tgt, foil)
+    kept = run_keyed(f"{key}_dla", inputs, lambda progress: compute_dla(lm, inputs),
+                     action="Attributing the logit", auto=True, show_stale=False, shared=True)
     if kept is None or kept.stale:
         return
     d = kept.result
