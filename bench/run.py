@@ -182,6 +182,40 @@ def child_start(a):
     return {"seconds": dt, "peak_mb": _peak_mb(), "layers": lm.adapter.n_layers}
 
 
+def child_cli_start(a):
+    """The CLI's warm start: `info` and the default lens in a fresh process, then the same calls served by a
+    resident worker (`python -m interp_core worker`), each the median of 3; and how long the worker takes to start."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "LOOKING_GLASS_WORKER_SOCKET": str(Path(tmp) / "w.sock")}
+        calls = {"info": ["info", "--model", "gemma-3-270m", "--json"],
+                 "lens": ["lens", "--model", "gemma-3-270m", "--prompt", "The Eiffel Tower is located in the city of",
+                          "--json"]}
+
+        def timed(argv, e):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "interp_core", *argv], cwd=ROOT, env=e, check=True,
+                           capture_output=True)
+            return time.perf_counter() - t
+
+        alone = {**env, "LOOKING_GLASS_WORKER": "0"}
+        out = {f"{k}_fresh_process_s": statistics.median(timed(v, alone) for _ in range(3)) for k, v in calls.items()}
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "interp_core", "worker", "start", "--model", "gemma-3-270m"], cwd=ROOT,
+                       env=env, check=True, capture_output=True)
+        out["worker_start_s"] = time.perf_counter() - t
+        try:
+            for k, v in calls.items():
+                out[f"{k}_worker_s"] = statistics.median(timed(v, env) for _ in range(3))
+            status = subprocess.run([sys.executable, "-m", "interp_core", "worker", "status", "--json"], cwd=ROOT,
+                                    env=env, check=True, capture_output=True, text=True)
+            out["served"] = json.loads(status.stdout)["served"]  # 6: every timed call went to the worker
+        finally:
+            subprocess.run([sys.executable, "-m", "interp_core", "worker", "stop"], cwd=ROOT, env=env,
+                           capture_output=True)
+    out["seconds"] = out["info_worker_s"]
+    return out
+
+
 def _running_topk(acts, state, k=20):
     """The same per-batch top-k update the scan does, for peers (values only)."""
     import torch
@@ -272,7 +306,7 @@ def child_first_chart(a):
     tmp = Path(tempfile.mkdtemp(prefix="lg-first-chart-"))
     t = time.perf_counter()
     server = start_server(tmp, workshop=False)
-    out: dict = {"pages": {}}
+    out: dict = {"pages": {}, "app_healthy_s": time.perf_counter() - t}  # the app's warm start (models cached)
     view = {"width": 1400, "height": 1000}
     try:
         with sync_playwright() as p:
@@ -280,7 +314,10 @@ def child_first_chart(a):
             ctx = browser.new_context()  # the first visitor: the server loads the model and starts its warm-up
             pg = ctx.new_page()
             pg.goto(server.url)
+            pg.get_by_role("heading", name="Looking Glass").first.wait_for(timeout=600 * 1000)
+            out["app_first_paint_s"] = time.perf_counter() - t  # from `streamlit run` to the home page's title
             pg.get_by_text("layers · d_model").first.wait_for(timeout=1800 * 1000)
+            out["app_model_ready_s"] = time.perf_counter() - t  # ... to the loaded model's shape on it
             ctx.close()
             if not server.wait_idle(timeout_s=1800, quiet_s=5.0):
                 raise RuntimeError("the server's warm-up did not finish")
@@ -398,6 +435,7 @@ def suite(text: str, quick: bool, peers: bool, device: str, dtype: str, layer: i
     r["ablation_layer_sweep"] = run_child("sweep", base)
     r["page_interactions"] = run_child("page", base)
     r["warm_start"] = run_child("start", {**base, "cold": False})
+    r["cli_start"] = run_child("cli_start", {})
     r["generation"] = run_child("generate", base)
     if browser and device == "cpu":
         r["first_chart"] = run_child("first_chart", {"repeat": 3}, timeout=3600)
@@ -432,7 +470,13 @@ def derive(r: dict) -> dict:
         "book scan peak < 2.5 GB": r["book_scan"].get("peak_mb", 1e9) < 2560,
         "book peak flat (x2 text within 10%)": (d["book_peak_growth_x2"] or 9) <= 1.10,
         "lens 32 tokens <= 1.5 s warm": r["lens"].get("lens_s", 1e9) <= 1.5,
-        "warm start <= 5 s": r["warm_start"].get("seconds", 1e9) <= 5,
+        "warm start <= 5 s (model load in a fresh process)": r["warm_start"].get("seconds", 1e9) <= 5,
+        "warm start <= 5 s (CLI info, fresh process)": r["cli_start"].get("info_fresh_process_s", 1e9) <= 5,
+        "warm start <= 5 s (CLI info, resident worker)": r["cli_start"].get("info_worker_s", 1e9) <= 5,
+        "app warm start: home page drawn <= 5 s after `streamlit run`":
+            r.get("first_chart", {}).get("app_first_paint_s", 1e9) <= 5,
+        "app warm start: model ready <= 5 s after `streamlit run`":
+            r.get("first_chart", {}).get("app_model_ready_s", 1e9) <= 5,
         "clean + ablated 10 greedy tokens <= 2 s": r["generation"].get("generation_batched_pair_s", 1e9) <= 2,
         "warm page interactions <= 1 s (logit lens page)": r["page_interactions"].get("max_interaction_s", 1e9) <= 1,
         "scan peak within 15% of bare peak": (d["scan_peak_vs_bare_peak"] or 9) <= 1.15,

@@ -1,6 +1,6 @@
-"""`python -m interp_core <command> --json`: every page, headless."""
+"""`python -m interp_core <command> --json`: every page, headless (see interp_core/cli/entry.py)."""
 import sys
 
-from interp_core.cli.main import main
+from interp_core.cli.entry import main
 
 sys.exit(main())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: importing results must not cost pandas
+    import pandas as pd
 
 Progress = Callable[[float | None, str], None]
 """progress(fraction in [0, 1] or None when unknown, message); whatever it raises propagates (that is how

@@ -6,29 +6,32 @@ sweep layers / heads / scale, and measure self-repair. Every intervention is a t
 """
 import streamlit as st
 
-from interp_core.ablation import COMPONENTS
-from interp_core.data import Corpus
-from interp_core.ablation import METHODS, NEEDS_REFERENCE
-from interp_core.engine.sites import ABLATION_SITES, CHOICES
-from interp_core.plots.ablation import METRICS
-from ui.corpus_picker import corpus_picker, corpus_src
-from ui.downloads import figure_download, json_download, table_downloads
-from ui.errors import shown_errors
-from ui.runner import run_keyed
-from ui.sections.ablation_view import (compare_cost, compare_inputs, compute_compare, compute_sweep, defaults,
-                                       render_comparison, render_sweep_pick, sweep_cost, sweep_figure, sweep_inputs,
-                                       validate)
-from ui.state import as_bool, publish, seed, url_notices
-from ui.warmup import wait_for_warmup
 from ui.frame import page_model, require_frame
-from ui.sections.attention import render_attention, render_sweep_head
-from ui.sections.patching import render_patching
 
 require_frame()
 
 st.title("✂️ Ablation playground")
 st.caption("Does this component matter, and what does the network do without it? Each intervention is a hook "
            "that exists for one forward pass; the model's weights are never changed.")
+
+# the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
+from interp_core.ablation import COMPONENTS  # noqa: E402
+from interp_core.data import Corpus  # noqa: E402
+from interp_core.ablation import METHODS, NEEDS_REFERENCE  # noqa: E402
+from interp_core.engine.sites import ABLATION_SITES, CHOICES  # noqa: E402
+from interp_core.plots.ablation import METRICS  # noqa: E402
+from ui.corpus_picker import corpus_picker, corpus_src  # noqa: E402
+from ui.downloads import figure_download, json_download, table_downloads  # noqa: E402
+from ui.errors import shown_errors  # noqa: E402
+from ui.runner import run_keyed  # noqa: E402
+from ui.sections.ablation_view import (compare_cost, compare_inputs, compute_compare, compute_sweep, defaults,  # noqa: E402
+                                       render_comparison, render_sweep_pick, sweep_cost, sweep_figure, sweep_inputs,
+                                       validate)
+from ui.state import as_bool, publish, seed, url_notices  # noqa: E402
+from ui.warmup import wait_for_warmup  # noqa: E402
+from ui.sections.attention import render_attention, render_sweep_head  # noqa: E402
+from ui.sections.patching import render_patching  # noqa: E402
+
 lm = page_model(no_lm_head="{name} has no LM head, so there are no "
                 "predictions to compare; pick a model with one (e.g. gemma-3-270m).")
 info = lm.info

@@ -9,26 +9,28 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from interp_core.engine.sites import CHOICES, DIST_SITES, NEURON_SITES
-from interp_core.plots.distributions import histogram_figure, matrix_figure, scatter_figure, spread_figure
-from ui.corpus_picker import corpus_picker, corpus_src
-from ui.downloads import figure_download, table_downloads
-from ui.errors import shown_errors
-from ui.runner import run_keyed
-from ui.sections.run_specs import DIST_PROMPT, DIST_TOKENS, compute_dist_for, dist_cost, dist_inputs
-from ui.state import as_bool, publish, seed, url_notices
-from ui.warmup import wait_for_warmup
 from ui.frame import page_model, require_frame
 
 require_frame()
+
+st.title("📊 Activation distributions")
+st.caption("How do the hidden states change shape through the network?")
+
+# the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
+from interp_core.engine.sites import CHOICES, DIST_SITES, NEURON_SITES  # noqa: E402
+from interp_core.plots.distributions import histogram_figure, matrix_figure, scatter_figure, spread_figure  # noqa: E402
+from ui.corpus_picker import corpus_picker, corpus_src  # noqa: E402
+from ui.downloads import figure_download, table_downloads  # noqa: E402
+from ui.errors import shown_errors  # noqa: E402
+from ui.runner import run_keyed  # noqa: E402
+from ui.sections.run_specs import DIST_PROMPT, DIST_TOKENS, compute_dist_for, dist_cost, dist_inputs  # noqa: E402
+from ui.state import as_bool, publish, seed, url_notices  # noqa: E402
+from ui.warmup import wait_for_warmup  # noqa: E402
 
 DEFAULT_PROMPT = DIST_PROMPT
 SOURCES = {"corpus": "Corpus sample", "prompt": "Prompt"}
 TOKENS_MIN, TOKENS_MAX = 16, 20_000
 BINS_MIN, BINS_MAX = 10, 300
-
-st.title("📊 Activation distributions")
-st.caption("How do the hidden states change shape through the network?")
 
 lm = page_model()
 

@@ -1,8 +1,6 @@
 """Landing page: what each page answers and how to start."""
 import streamlit as st
 
-from interp_core.components import parameter_breakdown
-from interp_core.plots.model import parameters_figure
 from ui.frame import require_frame
 
 require_frame()
@@ -25,6 +23,11 @@ Open a real transformer language model and look inside it by clicking. Pick a mo
 Every page keeps its settings in the address bar: copy the link to share exactly what you see.
 """
 )
+
+# the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
+from interp_core.components import parameter_breakdown  # noqa: E402
+from interp_core.plots.model import parameters_figure  # noqa: E402
+
 lm = st.session_state.get("lm")
 if lm is not None:
     info = lm.info

@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.lens import (METHOD_HELP, default_position, require_mask,
-                              trajectory)
-from interp_core.lens import masked_sweep, next_token_sweep
-from interp_core.plots.lens import COLOR_MODES, lens_heatmap, position_window, sweep_heatmap, trajectory_figure
-from ui.downloads import json_download, table_and_figure
-from ui.errors import shown_errors
-from ui.state import as_bool, publish, seed, url_notices
 from ui.frame import page_model, require_frame
-from ui.runner import run_keyed
-from ui.sections.run_specs import (BERT_PROMPT, DECODER_PROMPT, PAGE_TOP_K, compute_lens_for, lens_cost, lens_inputs,
-                                   masked_sweep_cost, retargeted)
-from ui.sections.lens_cell import render_cell
-from ui.sections.lens_window import DRAWN, drawn_window, render_position_window
-from ui.warmup import wait_for_warmup
-from interp_core.plots.clickable import clicked_cell, with_click_cells
-from ui.sections.attention import render_attention
-from ui.sections.dla import render_dla
 
 require_frame()
 
 
 st.title("🔭 Logit lens")
 st.caption("At which layer does the model know? Each layer's hidden state is decoded into the vocabulary.")
+
+# the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
+from interp_core.lens import (METHOD_HELP, default_position, require_mask,  # noqa: E402
+                              trajectory)
+from interp_core.lens import masked_sweep, next_token_sweep  # noqa: E402
+from interp_core.plots.lens import COLOR_MODES, lens_heatmap, position_window, sweep_heatmap, trajectory_figure  # noqa: E402
+from ui.downloads import json_download, table_and_figure  # noqa: E402
+from ui.errors import shown_errors  # noqa: E402
+from ui.state import as_bool, publish, seed, url_notices  # noqa: E402
+from ui.runner import run_keyed  # noqa: E402
+from ui.sections.run_specs import (BERT_PROMPT, DECODER_PROMPT, PAGE_TOP_K, compute_lens_for, lens_cost, lens_inputs,  # noqa: E402
+                                   masked_sweep_cost, retargeted)
+from ui.sections.lens_cell import render_cell  # noqa: E402
+from ui.sections.lens_window import DRAWN, drawn_window, render_position_window  # noqa: E402
+from ui.warmup import wait_for_warmup  # noqa: E402
+from interp_core.plots.clickable import clicked_cell, with_click_cells  # noqa: E402
+from ui.sections.attention import render_attention  # noqa: E402
+from ui.sections.dla import render_dla  # noqa: E402
 
 lm = page_model(no_lm_head="**{name}** has no LM head (it is an encoder "
                 "without a prediction head), so there is nothing to decode its hidden states into. Pick a model "

@@ -3,30 +3,32 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.engine.sites import CHOICES, NEURON_SITES
-from interp_core.neurons import seed_method, window_activations
-from interp_core.plots.neurons import (STATS, context_heatmap_html, histogram_figure, layer_figure,
-                                       top_tokens_figure, winners_figure)
-from interp_core.neurons import cached_scan, scan_layer
-from ui.cache import cached_tokens
-from ui.corpus_picker import corpus_picker, corpus_src
-from ui.downloads import figure_download, json_download, table_downloads
-from ui.errors import shown_errors
-from ui.costs import fmt_seconds, forward_flops, estimate_s
-from ui.runner import run_keyed
-from ui.sections.neuron_links import render_neuron_links
-from ui.state import publish, seed, url_notices
-from ui.warmup import scan_defaults, wait_for_scan
 from ui.frame import page_model, require_frame
-from ui.sections.neuron_prompt import apply_pending, render_prompt_tab
-from ui.sections.neuron_writes import render_neuron_writes
-from ui.sections.scan_all_layers import render_scan_all_layers, scan_options
 
 require_frame()
 
 st.title("🧠 Neuron explorer")
 st.caption("What makes this neuron fire? The **seed method** samples random windows and records the token at "
            "each batch's argmax; the **layer scan** keeps every neuron's top activations in one pass over a corpus.")
+
+# the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
+from interp_core.engine.sites import CHOICES, NEURON_SITES  # noqa: E402
+from interp_core.neurons import seed_method, window_activations  # noqa: E402
+from interp_core.plots.neurons import (STATS, context_heatmap_html, histogram_figure, layer_figure,  # noqa: E402
+                                       top_tokens_figure, winners_figure)
+from interp_core.neurons import cached_scan, scan_layer  # noqa: E402
+from ui.cache import cached_tokens  # noqa: E402
+from ui.corpus_picker import corpus_picker, corpus_src  # noqa: E402
+from ui.downloads import figure_download, json_download, table_downloads  # noqa: E402
+from ui.errors import shown_errors  # noqa: E402
+from ui.costs import fmt_seconds, forward_flops, estimate_s  # noqa: E402
+from ui.runner import run_keyed  # noqa: E402
+from ui.sections.neuron_links import render_neuron_links  # noqa: E402
+from ui.state import publish, seed, url_notices  # noqa: E402
+from ui.warmup import scan_defaults, wait_for_scan  # noqa: E402
+from ui.sections.neuron_prompt import apply_pending, render_prompt_tab  # noqa: E402
+from ui.sections.neuron_writes import render_neuron_writes  # noqa: E402
+from ui.sections.scan_all_layers import render_scan_all_layers, scan_options  # noqa: E402
 
 lm = page_model()
 info = lm.info

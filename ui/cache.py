@@ -1,10 +1,14 @@
 """Every `st.cache_*` wrapper of the app lives here. Models: one per identity per process, bounded."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 import interp_core
-from interp_core import LoadedModel, ModelSpec
+
+if TYPE_CHECKING:  # annotations only: the first page paints before torch is imported
+    from interp_core import LoadedModel, ModelSpec
 
 _SETTINGS = interp_core.load_settings()
 
@@ -22,6 +26,11 @@ def cached_model(spec: ModelSpec) -> LoadedModel:
 
 
 _LOADED: set = set()  # specs cached_model has loaded in this process (may since have been evicted)
+
+
+def any_loaded() -> bool:
+    """Whether this process has loaded any model yet (before the first, even torch may not be imported)."""
+    return bool(_LOADED)
 
 
 def is_loaded(spec: ModelSpec) -> bool:

@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-from interp_core.engine.model import LIVE_MODELS, live_hooks
 from interp_core.engine.scheduler import LONG_SLOTS, active_jobs
 from interp_core.results import atomic_write
 
@@ -33,6 +32,8 @@ def rss_bytes(pid: int | str = "self") -> int:
 
 
 def snapshot() -> dict:
+    from interp_core.engine.model import LIVE_MODELS, live_hooks  # torch: only once the writer runs
+
     jobs = active_jobs()
     return {"time": time.time(), "pid": os.getpid(), "rss_bytes": rss_bytes(), "hooks": live_hooks(),
             "models": len(LIVE_MODELS), "jobs": len(jobs), "long_jobs": sum(k == "long" for k in jobs.values()),

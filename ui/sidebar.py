@@ -7,14 +7,14 @@ import interp_core
 from interp_core import EMBEDDED
 from interp_core.paths import restrict_to
 
-from .cache import cached_model, is_loaded, warmup
+from .cache import any_loaded, cached_model, is_loaded, warmup
 from .errors import shown_errors
 from .runner import bind_this_session
 from .server_stats import start_stats_writer
 from .state import publish, seed
 
 CUSTOM = "Other: hub id or local folder…"
-PENDING = "_lg_pending_model"  # a spec the sidebar chose but left for the main area to prepare and load
+PENDING = "_lg_pending_model"  # a spec (or its (name, device, dtype)) the sidebar left for the main area to load
 
 
 def _choices() -> list[str]:
@@ -62,6 +62,10 @@ def model_sidebar():
             st.info("Type a hub id (e.g. gpt2) or a local model folder.")
             return None
         lm = None
+        if not any_loaded():  # the process's first model: making its spec imports torch, after the page drew
+            st.session_state[PENDING] = (name, st.session_state["device"], st.session_state["dtype"])
+            st.caption(f"Preparing **{name}**… (progress in the main area)")
+            return None
         with shown_errors("Loading the model"):
             spec = interp_core.make_spec(name, device=st.session_state["device"], dtype=st.session_state["dtype"])
             if is_loaded(spec):
@@ -111,6 +115,8 @@ def load_pending():
     lm = None
     with st.container(border=True):
         with shown_errors("Loading the model"):
+            if isinstance(spec, tuple):  # (name, device, dtype): see model_sidebar
+                spec = interp_core.make_spec(spec[0], device=spec[1], dtype=spec[2])
             if not interp_core.is_prepared(spec):
                 st.markdown(f"**Preparing {spec.name} once for this machine** — converting / fetching its weights "
                             "takes about a minute or two; later starts skip this step.")

@@ -42,18 +42,29 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                         "'{\"model.layers.0\": 0, \"model.layers.1\": \"disk\"}' (disk = offloaded)")
 
 
+RESIDENT: dict | None = None  # set by the resident worker (cli/worker.py): spec -> model kept between calls
+
+
 def load_from_args(args):
-    """Load the model named by the shared flags; progress goes to stderr."""
+    """Load the model named by the shared flags (a resident worker reuses its loaded ones); progress to stderr."""
     from interp_core.engine.loading import load_model, make_spec
     from interp_core.settings import load_settings
 
-    spec = make_spec(args.model or load_settings().default_model, revision=args.revision,
+    settings = load_settings()
+    spec = make_spec(args.model or settings.default_model, revision=args.revision,
                      device=args.device, dtype=args.dtype, device_map=getattr(args, "device_map", None))
+    if RESIDENT is not None and spec in RESIDENT:
+        return RESIDENT[spec]
 
     def progress(frac, msg):
         print(f"[{'' if frac is None else f'{frac:4.0%}'}] {msg}", file=sys.stderr)
 
-    return load_model(spec, progress=progress)
+    lm = load_model(spec, progress=progress)
+    if RESIDENT is not None:
+        while RESIDENT and len(RESIDENT) >= settings.max_models:
+            RESIDENT.pop(next(iter(RESIDENT)))  # the oldest goes: the worker keeps at most max_models
+        RESIDENT[spec] = lm
+    return lm
 
 
 def _clean(obj):
@@ -72,7 +83,10 @@ def _clean(obj):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m interp_core", description="Looking Glass, headless.")
+    parser = _Parser(prog="python -m interp_core", description="Looking Glass, headless.",
+                     epilog="python -m interp_core worker start|stop|restart|status: keep a resident process with "
+                            "torch and the models loaded; later calls are served by it and start in well under a "
+                            "second.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
