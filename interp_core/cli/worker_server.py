@@ -63,7 +63,7 @@ def serve(path: Path | None = None, preload: str | None = "default") -> None:
     """Listen on `path` until a stop request; `preload` loads that model (the settings' default) first."""
     import threading
 
-    from interp_core.cli import main as cli_main  # the heavy imports: once, here
+    from interp_core.cli import main as cli_main  # torch and transformers arrive with the preloaded model
 
     path = path or socket_path()
     cli_main.RESIDENT = {}
@@ -114,9 +114,15 @@ def serve(path: Path | None = None, preload: str | None = "default") -> None:
                     if reason:
                         send(conn, {"refuse": reason})
                         return
-                    with one_at_a_time:
+                    if not one_at_a_time.acquire(blocking=False):  # say why nothing happens yet
+                        send(conn, {"err": "note: the resident worker is running another call; yours starts "
+                                           "after it.\n"})
+                        one_at_a_time.acquire()
+                    try:
                         code = _run_call(conn, req)
                         served[0] += 1
+                    finally:
+                        one_at_a_time.release()
                     send(conn, {"exit": code})
             except (BrokenPipeError, ConnectionError, ValueError):
                 pass  # the client left (or spoke nonsense): nothing to answer

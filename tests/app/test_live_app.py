@@ -98,8 +98,8 @@ def test_warm_up_computes_the_lens_pages_whole_default_view(monkeypatch):
     from ui import cache, warmup
     from ui.runner import fingerprint
 
-    _open("pages/home.py")  # loads the default model into this process's cache
-    spec = next(iter(cache._LOADED))
+    _open("pages/home.py")  # loads the default model into this process's cache (other tests may have loaded others)
+    spec = next(s for s in cache._LOADED if s.name == "gemma-3-270m")
     lm = cache.cached_model(spec)
     slots = {"ll_lens", "attn_patterns", "ll_dla"}
     jobs = [j for j in warmup._jobs(lm) if j.slot in slots]
