@@ -8,7 +8,7 @@ import re
 import pytest
 PlaywrightError = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").Error
 
-from e2e_helpers import open_app, wait_idle
+from e2e_helpers import open_app, result_or_click, wait_idle
 
 # pixel position (relative to the chart element) of point i of trace `curve` (any axis type)
 _POINT_JS = """(el, [curve, i]) => {
@@ -59,10 +59,9 @@ def test_head_sweep_cell_opens_its_attention_pattern(page, server):
     _dismiss_not_found(page)
     page.get_by_role("tab", name="Sweeps").click()
     wait_idle(page)
-    run = page.get_by_role("button", name="Run sweep")
-    if run.count():
-        run.click()
-        wait_idle(page)
+    # the sweep starts by itself only when its estimate fits the page's budget: else press its button (waiting for
+    # either, since a check made while the tab's rerun is still drawing sees neither)
+    result_or_click(page, "Run sweep", "heads sweep ·")
     chart = _chart(page, "heads sweep")
     # overlay trace 1 holds one square per cell, row-major (layers × 4 heads): layer 5, head 2
     pt = _click_point(page, chart, 1, 5 * 4 + 2)

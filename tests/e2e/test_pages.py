@@ -74,8 +74,7 @@ def test_neuron_explorer_seed_scan_and_click(page, server):
     no_errors(page)
     page.get_by_role("tab", name="Layer scan").click()
     wait_idle(page)
-    if page.get_by_role("button", name="Scan layer").count():
-        click(page, "Scan layer")
+    result_or_click(page, "Scan layer", "neurons of mlp_neurons.1")
     page.get_by_text(re.compile(r"2,048 neurons of mlp_neurons\.1")).first.wait_for()
     no_errors(page)
     # click the neuron with the highest max activation in the scan chart
