@@ -12,23 +12,18 @@ from __future__ import annotations
 
 import importlib
 
-# public name -> the module that defines it
-_WHERE = {
-    "supported_families": "interp_core.engine.adapters",
-    "EMBEDDED": "interp_core.engine.catalog", "HUB": "interp_core.engine.catalog",
-    "CatalogEntry": "interp_core.engine.catalog",
-    "Cancelled": "interp_core.errors", "ModelLoadError": "interp_core.errors",
-    "UnsupportedModelError": "interp_core.errors", "UserError": "interp_core.errors",
-    "hooked": "interp_core.engine.hooks",
-    "is_prepared": "interp_core.engine.loading", "load_model": "interp_core.engine.loading",
-    "make_spec": "interp_core.engine.loading", "prepare_model": "interp_core.engine.loading",
-    "resolve_device": "interp_core.engine.loading",
-    "Encoded": "interp_core.engine.model", "ForwardResult": "interp_core.engine.model",
-    "LoadedModel": "interp_core.engine.model", "ModelInfo": "interp_core.engine.model",
-    "ModelSpec": "interp_core.engine.model",
-    "Settings": "interp_core.settings", "load_settings": "interp_core.settings",
-    "SITE_KINDS": "interp_core.engine.sites", "Site": "interp_core.engine.sites",
+# module -> the public names it defines
+_MODULES = {
+    "interp_core.engine.adapters": ("supported_families",),
+    "interp_core.engine.catalog": ("EMBEDDED", "HUB", "CatalogEntry"),
+    "interp_core.errors": ("Cancelled", "ModelLoadError", "UnsupportedModelError", "UserError"),
+    "interp_core.engine.hooks": ("hooked",),
+    "interp_core.engine.loading": ("is_prepared", "load_model", "make_spec", "prepare_model", "resolve_device"),
+    "interp_core.engine.model": ("Encoded", "ForwardResult", "LoadedModel", "ModelInfo", "ModelSpec"),
+    "interp_core.settings": ("Settings", "load_settings"),
+    "interp_core.engine.sites": ("SITE_KINDS", "Site"),
 }
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = sorted(_WHERE)
 
 
