@@ -99,78 +99,85 @@ m[2].metric("Values per layer", f"{result.n_tokens * result.width:,}")
 m[3].metric("Layers", f"{len(result.layers)}")
 name = f"dist_{lm.spec.name.replace('/', '_')}_{result.site}"
 
-tab_h, tab_s, tab_x, tab_t = st.tabs(["Histograms", "Scatter", "Between layers", "Statistics"])
+# only the open tab is drawn (its name travels in the URL): all four at once kept a new tab's browser
+# busy drawing five charts, the 650 KB scatter among them, before the first one showed
+tab_h, tab_s, tab_x, tab_t = st.tabs(["Histograms", "Scatter", "Between layers", "Statistics"], key="ad_tab",
+                                     bind="query-params")
 with tab_h:
-    c1, c2 = st.columns(2)
-    c1.radio("Layout", ("grid", "overlay"), key="ad_hist", horizontal=True,
-             format_func={"grid": "Small multiples", "overlay": "Overlaid"}.get)
-    overlay = st.session_state["ad_hist"] == "overlay"
-    c2.radio("Bins", ("shared", "own"), key="ad_hbins", horizontal=True, disabled=overlay,
-             format_func={"shared": "Shared by all layers", "own": "Each layer's own range"}.get,
-             help="Overlaid histograms always share bins. A layer's own bins zoom into it when other layers "
-                  "have much larger values.")
-    shared = overlay or st.session_state["ad_hbins"] == "shared"
-    fig = histogram_figure(result, st.session_state["ad_hist"], shared=shared)
-    st.plotly_chart(fig, key="ad_hist_chart")
-    if len(result.edges) > 1:
-        st.caption("Counts on a log scale so the side lobes of rare extreme activations show. "
-                   + (f"{len(result.edges) - 1} equal bins of width {float(result.edges[1] - result.edges[0]):.4g}, "
-                      "the same for every layer." if shared else "Each layer has its own equal-width bins."))
-    figure_download(fig, f"{name}_hist", key="ad_hist_fig")
-    table_downloads(result.hist_frame(shared), f"{name}_hist", key="ad_hist_tab")
+    if tab_h.open is not False:
+        c1, c2 = st.columns(2)
+        c1.radio("Layout", ("grid", "overlay"), key="ad_hist", horizontal=True,
+                 format_func={"grid": "Small multiples", "overlay": "Overlaid"}.get)
+        overlay = st.session_state["ad_hist"] == "overlay"
+        c2.radio("Bins", ("shared", "own"), key="ad_hbins", horizontal=True, disabled=overlay,
+                 format_func={"shared": "Shared by all layers", "own": "Each layer's own range"}.get,
+                 help="Overlaid histograms always share bins. A layer's own bins zoom into it when other layers "
+                      "have much larger values.")
+        shared = overlay or st.session_state["ad_hbins"] == "shared"
+        fig = histogram_figure(result, st.session_state["ad_hist"], shared=shared)
+        st.plotly_chart(fig, key="ad_hist_chart")
+        if len(result.edges) > 1:
+            st.caption("Counts on a log scale so the side lobes of rare extreme activations show. "
+                       + (f"{len(result.edges) - 1} equal bins of width {float(result.edges[1] - result.edges[0]):.4g}, "
+                          "the same for every layer." if shared else "Each layer has its own equal-width bins."))
+        figure_download(fig, f"{name}_hist", key="ad_hist_fig")
+        table_downloads(result.hist_frame(shared), f"{name}_hist", key="ad_hist_tab")
 with tab_s:
-    st.radio("Horizontal axis", ("position", "dim"), key="ad_x", horizontal=True,
-             format_func={"position": "Token position", "dim": "Dimension"}.get)
-    fig = scatter_figure(result, st.session_state["ad_x"])
-    st.plotly_chart(fig, key="ad_scatter_chart")
-    st.caption("A fixed random subsample of (token, dimension) entries — the same entries in every layer.")
-    figure_download(fig, f"{name}_scatter", key="ad_scatter_fig")
-    table_downloads(result.scatter, f"{name}_scatter", key="ad_scatter_tab")
+    if tab_s.open is not False:
+        st.radio("Horizontal axis", ("position", "dim"), key="ad_x", horizontal=True,
+                 format_func={"position": "Token position", "dim": "Dimension"}.get)
+        fig = scatter_figure(result, st.session_state["ad_x"])
+        st.plotly_chart(fig, key="ad_scatter_chart")
+        st.caption("A fixed random subsample of (token, dimension) entries — the same entries in every layer.")
+        figure_download(fig, f"{name}_scatter", key="ad_scatter_fig")
+        table_downloads(result.scatter, f"{name}_scatter", key="ad_scatter_tab")
 with tab_x:
-    st.caption("R² is the squared correlation of two layers' activations over all tokens and dimensions: "
-               "how much of one layer a linear rescaling of the other explains.")
-    for which, title in (("r2", "R²"), ("cov", "Covariance")):
-        fig = matrix_figure(result, which)
-        st.plotly_chart(fig, key=f"ad_{which}_chart")
-        c1, c2 = st.columns([1, 2])
-        with c1:
-            figure_download(fig, f"{name}_{which}", key=f"ad_{which}_fig")
-        with c2:
-            table_downloads(result.matrix_frame(which), f"{name}_{which}", key=f"ad_{which}_tab")
+    if tab_x.open is not False:
+        st.caption("R² is the squared correlation of two layers' activations over all tokens and dimensions: "
+                   "how much of one layer a linear rescaling of the other explains.")
+        for which, title in (("r2", "R²"), ("cov", "Covariance")):
+            fig = matrix_figure(result, which)
+            st.plotly_chart(fig, key=f"ad_{which}_chart")
+            c1, c2 = st.columns([1, 2])
+            with c1:
+                figure_download(fig, f"{name}_{which}", key=f"ad_{which}_fig")
+            with c2:
+                table_downloads(result.matrix_frame(which), f"{name}_{which}", key=f"ad_{which}_tab")
 with tab_t:
-    fig = spread_figure(result)
-    st.plotly_chart(fig, key="ad_spread_chart")
-    figure_download(fig, f"{name}_spread", key="ad_spread_fig")
-    table = result.stats.copy()
-    table["outlier_dims"] = table["outlier_dims"].map(lambda ds: ", ".join(str(d) for d in ds))
-    table = table.drop(columns=["outlier_abs_max"])
-    st.dataframe(table, hide_index=True, key="ad_stats_table",
-                 column_config={"n": st.column_config.NumberColumn("tokens", format="%d"),
-                                "kurtosis": st.column_config.NumberColumn("excess kurtosis", format="%.4g"),
-                                "outlier_dims": st.column_config.TextColumn("outlier dims (largest |value|)")})
-    table_downloads(table, f"{name}_stats", key="ad_stats_tab")
-    st.subheader("Outlier dimensions")
-    out = result.outliers.copy()
-    ne_site = result.site if result.site in NEURON_SITES else None
-    if ne_site is None:
-        st.caption("The Neuron explorer opens hidden-state dimensions and MLP neurons; switch the activations to "
-                   "one of those to get links.")
-        st.dataframe(out, hide_index=True, key="ad_outlier_table")
-    else:
-        model_q = lm.spec.name
-        out["open"] = [f"neuron_explorer?{urlencode({'model': model_q, 'ne_site': ne_site, 'ne_layer': int(l), 'ne_dim': int(d), 'ne_neuron': int(d), 'ne_tab': 'Seed method'})}"
-                       for l, d in zip(out["layer"], out["dim"])]
-        st.caption("Dimensions with the largest |activation| in each layer; click one to open it in the Neuron explorer.")
-        st.dataframe(out, hide_index=True, key="ad_outlier_table",
-                     column_config={"open": st.column_config.LinkColumn("Neuron explorer", display_text=r"ne_dim=(\d+)"),
-                                    "abs_max": st.column_config.NumberColumn("max |value|", format="%.4g")})
-        labels = dict(zip(result.layers, result.labels))
-        pick = st.selectbox("Open an outlier dimension of layer", result.layers, key="ad_open_layer",
-                            format_func=lambda l: "embeddings" if labels[l] == "emb" else f"layer {labels[l]}")
-        cols = st.columns(len(out[out["layer"] == pick]) or 1)
-        for col, row in zip(cols, out[out["layer"] == pick].itertuples()):
-            col.page_link("pages/neuron_explorer.py", label=f"dim {row.dim}", icon="🧠",
-                          help=f"max |value| {row.abs_max:.4g} — open in the Neuron explorer",
-                          query_params={"model": model_q, "ne_site": ne_site, "ne_layer": int(row.layer),
-                                        "ne_dim": int(row.dim), "ne_neuron": int(row.dim), "ne_tab": "Seed method"})
-    table_downloads(result.outliers, f"{name}_outliers", key="ad_outlier_tab")
+    if tab_t.open is not False:
+        fig = spread_figure(result)
+        st.plotly_chart(fig, key="ad_spread_chart")
+        figure_download(fig, f"{name}_spread", key="ad_spread_fig")
+        table = result.stats.copy()
+        table["outlier_dims"] = table["outlier_dims"].map(lambda ds: ", ".join(str(d) for d in ds))
+        table = table.drop(columns=["outlier_abs_max"])
+        st.dataframe(table, hide_index=True, key="ad_stats_table",
+                     column_config={"n": st.column_config.NumberColumn("tokens", format="%d"),
+                                    "kurtosis": st.column_config.NumberColumn("excess kurtosis", format="%.4g"),
+                                    "outlier_dims": st.column_config.TextColumn("outlier dims (largest |value|)")})
+        table_downloads(table, f"{name}_stats", key="ad_stats_tab")
+        st.subheader("Outlier dimensions")
+        out = result.outliers.copy()
+        ne_site = result.site if result.site in NEURON_SITES else None
+        if ne_site is None:
+            st.caption("The Neuron explorer opens hidden-state dimensions and MLP neurons; switch the activations to "
+                       "one of those to get links.")
+            st.dataframe(out, hide_index=True, key="ad_outlier_table")
+        else:
+            model_q = lm.spec.name
+            out["open"] = [f"neuron_explorer?{urlencode({'model': model_q, 'ne_site': ne_site, 'ne_layer': int(l), 'ne_dim': int(d), 'ne_neuron': int(d), 'ne_tab': 'Seed method'})}"
+                           for l, d in zip(out["layer"], out["dim"])]
+            st.caption("Dimensions with the largest |activation| in each layer; click one to open it in the Neuron explorer.")
+            st.dataframe(out, hide_index=True, key="ad_outlier_table",
+                         column_config={"open": st.column_config.LinkColumn("Neuron explorer", display_text=r"ne_dim=(\d+)"),
+                                        "abs_max": st.column_config.NumberColumn("max |value|", format="%.4g")})
+            labels = dict(zip(result.layers, result.labels))
+            pick = st.selectbox("Open an outlier dimension of layer", result.layers, key="ad_open_layer",
+                                format_func=lambda l: "embeddings" if labels[l] == "emb" else f"layer {labels[l]}")
+            cols = st.columns(len(out[out["layer"] == pick]) or 1)
+            for col, row in zip(cols, out[out["layer"] == pick].itertuples()):
+                col.page_link("pages/neuron_explorer.py", label=f"dim {row.dim}", icon="🧠",
+                              help=f"max |value| {row.abs_max:.4g} — open in the Neuron explorer",
+                              query_params={"model": model_q, "ne_site": ne_site, "ne_layer": int(row.layer),
+                                            "ne_dim": int(row.dim), "ne_neuron": int(row.dim), "ne_tab": "Seed method"})
+        table_downloads(result.outliers, f"{name}_outliers", key="ad_outlier_tab")

@@ -134,36 +134,47 @@ with shown_errors("Drawing the trajectory"):
     table_and_figure(traj.frame(), tfig, f"{name}_trajectory", "ll_dl_traj")
     render_cell(lm, result, sel_layer, int(st.session_state["ll_pos"]), top_k, st.session_state["ll_target"])
 
-st.subheader("Direct logit attribution")
-st.caption("Which layers and heads wrote the prediction at the chosen position (click a lens cell or pick the "
-           "position above): each component's direct path through the final norm and the unembedding.")
-with shown_errors("Attributing the logit"):
-    render_dla(lm, st.session_state["ll_prompt"], int(st.session_state["ll_pos"]), key="ll",
-               target=st.session_state["ll_target"])
+# the sections below share one row of tabs; only the open one is drawn (its name travels in the URL): drawn
+# all at once, their charts kept a new tab's browser busy for seconds before the heatmap showed
+SWEEP_TAB = "Masked sweep" if info.masked_lm else "Next-token sweep"
+tab_dla, tab_sweep, tab_attn = st.tabs(["Direct logit attribution", "Token sweep", "Attention patterns"],
+                                       key="ll_view", bind="query-params")
+with tab_dla:
+    if tab_dla.open is not False:
+        st.caption("Which layers and heads wrote the prediction at the chosen position (click a lens cell or pick the "
+                   "position above): each component's direct path through the final norm and the unembedding.")
+        with shown_errors("Attributing the logit"):
+            render_dla(lm, st.session_state["ll_prompt"], int(st.session_state["ll_pos"]), key="ll",
+                       target=st.session_state["ll_target"])
 
-st.subheader("Masked sweep" if info.masked_lm else "Next-token sweep")
-sweep = None
-with shown_errors("Running the sweep"):
-    if info.masked_lm:
-        st.caption("Mask each token in turn and follow the original token's z-score through the layers "
-                   "(one forward pass per token): which words are decided early and which late.")
-        st.toggle("Run the masked sweep", key="ll_sweep")
-        publish("ll_sweep")
-        if st.session_state["ll_sweep"]:
-            sw_in = {k: lens_in[k] for k in ("model", "prompt", "method")}
-            kept_sw = run_keyed("ll_sweep", sw_in, lambda prog: masked_sweep(lm, sw_in["prompt"], sw_in["method"], prog),
-                                action="Masking each token in turn", button="Run the masked sweep", auto=True,
-                                cost=masked_sweep_cost(lm, sw_in), shared=True, show_stale=False)
-            sweep = kept_sw.result if kept_sw is not None else None
-    else:
-        st.caption("The actual next token's z-score at every layer and position (from the same lens pass), "
-                   "min-max normalised per token: which continuations are decided early and which late.")
-        sweep = next_token_sweep(result)
-if sweep is not None:
-    sfig = sweep_heatmap(sweep, position_window(len(sweep.tokens), (lo, hi)) if len(sweep.tokens) > hi - lo else None)
-    st.plotly_chart(sfig, key="ll_sweep_fig")
-    table_and_figure(sweep.frame(), sfig, f"{name}_sweep", "ll_dl_sweep")
+with tab_sweep:
+    if tab_sweep.open is not False:
+        st.subheader(SWEEP_TAB)
+        sweep = None
+        with shown_errors("Running the sweep"):
+            if info.masked_lm:
+                st.caption("Mask each token in turn and follow the original token's z-score through the layers "
+                           "(one forward pass per token): which words are decided early and which late.")
+                st.toggle("Run the masked sweep", key="ll_sweep")
+                publish("ll_sweep")
+                if st.session_state["ll_sweep"]:
+                    sw_in = {k: lens_in[k] for k in ("model", "prompt", "method")}
+                    kept_sw = run_keyed("ll_sweep", sw_in,
+                                        lambda prog: masked_sweep(lm, sw_in["prompt"], sw_in["method"], prog),
+                                        action="Masking each token in turn", button="Run the masked sweep", auto=True,
+                                        cost=masked_sweep_cost(lm, sw_in), shared=True, show_stale=False)
+                    sweep = kept_sw.result if kept_sw is not None else None
+            else:
+                st.caption("The actual next token's z-score at every layer and position (from the same lens pass), "
+                           "min-max normalised per token: which continuations are decided early and which late.")
+                sweep = next_token_sweep(result)
+        if sweep is not None:
+            window = position_window(len(sweep.tokens), (lo, hi)) if len(sweep.tokens) > hi - lo else None
+            sfig = sweep_heatmap(sweep, window)
+            st.plotly_chart(sfig, key="ll_sweep_fig")
+            table_and_figure(sweep.frame(), sfig, f"{name}_sweep", "ll_dl_sweep")
 
-st.subheader("Attention patterns")
-with shown_errors("Capturing attention patterns"):
-    render_attention(lm, st.session_state["ll_prompt"], key="ll")
+with tab_attn:
+    if tab_attn.open is not False:
+        with shown_errors("Capturing attention patterns"):
+            render_attention(lm, st.session_state["ll_prompt"], key="ll")

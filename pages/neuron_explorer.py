@@ -143,102 +143,104 @@ with seed_tab:
 
 # --- layer scan ------------------------------------------------------------------------------------------------
 with scan_tab:
-    c = st.columns(3)
-    c[0].number_input("Top-k per neuron", min_value=1, max_value=1000, step=5, key="ne_topk")
-    c[1].number_input("Token limit (0 = whole corpus)", min_value=0, step=1000, key="ne_maxtok")
-    c[2].selectbox("Statistic", tuple(STATS), key="ne_stat", format_func=STATS.get)
-    publish("ne_topk", "ne_maxtok", "ne_stat")
-    top_k, max_tok, stat = int(st.session_state["ne_topk"]), int(st.session_state["ne_maxtok"]), st.session_state["ne_stat"]
-    kw = dict(site=site, layer=layer, top_k=top_k, seq_len=seq_len, batch_size=batch, max_tokens=max_tok or None)
-    skey = (lm.spec, corpus.sha256, tuple(sorted(kw.items())))
-    stored = st.session_state.get("ne_scan_result")
-    result = stored[1] if stored is not None and stored[0] == skey else None
-    if result is None:
-        with shown_errors("Reading the scan cache"):
-            result = cached_scan(lm, tc, **kw)
-            if result is not None:
-                st.session_state["ne_scan_result"] = (skey, result)
-    n_scan = min(tc.n_tokens, max_tok) if max_tok else tc.n_tokens
-    if result is None and kw == SD and src == "builtin:looking-glass":
-        wait_for_scan(lm)  # the background warm-up is scanning exactly this; then it is on disk
-        with shown_errors("Reading the scan cache"):
-            result = cached_scan(lm, tc, **kw)
-    if result is None:
-        st.caption(f"Scans {n_scan:,} tokens in windows of {seq_len}, {batch} per pass; the result is cached on disk.")
-        scan_in = {"model": repr(lm.spec), "corpus": corpus.sha256, **kw}
-        with shown_errors("The layer scan"):
-            kept = run_keyed("ne_scan", scan_in, lambda prog: scan_layer(lm, tc, **kw, **scan_options(), progress=prog),
-                             action="Scanning the layer", button="Scan layer", auto=scan_tab.open is not False,
-                             cost=(repr(lm.spec), "scan", forward_flops(info, n_scan, layers=layer + 1)),
-                             show_stale=False)
-            result = kept.result if kept is not None else None
-    render_scan_all_layers(lm, tc, corpus, kw, n_scan)
-    if result is not None:
-        st.session_state["ne_scan_result"] = (skey, result)
-    if result is not None:
-        p = result.provenance
-        st.success(f"{result.n_neurons:,} neurons of {p['hook_site']} over {p['n_tokens_scanned']:,} tokens"
-                   + (" (from the disk cache)" if result.cached else ""))
-        # a click on the chart arrives in its widget state before the chart is drawn again: apply it first,
-        # so the highlighted point and the number input agree; a later typed number wins until the next click
-        if int(st.session_state["ne_neuron"]) < 0 or int(st.session_state["ne_neuron"]) >= result.n_neurons:
-            st.session_state["ne_neuron"] = int(result.stats[stat].to_numpy().argmax())  # open on the strongest
-        event = st.session_state.get("ne_chart") or {}
-        points = (event.get("selection") or {}).get("points") or []
-        if points:
-            clicked = int(round(points[0]["x"]))
-            if st.session_state.get("ne_last_click") != (skey, clicked):
-                st.session_state["ne_last_click"] = (skey, clicked)
-                st.session_state["ne_neuron"] = clicked
-        fig = layer_figure(result.stats, stat, selected=int(st.session_state["ne_neuron"]),
-                           title=f"{STATS[stat]} per neuron — {p['hook_site']} (click a point)")
-        st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="ne_chart")
-        c = st.columns([1, 3])
-        c[0].number_input(f"Neuron (0–{result.n_neurons - 1})", min_value=0, step=1, key="ne_neuron")
-        publish("ne_neuron")
-        with c[1]:
-            table_downloads(result.stats, f"scan_stats_{site}{layer}", "ne_scan_stats_dl")
-            if st.session_state.get("ne_full_json_key") == skey:
-                json_download(st.session_state["ne_full_json"], f"scan_{site}{layer}_all_neurons", "ne_full_json_dl",
-                              "⬇ Every neuron with contexts (JSON)")
-            elif st.button("Prepare every neuron's top activations as JSON", key="ne_full_json_btn"):
-                with st.spinner("Building contexts for every neuron…"):
-                    st.session_state["ne_full_json"] = result.to_dict(lm, tc)
-                    st.session_state["ne_full_json_key"] = skey
-                st.rerun()
-        neuron = int(st.session_state["ne_neuron"])
-        with shown_errors("Opening the neuron"):
-            top = result.neuron_top(lm, tc, neuron)
-            row = result.stats.iloc[neuron]
-            st.subheader(f"Neuron {neuron}")
-            st.caption(f"max {row['max']:.4g} · mean {row['mean']:.4g} · std {row['std']:.4g} · "
-                       f"active on {row['frac_active']:.1%} of tokens ({p['active']})")
-            left, right = st.columns(2)
-            left.plotly_chart(top_tokens_figure(top, title=f"Tokens among neuron {neuron}'s top {len(top)}"),
-                              key="ne_toptok_fig")
-            right.plotly_chart(histogram_figure(result.sample[:, neuron], p["active_threshold"],
-                                                title=f"Activations of neuron {neuron}"),
-                               key="ne_hist_fig")
-            right.caption(f"Histogram over a {p['histogram_sample']}.")
-            ctx_col, writes_col = st.columns([3, 2])
-            with ctx_col:
-                st.markdown("**Top contexts** (shaded by this neuron's activation; hover a token for its value)")
-                ctx = run_keyed("ne_ctx", {"scan": skey, "neuron": neuron},
-                                lambda prog: window_activations(lm, tc, top.head(10), site=site, layer=layer, dim=neuron),
-                                action="Reading the top contexts", auto=True, show_stale=False, shared=True)
-                if ctx is not None and not ctx.stale:
-                    render_neuron_links(lm, tc, site, layer, neuron, ctx.result)
-                    _heatmaps(ctx.result, scale=float(abs(row["max"]) or 1.0))
-            with writes_col:
-                st.markdown("**What it writes** (direct path to the logits)")
-                render_neuron_writes(lm, site, layer, neuron, key="ne_scan")
-            st.dataframe(top, hide_index=True)
-            table_downloads(top, f"scan_{site}{layer}_neuron{neuron}", "ne_neuron_dl")
-            json_download(result.to_dict(lm, tc, neurons=[neuron]), f"scan_{site}{layer}_neuron{neuron}_full",
-                          "ne_neuron_json", "⬇ Neuron with provenance (JSON)")
+    if scan_tab.open is not False:  # only the open tab is drawn
+        c = st.columns(3)
+        c[0].number_input("Top-k per neuron", min_value=1, max_value=1000, step=5, key="ne_topk")
+        c[1].number_input("Token limit (0 = whole corpus)", min_value=0, step=1000, key="ne_maxtok")
+        c[2].selectbox("Statistic", tuple(STATS), key="ne_stat", format_func=STATS.get)
+        publish("ne_topk", "ne_maxtok", "ne_stat")
+        top_k, max_tok, stat = int(st.session_state["ne_topk"]), int(st.session_state["ne_maxtok"]), st.session_state["ne_stat"]
+        kw = dict(site=site, layer=layer, top_k=top_k, seq_len=seq_len, batch_size=batch, max_tokens=max_tok or None)
+        skey = (lm.spec, corpus.sha256, tuple(sorted(kw.items())))
+        stored = st.session_state.get("ne_scan_result")
+        result = stored[1] if stored is not None and stored[0] == skey else None
+        if result is None:
+            with shown_errors("Reading the scan cache"):
+                result = cached_scan(lm, tc, **kw)
+                if result is not None:
+                    st.session_state["ne_scan_result"] = (skey, result)
+        n_scan = min(tc.n_tokens, max_tok) if max_tok else tc.n_tokens
+        if result is None and kw == SD and src == "builtin:looking-glass":
+            wait_for_scan(lm)  # the background warm-up is scanning exactly this; then it is on disk
+            with shown_errors("Reading the scan cache"):
+                result = cached_scan(lm, tc, **kw)
+        if result is None:
+            st.caption(f"Scans {n_scan:,} tokens in windows of {seq_len}, {batch} per pass; the result is cached on disk.")
+            scan_in = {"model": repr(lm.spec), "corpus": corpus.sha256, **kw}
+            with shown_errors("The layer scan"):
+                kept = run_keyed("ne_scan", scan_in, lambda prog: scan_layer(lm, tc, **kw, **scan_options(), progress=prog),
+                                 action="Scanning the layer", button="Scan layer", auto=scan_tab.open is not False,
+                                 cost=(repr(lm.spec), "scan", forward_flops(info, n_scan, layers=layer + 1)),
+                                 show_stale=False)
+                result = kept.result if kept is not None else None
+        render_scan_all_layers(lm, tc, corpus, kw, n_scan)
+        if result is not None:
+            st.session_state["ne_scan_result"] = (skey, result)
+        if result is not None:
+            p = result.provenance
+            st.success(f"{result.n_neurons:,} neurons of {p['hook_site']} over {p['n_tokens_scanned']:,} tokens"
+                       + (" (from the disk cache)" if result.cached else ""))
+            # a click on the chart arrives in its widget state before the chart is drawn again: apply it first,
+            # so the highlighted point and the number input agree; a later typed number wins until the next click
+            if int(st.session_state["ne_neuron"]) < 0 or int(st.session_state["ne_neuron"]) >= result.n_neurons:
+                st.session_state["ne_neuron"] = int(result.stats[stat].to_numpy().argmax())  # open on the strongest
+            event = st.session_state.get("ne_chart") or {}
+            points = (event.get("selection") or {}).get("points") or []
+            if points:
+                clicked = int(round(points[0]["x"]))
+                if st.session_state.get("ne_last_click") != (skey, clicked):
+                    st.session_state["ne_last_click"] = (skey, clicked)
+                    st.session_state["ne_neuron"] = clicked
+            fig = layer_figure(result.stats, stat, selected=int(st.session_state["ne_neuron"]),
+                               title=f"{STATS[stat]} per neuron — {p['hook_site']} (click a point)")
+            st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="ne_chart")
+            c = st.columns([1, 3])
+            c[0].number_input(f"Neuron (0–{result.n_neurons - 1})", min_value=0, step=1, key="ne_neuron")
+            publish("ne_neuron")
+            with c[1]:
+                table_downloads(result.stats, f"scan_stats_{site}{layer}", "ne_scan_stats_dl")
+                if st.session_state.get("ne_full_json_key") == skey:
+                    json_download(st.session_state["ne_full_json"], f"scan_{site}{layer}_all_neurons", "ne_full_json_dl",
+                                  "⬇ Every neuron with contexts (JSON)")
+                elif st.button("Prepare every neuron's top activations as JSON", key="ne_full_json_btn"):
+                    with st.spinner("Building contexts for every neuron…"):
+                        st.session_state["ne_full_json"] = result.to_dict(lm, tc)
+                        st.session_state["ne_full_json_key"] = skey
+                    st.rerun()
+            neuron = int(st.session_state["ne_neuron"])
+            with shown_errors("Opening the neuron"):
+                top = result.neuron_top(lm, tc, neuron)
+                row = result.stats.iloc[neuron]
+                st.subheader(f"Neuron {neuron}")
+                st.caption(f"max {row['max']:.4g} · mean {row['mean']:.4g} · std {row['std']:.4g} · "
+                           f"active on {row['frac_active']:.1%} of tokens ({p['active']})")
+                left, right = st.columns(2)
+                left.plotly_chart(top_tokens_figure(top, title=f"Tokens among neuron {neuron}'s top {len(top)}"),
+                                  key="ne_toptok_fig")
+                right.plotly_chart(histogram_figure(result.sample[:, neuron], p["active_threshold"],
+                                                    title=f"Activations of neuron {neuron}"),
+                                   key="ne_hist_fig")
+                right.caption(f"Histogram over a {p['histogram_sample']}.")
+                ctx_col, writes_col = st.columns([3, 2])
+                with ctx_col:
+                    st.markdown("**Top contexts** (shaded by this neuron's activation; hover a token for its value)")
+                    ctx = run_keyed("ne_ctx", {"scan": skey, "neuron": neuron},
+                                    lambda prog: window_activations(lm, tc, top.head(10), site=site, layer=layer, dim=neuron),
+                                    action="Reading the top contexts", auto=True, show_stale=False, shared=True)
+                    if ctx is not None and not ctx.stale:
+                        render_neuron_links(lm, tc, site, layer, neuron, ctx.result)
+                        _heatmaps(ctx.result, scale=float(abs(row["max"]) or 1.0))
+                with writes_col:
+                    st.markdown("**What it writes** (direct path to the logits)")
+                    render_neuron_writes(lm, site, layer, neuron, key="ne_scan")
+                st.dataframe(top, hide_index=True)
+                table_downloads(top, f"scan_{site}{layer}_neuron{neuron}", "ne_neuron_dl")
+                json_download(result.to_dict(lm, tc, neurons=[neuron]), f"scan_{site}{layer}_neuron{neuron}_full",
+                              "ne_neuron_json", "⬇ Neuron with provenance (JSON)")
 
 # --- a neuron on your own prompt -------------------------------------------------------------------------------
 with prompt_tab:
-    with shown_errors("Running your prompt"):
-        render_prompt_tab(lm, site, layer, width, default_prompt="The Eiffel Tower is located in the city of Paris.")
-    publish("ne_pdim")
+    if prompt_tab.open is not False:  # only the open tab is drawn
+        with shown_errors("Running your prompt"):
+            render_prompt_tab(lm, site, layer, width, default_prompt="The Eiffel Tower is located in the city of Paris.")
+        publish("ne_pdim")

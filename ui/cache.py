@@ -20,8 +20,11 @@ def cached_model(spec: ModelSpec) -> LoadedModel:
     Streamlit computes a missing entry once even when many sessions ask at the same time, and drops
     the least recently used model beyond LOOKING_GLASS_MAX_MODELS so its memory is freed.
     """
+    from interp_core.engine.allocator import settle_heap
+
     lm = interp_core.load_model(spec)
     _LOADED.add(spec)
+    settle_heap()  # Streamlit collects garbage after every script run; frozen, the model's objects cost it nothing
     return lm
 
 

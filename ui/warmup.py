@@ -82,6 +82,9 @@ class Warmup:
                 log.warning("warm-up job %s failed", job.slot or "scan", exc_info=True)
             finally:
                 job.done.set()
+        from interp_core.engine.allocator import settle_heap
+
+        settle_heap()  # the shared warm-up results live as long as the process
 
     def pending(self, slot: str, inputs: Mapping[str, Any]) -> Job | None:
         from .runner import fingerprint

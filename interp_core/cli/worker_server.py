@@ -70,11 +70,13 @@ def serve(path: Path | None = None, preload: str | None = "default") -> None:
     mine = identity()
     if preload:
         try:
+            from interp_core.engine.allocator import settle_heap
             from interp_core.engine.loading import load_model, make_spec
             from interp_core.settings import load_settings
 
             spec = make_spec(load_settings().default_model if preload == "default" else preload)
             cli_main.RESIDENT[spec] = load_model(spec)
+            settle_heap()  # the worker's later collections skip torch, transformers and the model
         except Exception as e:  # noqa: BLE001 - e.g. not prepared yet: the first call loads it
             print(f"worker: could not preload a model: {e}", file=sys.stderr)
     path.parent.mkdir(parents=True, exist_ok=True)

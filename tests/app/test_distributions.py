@@ -35,6 +35,21 @@ def _charts(at):
     return at.get("plotly_chart")
 
 
+TAB_CHARTS = {"Histograms": 1, "Scatter": 1, "Between layers": 2, "Statistics": 1}  # R² and covariance together
+
+
+def _all_tabs(at) -> int:
+    """Open each tab in turn (only the open one is drawn); the charts drawn over all of them, Statistics left open."""
+    n = 0
+    for name, want in TAB_CHARTS.items():
+        at.session_state["ad_tab"] = name
+        at.run()
+        assert not at.exception and not at.error, (name, at.exception, [e.value for e in at.error])
+        assert len(_charts(at)) == want, (name, len(_charts(at)))
+        n += want
+    return n
+
+
 def test_gemma_corpus_sample_then_clicks():
     at = _open(ad_tokens=48)
     assert not at.error, [e.value for e in at.error]
@@ -42,7 +57,8 @@ def test_gemma_corpus_sample_then_clicks():
     n_excl = int(next(m.value for m in at.metric if m.label == "Tokens measured").replace(",", ""))
     n_seq = int(next(m.value for m in at.metric if m.label == "Sequences").replace(",", ""))
     assert next(m.value for m in at.metric if m.label == "Layers") == "19"
-    assert len(_charts(at)) == 5  # histograms, scatter, R², covariance, spread
+    assert len(_charts(at)) == 1  # only the open tab (histograms) is drawn
+    assert _all_tabs(at) == 5  # histograms, scatter, R², covariance, spread
     assert at.query_params["ad_site"] == "resid" and at.query_params["ad_tokens"] == "48"
     # switch off "exclude first token": one more token per sequence
     at.toggle(key="ad_first").set_value(False).run()
@@ -65,9 +81,13 @@ def test_gemma_corpus_sample_then_clicks():
     assert pl[0].proto.query_string.startswith(f"model=gemma-3-270m&ne_site=mlp&ne_layer=17&ne_dim={dims[0]}&")
     assert "ne_tab=Seed" in pl[0].proto.query_string
     # overlaid histograms and dimension scatter re-plot without recomputing
+    at.session_state["ad_tab"] = "Histograms"
+    at.run()
     at.radio(key="ad_hist").set_value("overlay").run()
+    at.session_state["ad_tab"] = "Scatter"
+    at.run()
     at.radio(key="ad_x").set_value("dim").run()
-    assert not at.exception and not at.error and len(_charts(at)) == 5
+    assert not at.exception and not at.error and len(_charts(at)) == 1
 
 
 def test_gemma_prompt_and_bad_prompt():
@@ -85,7 +105,7 @@ def test_minilm_encoder():
     at = _open("minilm-l6", ad_tokens=40, ad_site="attn_out")
     assert not at.error, [e.value for e in at.error]
     assert next(m.value for m in at.metric if m.label == "Layers") == "6"
-    assert len(_charts(at)) == 5
+    assert _all_tabs(at) == 5
     assert not at.main.get("page_link")
     # attention outputs have no Neuron explorer page: a plain table, no links
     assert "open" not in at.dataframe[-1].value.columns

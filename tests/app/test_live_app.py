@@ -69,7 +69,7 @@ def test_ablation_link_values_are_clamped_and_results_keyed_by_every_input():
 
 
 def test_outlier_links_open_the_neuron_explorer():
-    at = _open("pages/distributions.py", ad_source="prompt", ad_site="resid")
+    at = _open("pages/distributions.py", ad_source="prompt", ad_site="resid", ad_tab="Statistics")
     if not [m for m in at.metric if m.label == "Tokens measured"]:  # not started by itself on a slow machine
         at.button(key="ad_run").click().run()
     assert not at.error, [e.value for e in at.error]

@@ -39,6 +39,14 @@ def _figures(at) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+def _titles(at) -> list[str]:
+    out = []
+    for f in _figures(at):
+        t = f["layout"].get("title", "")
+        out.append(t.get("text", "") if isinstance(t, dict) else str(t))
+    return out
+
+
 def _heat_text(at) -> list[list[str]]:
     return _figures(at)[0]["data"][0]["text"]  # (layers, positions) top-1 tokens
 
@@ -56,7 +64,21 @@ def test_eiffel_paris_takes_over_in_upper_layers():
     snap = next(m for m in at.metric if m.label == "Snap layer")
     assert 10 <= int(snap.value) <= 18
     assert next(m for m in at.metric if m.label == "Target").value == "' Paris'"
-    assert len(_figures(at)) >= 3  # heatmap, trajectory, next-token sweep (and the sections below)
+    assert len(_figures(at)) >= 3  # heatmap, trajectory and the open tab below (direct logit attribution)
+    # the tabs below the trajectory: only the open one is drawn (its name is kept in the URL)
+    assert any(t.startswith("Direct logit attribution") for t in _titles(at))
+    assert not any(t.startswith("Heads by") for t in _titles(at))
+    at.session_state["ll_view"] = "Token sweep"
+    at.run()
+    assert not at.exception and not at.error
+    assert at.get("subheader") and any(h.value == "Next-token sweep" for h in at.get("subheader"))
+    assert not any(t.startswith("Direct logit attribution") for t in _titles(at)) and len(_figures(at)) == 3
+    at.session_state["ll_view"] = "Attention patterns"
+    at.run()
+    assert not at.exception and not at.error
+    assert any(t.startswith("Heads by") for t in _titles(at))
+    at.session_state["ll_view"] = "Direct logit attribution"
+    at.run()
     assert at.query_params["ll_method"] in (["auto"], "auto")
 
     # switching the method is a recompute; the naive dot product does not give the same picture

@@ -82,7 +82,7 @@ def test_head_sweep_cell_opens_its_attention_pattern(page, server):
 def test_lens_cell_opens_dla_for_its_position(page, server):
     open_app(page, server, "logit_lens", "ll_target=%20Paris")
     _dismiss_not_found(page)
-    page.get_by_role("heading", name="Direct logit attribution").wait_for()
+    page.get_by_role("tab", name="Direct logit attribution").wait_for()  # the open tab under the trajectory
     wf = _chart(page, "Direct logit attribution")
     assert "position 9" in wf.locator(".gtitle").first.text_content()  # the prediction at the last token first
     page.get_by_text("frozen at its value on the clean run").first.wait_for()
