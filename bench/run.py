@@ -326,9 +326,12 @@ def child_first_chart(a):
             out["server_ready_s"] = time.perf_counter() - t
 
             def timed_goto(context, page_path: str, timeout_s: float) -> float:
+                return timed_url(context, f"{server.url}/{page_path}", timeout_s)
+
+            def timed_url(context, url: str, timeout_s: float) -> float:
                 pg = context.new_page()
                 t0 = time.perf_counter()
-                pg.goto(f"{server.url}/{page_path}")
+                pg.goto(url)
                 pg.wait_for_function(CHART_JS, arg="", timeout=timeout_s * 1000, polling=20)
                 dt = time.perf_counter() - t0
                 pg.close()
@@ -365,12 +368,38 @@ def child_first_chart(a):
                     "in_app_s": statistics.median(in_app), "new_tab_s": statistics.median(new_tab),
                     "new_browser_s": statistics.median(new_browser),
                     "all_s": {"in_app": in_app, "new_tab": new_tab, "new_browser": new_browser}})
+            # the floor, in the same browser: a new tab of a bare Streamlit page with one small chart
+            bare_url = _bare_page_server(tmp)
+            bare = [timed_url(same, bare_url, 120) for _ in range(n)]
+            out["bare_page_new_tab_s"], out["bare_page_all_s"] = statistics.median(bare), bare
             same.close()
             browser.close()
     finally:
         server.stop()
+        for proc in _BARE:
+            proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+_BARE: list = []
+
+
+def _bare_page_server(tmp: Path) -> str:
+    """Serve bench/bare_page.py with Streamlit (stopped with the child's server); returns its URL."""
+    from load import free_port, healthy
+
+    port = free_port()
+    log = (tmp / "bare-page.log").open("wb")
+    _BARE.append(subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("bare_page.py")), "--server.port",
+         str(port), "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
+         "false", "--server.fileWatcherType", "none"], cwd=tmp, stdout=log, stderr=subprocess.STDOUT))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline and not healthy(url):
+        time.sleep(0.3)
+    return url
 
 
 CHILDREN = {k[6:]: v for k, v in globals().items() if k.startswith("child_")}
@@ -483,6 +512,10 @@ def derive(r: dict) -> dict:
         "warm page interactions <= 1 s (logit lens page)": r["page_interactions"].get("max_interaction_s", 1e9) <= 1,
         "scan peak within 15% of bare peak": (d["scan_peak_vs_bare_peak"] or 9) <= 1.15,
     }
+    if "bare_page_new_tab_s" in r.get("first_chart", {}):  # the floor: a bare Streamlit page, same browser
+        d["bare_page_new_tab_s"] = r["first_chart"]["bare_page_new_tab_s"]
+        t["a bare Streamlit page (one small chart) opens in a new tab <= 2 s (the floor here)"] = \
+            d["bare_page_new_tab_s"] <= 2
     for page, v in r.get("first_chart", {}).get("pages", {}).items():
         t[f"warm open of {page} (sidebar link) shows a chart <= 2 s"] = v.get("in_app_s", 1e9) <= 2
         t[f"warm open of {page} (new tab) shows a chart <= 2 s"] = v.get("new_tab_s", 1e9) <= 2
