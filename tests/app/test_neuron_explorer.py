@@ -68,6 +68,14 @@ def test_seed_scan_and_neuron_detail(cache):
     again = _open(ne_neuron=17)  # a fresh session reopens the scan from the disk cache without a button
     assert any("from the disk cache" in s.value for s in again.success)
     assert any(h.value == "Neuron 17" for h in again.subheader)
+    # what it writes: two ranked tables; the chart is drawn only while its expander is open
+    def writes_charts():
+        return [c for c in again.get("plotly_chart") if " #17 writes (" in c.proto.spec]  # its title
+    assert not writes_charts()
+    again.session_state["ne_scan_writes_chart_open"] = True
+    again.run()
+    assert not again.exception and not again.error
+    assert len(writes_charts()) == 1
 
 
 def test_bad_inputs_show_one_clear_message(cache):

@@ -35,6 +35,8 @@ def render_neuron_writes(lm, site: str, layer: int, dim: int, *, key: str, k: in
     down.markdown("**Suppresses**")
     down.dataframe(w.ranked(variant, "suppresses")[["rank", "token", "value"]], hide_index=True,
                    key=f"{key}_writes_down")
-    with st.expander("As a chart"):
-        st.plotly_chart(writes_figure(w, variant), key=f"{key}_writes_fig")
+    chart = st.expander("As a chart", expanded=False, key=f"{key}_writes_chart_open", on_change="rerun")
+    with chart:
+        if chart.open is not False:  # drawn only while open: a closed expander's chart still costs the browser
+            st.plotly_chart(writes_figure(w, variant), key=f"{key}_writes_fig")
     table_downloads(w.frame(), f"writes_{site}{layer}_{dim}", f"{key}_writes_dl")
