@@ -122,3 +122,12 @@ def test_model_without_lm_head_says_so():
     assert not at.error
     assert any("has no LM head" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_a_link_opens_the_tab_it_names():
+    """The open section below the trajectory travels in the URL (ll_view): a copied link reopens it."""
+    at = _open({"ll_view": "Attention patterns"})
+    _press(at)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(t.startswith("Heads by") for t in _titles(at))
+    assert not any(t.startswith("Direct logit attribution") for t in _titles(at))

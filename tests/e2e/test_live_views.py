@@ -149,6 +149,27 @@ def test_copied_ablation_url_reproduces_result(browser, server):
         second.close()
 
 
+def test_open_tabs_round_trip_through_the_url(page, server):
+    """Only the open tab is drawn, and its name is in the URL: a click on another tab draws it and names it there,
+    and that URL opened again shows the same tab."""
+    open_app(page, server, "logit_lens")
+    page.get_by_text(PAGES["logit_lens"]).first.wait_for(timeout=300_000)
+    result_or_click(page, "Run the logit lens", "Sum of the parts")  # the open tab: direct logit attribution
+    assert not page.locator(".gtitle", has_text="Heads by").count()  # a closed tab's chart is not drawn
+    page.get_by_role("tab", name="Attention patterns").click()
+    page.locator(".gtitle", has_text="Heads by").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert _query(page).get("ll_view") == "Attention patterns"
+    assert not page.locator(".gtitle", has_text="Direct logit attribution:").count()
+    page.goto(page.url)  # the copied link
+    page.locator(".gtitle", has_text="Heads by").first.wait_for(timeout=120_000)
+    assert not _errors(page), _errors(page)
+    open_app(page, server, "distributions", "ad_tab=" + quote("Between layers"))
+    page.locator(".gtitle", has_text="R² between layers").first.wait_for(timeout=300_000)
+    assert not page.locator(".gtitle", has_text="Histograms").count()
+    assert not _errors(page), _errors(page)
+
+
 def test_huge_link_values_are_clamped_and_do_not_start_work(page, browser, server):
     open_app(page, server, "distributions", "ad_tokens=999999999")
     page.get_by_text(re.compile(r"Link adjusted: \?ad_tokens=999,999,999 is outside 16–20,000")).first.wait_for()
