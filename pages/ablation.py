@@ -27,10 +27,12 @@ from ui.runner import run_keyed  # noqa: E402
 from ui.sections.ablation_view import (compare_cost, compare_inputs, compute_compare, compute_sweep, defaults,  # noqa: E402
                                        render_comparison, render_sweep_pick, sweep_cost, sweep_figure, sweep_inputs,
                                        validate)
-from ui.state import as_bool, publish, seed, url_notices  # noqa: E402
+from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
 from ui.warmup import wait_for_warmup  # noqa: E402
 from ui.sections.attention import render_attention, render_sweep_head  # noqa: E402
 from ui.sections.patching import render_patching  # noqa: E402
+
+AB_TABS = ("Compare clean vs ablated", "Sweeps", "Attention patterns", "Which components matter?")
 
 lm = page_model(no_lm_head="{name} has no LM head, so there are no "
                 "predictions to compare; pick a model with one (e.g. gemma-3-270m).")
@@ -59,6 +61,7 @@ seed("ab_budget", D["ab_budget"], int, lo=50, hi=50_000)
 seed("ab_gen", D["ab_gen"], int, lo=0, hi=64)
 seed("ab_topk", D["ab_topk"], int, lo=1, hi=50)
 seed("ab_repair", D["ab_repair"], as_bool)
+check_tab("ab_tab", AB_TABS)
 url_notices()
 
 st.text_area("Prompt" + (f" (put {mask} where BERT should predict)" if masked else ""), key="ab_prompt", height=80)
@@ -111,8 +114,7 @@ publish(*[k for k, on in (("ab_heads", site == "head"), ("ab_index", site == "ne
 
 
 ref_sha = reference.sha256 if reference is not None else None
-tab_cmp, tab_sweep, tab_attn, tab_patch = st.tabs(["Compare clean vs ablated", "Sweeps", "Attention patterns",
-                                                   "Which components matter?"], key="ab_tab", bind="query-params")
+tab_cmp, tab_sweep, tab_attn, tab_patch = st.tabs(AB_TABS, key="ab_tab", bind="query-params")
 
 # --- single ablation ------------------------------------------------------------------------------
 with tab_cmp:

@@ -24,13 +24,14 @@ from ui.downloads import figure_download, table_downloads  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
 from ui.sections.run_specs import DIST_PROMPT, DIST_TOKENS, compute_dist_for, dist_cost, dist_inputs  # noqa: E402
-from ui.state import as_bool, publish, seed, url_notices  # noqa: E402
+from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
 from ui.warmup import wait_for_warmup  # noqa: E402
 
 DEFAULT_PROMPT = DIST_PROMPT
 SOURCES = {"corpus": "Corpus sample", "prompt": "Prompt"}
 TOKENS_MIN, TOKENS_MAX = 16, 20_000
 BINS_MIN, BINS_MAX = 10, 300
+AD_TABS = ("Histograms", "Scatter", "Between layers", "Statistics")
 
 lm = page_model()
 
@@ -43,6 +44,7 @@ seed("ad_bins", 80, int, lo=BINS_MIN, hi=BINS_MAX)
 seed("ad_hist", "grid", choices=("grid", "overlay"))
 seed("ad_hbins", "own", choices=("shared", "own"))  # per-layer ranges by default; shared is a choice
 seed("ad_x", "position", choices=("position", "dim"))
+check_tab("ad_tab", AD_TABS)
 url_notices()  # numbers from a link were clamped into the widgets' ranges
 
 left, right = st.columns([3, 2])
@@ -101,8 +103,7 @@ name = f"dist_{lm.spec.name.replace('/', '_')}_{result.site}"
 
 # only the open tab is drawn (its name travels in the URL): all four at once kept a new tab's browser
 # busy drawing five charts, the 650 KB scatter among them, before the first one showed
-tab_h, tab_s, tab_x, tab_t = st.tabs(["Histograms", "Scatter", "Between layers", "Statistics"], key="ad_tab",
-                                     bind="query-params")
+tab_h, tab_s, tab_x, tab_t = st.tabs(AD_TABS, key="ad_tab", bind="query-params")
 with tab_h:
     if tab_h.open is not False:
         c1, c2 = st.columns(2)

@@ -19,7 +19,7 @@ from interp_core.lens import masked_sweep, next_token_sweep  # noqa: E402
 from interp_core.plots.lens import COLOR_MODES, lens_heatmap, position_window, sweep_heatmap, trajectory_figure  # noqa: E402
 from ui.downloads import json_download, table_and_figure  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
-from ui.state import as_bool, publish, seed, url_notices  # noqa: E402
+from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
 from ui.sections.run_specs import (BERT_PROMPT, DECODER_PROMPT, PAGE_TOP_K, compute_lens_for, lens_cost, lens_inputs,  # noqa: E402
                                    masked_sweep_cost, retargeted)
@@ -29,6 +29,8 @@ from ui.warmup import wait_for_warmup  # noqa: E402
 from interp_core.plots.clickable import clicked_cell, with_click_cells  # noqa: E402
 from ui.sections.attention import render_attention  # noqa: E402
 from ui.sections.dla import render_dla  # noqa: E402
+
+LL_VIEWS = ("Direct logit attribution", "Token sweep", "Attention patterns")  # the tabs under the trajectory
 
 lm = page_model(no_lm_head="**{name}** has no LM head (it is an encoder "
                 "without a prediction head), so there is nothing to decode its hidden states into. Pick a model "
@@ -62,6 +64,7 @@ c4.radio("Colour by", list(COLOR_MODES), key="ll_color", horizontal=True, format
 publish("ll_prompt", "ll_method", "ll_target", "ll_topk", "ll_color")
 
 
+check_tab("ll_view", LL_VIEWS)
 url_notices()
 # the model runs once per (prompt, method); a target is a cheap re-read of the kept hidden states (retarget)
 lens_in = lens_inputs(lm, st.session_state["ll_prompt"], st.session_state["ll_method"], "")
@@ -137,8 +140,7 @@ with shown_errors("Drawing the trajectory"):
 # the sections below share one row of tabs; only the open one is drawn (its name travels in the URL): drawn
 # all at once, their charts kept a new tab's browser busy for seconds before the heatmap showed
 SWEEP_TAB = "Masked sweep" if info.masked_lm else "Next-token sweep"
-tab_dla, tab_sweep, tab_attn = st.tabs(["Direct logit attribution", "Token sweep", "Attention patterns"],
-                                       key="ll_view", bind="query-params")
+tab_dla, tab_sweep, tab_attn = st.tabs(LL_VIEWS, key="ll_view", bind="query-params")
 with tab_dla:
     if tab_dla.open is not False:
         st.caption("Which layers and heads wrote the prediction at the chosen position (click a lens cell or pick the "

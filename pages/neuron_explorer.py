@@ -24,11 +24,13 @@ from ui.errors import shown_errors  # noqa: E402
 from ui.costs import fmt_seconds, forward_flops, estimate_s  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
 from ui.sections.neuron_links import render_neuron_links  # noqa: E402
-from ui.state import publish, seed, url_notices  # noqa: E402
+from ui.state import check_tab, publish, seed, url_notices  # noqa: E402
 from ui.warmup import scan_defaults, wait_for_scan  # noqa: E402
 from ui.sections.neuron_prompt import apply_pending, render_prompt_tab  # noqa: E402
 from ui.sections.neuron_writes import render_neuron_writes  # noqa: E402
 from ui.sections.scan_all_layers import render_scan_all_layers, scan_options  # noqa: E402
+
+NE_TABS = ("Seed method", "Layer scan", "On your own prompt")
 
 lm = page_model()
 info = lm.info
@@ -89,8 +91,9 @@ def _heatmaps(items, scale=None):
         st.html(context_heatmap_html(it["tokens"], it["acts"], it["pos"], scale))
 
 
+check_tab("ne_tab", NE_TABS, "Layer scan")
 url_notices()
-seed_tab, scan_tab, prompt_tab = st.tabs(["Seed method", "Layer scan", "On your own prompt"], default="Layer scan",
+seed_tab, scan_tab, prompt_tab = st.tabs(NE_TABS, default="Layer scan",
                                          key="ne_tab", bind="query-params")
 
 # --- seed method ---------------------------------------------------------------------------------------------

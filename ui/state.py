@@ -2,7 +2,7 @@
 link reopens the same view."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -37,6 +37,15 @@ def seed(key: str, default: Any, cast: Callable[[str], Any] = str, choices=None,
     st.session_state[key] = clamp(key, value, lo, hi)
 
 
+def check_tab(key: str, labels: Sequence[str], default: str | None = None) -> None:
+    """Before `st.tabs(labels, key=key, bind="query-params")`: a ?key= naming no tab is dropped from the URL
+    (the default tab opens) with a notice, like any other invalid link value; Streamlit alone would ignore it."""
+    raw, default = st.query_params.get(key), default or labels[0]
+    if raw is not None and raw not in labels:
+        st.query_params.pop(key, None)
+        _notice(key, default, f"?{key}={raw[:40]!s} is not one of the tabs; showing {default!r}.")
+
+
 def clamp(key: str, value: Any, lo: float | None = None, hi: float | None = None, *, quiet: bool = False) -> Any:
     """`value` moved into [lo, hi] (either bound optional); a notice is recorded unless `quiet`."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -64,7 +73,7 @@ def url_notices() -> None:
     """Show what the link asked for that was out of range or invalid (until the user changes that value)."""
     notices = st.session_state.get(NOTICES) or {}
     for key, (value, sentence) in list(notices.items()):
-        if st.session_state.get(key) != value:
+        if st.session_state.get(key, value) != value:  # (a tab's key exists once its tabs are drawn)
             del notices[key]
             continue
         st.warning("Link adjusted: " + sentence, icon="🔗")

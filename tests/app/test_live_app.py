@@ -119,3 +119,14 @@ def test_warm_up_computes_the_lens_pages_whole_default_view(monkeypatch):
     assert not at.error, [e.value for e in at.error]
     assert any(m.label == "Sum of the parts" for m in at.metric)  # the DLA section drew its result
     assert len(at.get("plotly_chart")) >= 4
+
+
+def test_a_link_naming_no_tab_says_so_and_opens_the_default_tab():
+    at = _open("pages/distributions.py", ad_source="prompt", ad_tab="<b>Nope</b>")
+    assert any("?ad_tab=<b>Nope</b> is not one of the tabs; showing 'Histograms'." in w for w in _warnings(at)), \
+        _warnings(at)
+    assert "ad_tab" not in at.query_params
+    at = _open("pages/neuron_explorer.py", ne_tab="zzz")
+    assert any("?ne_tab=zzz is not one of the tabs; showing 'Layer scan'." in w for w in _warnings(at)), _warnings(at)
+    at = _open("pages/logit_lens.py", ll_view="Attention patterns")  # a real tab name: no notice
+    assert not any("ll_view" in w for w in _warnings(at)), _warnings(at)
