@@ -12,8 +12,8 @@ moved out of its reach, so a full collection (Streamlit runs one after every scr
 from __future__ import annotations
 
 import ctypes
-import gc
 import ctypes.util
+import gc
 import os
 import sys
 import threading
@@ -55,11 +55,12 @@ def settle_heap() -> int:
 
     After torch, transformers and a model are loaded a full collection walks ~0.5M objects (0.4 s on a 2-core
     CPU), and Streamlit collects after every script run, i.e. on every click. Frozen objects are still freed
-    by reference counting; only cycles among them would stay. LOOKING_GLASS_GC_FREEZE=0 turns this off.
-    Returns how many objects are frozen."""
+    by reference counting; cycles among them wait for the next call, which unfreezes everything first (an
+    evicted model is collected then). LOOKING_GLASS_GC_FREEZE=0 turns this off. Returns how many are frozen."""
     if os.environ.get("LOOKING_GLASS_GC_FREEZE", "1") == "0":
         return gc.get_freeze_count()
     with _lock:
+        gc.unfreeze()
         gc.collect()
         gc.freeze()
         return gc.get_freeze_count()
