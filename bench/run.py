@@ -306,6 +306,7 @@ def child_first_chart(a):
     tmp = Path(tempfile.mkdtemp(prefix="lg-first-chart-"))
     t = time.perf_counter()
     server = start_server(tmp, workshop=False)
+    extra: list = []  # the bare page's server
     out: dict = {"pages": {}, "app_healthy_s": time.perf_counter() - t}  # the app's warm start (models cached)
     view = {"width": 1400, "height": 1000}
     try:
@@ -369,29 +370,26 @@ def child_first_chart(a):
                     "new_browser_s": statistics.median(new_browser),
                     "all_s": {"in_app": in_app, "new_tab": new_tab, "new_browser": new_browser}})
             # the floor, in the same browser: a new tab of a bare Streamlit page with one small chart
-            bare_url = _bare_page_server(tmp)
+            bare_url = _bare_page_server(tmp, extra)
             bare = [timed_url(same, bare_url, 120) for _ in range(n)]
             out["bare_page_new_tab_s"], out["bare_page_all_s"] = statistics.median(bare), bare
             same.close()
             browser.close()
     finally:
         server.stop()
-        for proc in _BARE:
+        for proc in extra:
             proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
-_BARE: list = []
-
-
-def _bare_page_server(tmp: Path) -> str:
-    """Serve bench/bare_page.py with Streamlit (stopped with the child's server); returns its URL."""
+def _bare_page_server(tmp: Path, procs: list) -> str:
+    """Serve bench/bare_page.py with Streamlit (its process is added to `procs`, to be stopped); returns its URL."""
     from load import free_port, healthy
 
     port = free_port()
     log = (tmp / "bare-page.log").open("wb")
-    _BARE.append(subprocess.Popen(
+    procs.append(subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("bare_page.py")), "--server.port",
          str(port), "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
          "false", "--server.fileWatcherType", "none"], cwd=tmp, stdout=log, stderr=subprocess.STDOUT))
@@ -513,9 +511,7 @@ def derive(r: dict) -> dict:
         "scan peak within 15% of bare peak": (d["scan_peak_vs_bare_peak"] or 9) <= 1.15,
     }
     if "bare_page_new_tab_s" in r.get("first_chart", {}):  # the floor: a bare Streamlit page, same browser
-        d["bare_page_new_tab_s"] = r["first_chart"]["bare_page_new_tab_s"]
-        t["a bare Streamlit page (one small chart) opens in a new tab <= 2 s (the floor here)"] = \
-            d["bare_page_new_tab_s"] <= 2
+        d["bare_page_new_tab_s"] = r["first_chart"]["bare_page_new_tab_s"]  # a number to compare with, not a target
     for page, v in r.get("first_chart", {}).get("pages", {}).items():
         t[f"warm open of {page} (sidebar link) shows a chart <= 2 s"] = v.get("in_app_s", 1e9) <= 2
         t[f"warm open of {page} (new tab) shows a chart <= 2 s"] = v.get("new_tab_s", 1e9) <= 2
