@@ -44,7 +44,8 @@ def _reshape_heads(adapter, x: torch.Tensor) -> torch.Tensor:
 
 
 def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, capture: bool, state: Hooked,
-               on_capture: Callable[[Site, torch.Tensor], None] | None, where: str):
+               on_capture: Callable[[Site, torch.Tensor], None] | None, where: str,
+               on_done: Callable[[Site], None] | None = None):
     adapter = lm.adapter
     heads = site.kind == "attn_heads"
     owner = threading.get_ident()  # hooks act only for the thread that holds the model (see `hooked`)
@@ -61,6 +62,8 @@ def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, c
                 on_capture(site, view)
             else:
                 state.cache[site] = view.detach()
+            if on_done is not None:
+                on_done(site)
         return view.reshape(x.shape) if heads else view
 
     if where == "input":
@@ -109,7 +112,8 @@ def last_block_needed(sites: Iterable[Site]) -> int | None:
 @contextmanager
 def hooked(lm: LoadedModel, capture: Iterable[Site] = (), interventions: Mapping[Site, Intervention] | None = None,
            stop_after_block: int | None = None,
-           on_capture: Callable[[Site, torch.Tensor], None] | None = None, grad: bool = False) -> Iterator[Hooked]:
+           on_capture: Callable[[Site, torch.Tensor], None] | None = None, grad: bool = False,
+           stop_at_capture: bool = False) -> Iterator[Hooked]:
     """Hook `lm` (a LoadedModel) for capture and/or intervention; all handles go away on exit.
 
     grad: autograd on instead of inference mode (attribution patching only; every other path stays in
@@ -117,6 +121,8 @@ def hooked(lm: LoadedModel, capture: Iterable[Site] = (), interventions: Mapping
 
     stop_after_block: raise StopForward after that block's output (early exit; -1 = before block 0).
     on_capture: stream each captured tensor to a callback instead of keeping it in `cache`.
+    stop_at_capture: also raise StopForward as soon as every capture has been taken (the rest of the last block
+    is skipped too); only for passes whose outputs nobody reads, never for generation's KV cache.
     """
     capture = list(dict.fromkeys(capture))
     interventions = dict(interventions or {})
@@ -128,11 +134,21 @@ def hooked(lm: LoadedModel, capture: Iterable[Site] = (), interventions: Mapping
     patterns = any(s.kind == "attn_pattern" for s in sites)  # weights exist only under eager attention
     state = Hooked()
     handles = []
+    on_done = None
+    if stop_at_capture and stop_after_block is not None and capture:
+        pending = set(capture)
+        stop_owner = threading.get_ident()
+
+        def on_done(site: Site) -> None:
+            pending.discard(site)
+            if not pending and threading.get_ident() == stop_owner:
+                raise StopForward
     with lm.lock:  # a scheduler.PriorityLock: short requests go before a long job's next batch
         try:
             for site in sites:
                 point = lm.adapter.hook_point(site)
-                fn = _make_hook(lm, site, interventions.get(site), site in capture, state, on_capture, point.where)
+                fn = _make_hook(lm, site, interventions.get(site), site in capture, state, on_capture, point.where,
+                                on_done)
                 if point.where == "input":
                     handles.append(point.module.register_forward_pre_hook(fn, with_kwargs=True))
                 else:

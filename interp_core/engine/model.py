@@ -145,7 +145,7 @@ class LoadedModel:
             need_logits: bool = True,
             on_capture: Callable[[Site, torch.Tensor], None] | None = None, grad: bool = False,
             compile: bool = False) -> ForwardResult:
-        """One hooked forward pass. Without `need_logits`, stops after the last block a capture needs.
+        """One hooked forward pass. Without `need_logits`, stops as soon as the last capture is taken.
 
         grad=True: autograd stays on (attribution patching only; see `hooked`).
         compile=True: blocks with no hook inside run torch.compile'd forwards (engine/compiled.py; long scans)."""
@@ -156,8 +156,9 @@ class LoadedModel:
         input_ids = input_ids.to(self.device)
         if attention_mask is not None:
             attention_mask = attention_mask.to(self.device)
-        with hooked(self, capture, interventions, stop_after_block=stop, on_capture=on_capture,
-                    grad=grad) as h, (self.compiled.active(self.adapter.blocks()) if compile else nullcontext()):
+        compiled = self.compiled.active(self.adapter.blocks()) if compile else nullcontext()
+        with hooked(self, capture, interventions, stop_after_block=stop, on_capture=on_capture, grad=grad,
+                    stop_at_capture=True) as h, compiled:
             try:
                 out = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
             except StopForward:

@@ -77,34 +77,79 @@ class ScanState:
         """Fold in acts (N, M) (any float dtype, any device) at corpus token indices gidx (N,)."""
         acts = acts.to(self.top_v.device).float()
         n = acts.shape[0]
-        # per-batch sums in float32 (cheap, BLAS column sums), accumulated in float64 across batches
+        # column sums as (1, N) x (N, M) products: BLAS reads rows; a strided .sum(0) is several times slower on a CPU
         ones = torch.ones((1, n), device=acts.device)
-        self.total += acts.sum(0).double()
+        self.total += torch.mm(ones, acts)[0].double()  # per batch in float32, accumulated in float64
         self.total_sq += torch.mm(ones, acts * acts)[0].double()
         torch.maximum(self.vmax, acts.amax(0), out=self.vmax)
         torch.minimum(self.vmin, acts.amin(0), out=self.vmin)
-        # column counts as a (1, N) x (N, M) product: a strided .sum(0) of a bool matrix is ~4x slower on a CPU
         self.active += torch.mm(ones, (acts > self.threshold).float())[0].long()  # exact: counts < 2^24
         g = torch.from_numpy(np.ascontiguousarray(gidx, dtype=np.int64)).to(acts.device)
+        cand = self._candidates(acts, g)
+        if cand is None:
+            cand = self._candidates_by_topk(acts, g, gidx)
+        self.top_v, self.top_i = _ordered_topk(torch.cat([self.top_v, cand[0]]), torch.cat([self.top_i, cand[1]]),
+                                               self.k)
+        self._sample_update(acts, gidx)
+        self.n += n
+
+    def _candidates(self, acts: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Every (value, index) of the batch that may enter the top-k, as (C, M) columns padded with (-inf, -1);
+        None when there are too many (many ties at the edge, tiny batches).
+
+        A value may enter only if it reaches the k-th value of the union, which is at least the state's k-th
+        value and at least the k-th largest of G disjoint row groups' maxima (each of those k groups holds one
+        value that high). Values equal to that bound are kept too, so the ordered merge settles ties exactly."""
+        n, m = acts.shape
+        k = self.k
+        groups = max(2 * k, 64)
+        per = n // groups
+        if per < 2:
+            return None
+        group_max = acts[:per * groups].view(per, groups, m).amax(0)  # (G, M): rows r, r+G, r+2G, ... per group
+        bound = torch.maximum(torch.topk(group_max, k, dim=0).values[-1], self.top_v[-1])  # (M,)
+        if acts.device.type == "cpu":  # numpy's compare and flatnonzero are several times faster than torch's here
+            flat = torch.from_numpy(np.flatnonzero(acts.numpy() >= bound.numpy()[None, :]))
+        else:
+            flat = (acts >= bound[None, :]).reshape(-1).nonzero().flatten()
+        if flat.numel() > 4 * k * m:
+            return None
+        rows, cols = flat // m, flat % m
+        counts = torch.bincount(cols, minlength=m)  # (M,)
+        depth = int(counts.max()) if counts.numel() else 0
+        if depth > 8 * k:
+            return None
+        order = torch.argsort(cols, stable=True)
+        rows, cols = rows[order], cols[order]
+        start = torch.cumsum(counts, 0) - counts
+        slot = torch.arange(cols.numel(), device=acts.device) - start[cols]
+        v = torch.full((depth, m), -torch.inf, device=acts.device)
+        ix = torch.full((depth, m), -1, dtype=torch.long, device=acts.device)
+        v[slot, cols] = acts[rows, cols]
+        ix[slot, cols] = g[rows]
+        return v, ix
+
+    def _candidates_by_topk(self, acts: torch.Tensor, g: torch.Tensor, gidx: np.ndarray
+                            ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's own top-k per column with its ties at the edge re-picked exactly (the general path)."""
+        n = acts.shape[0]
         kk = min(self.k, n)
         v, ix = torch.topk(acts, kk, dim=0)  # (k', M) candidates; exactness comes from the ordered merge
         if kk < n:  # values tied with the k'-th may have been cut arbitrarily: re-pick those columns exactly
-            edge = v[-1:]
-            cut = torch.mm(ones, (acts >= edge).float())[0].gt(kk).nonzero().flatten()  # (C,) ties cut at the edge
+            ones = torch.ones((1, n), device=acts.device)
+            cut = torch.mm(ones, (acts >= v[-1:]).float())[0].gt(kk).nonzero().flatten()  # (C,) ties cut at the edge
             if cut.numel():
                 if bool(np.all(np.diff(gidx) > 0)):  # rows in corpus order: a stable sort keeps the lowest index first
                     sv, si = torch.sort(acts[:, cut], dim=0, descending=True, stable=True)  # only those columns
                     v[:, cut], ix[:, cut] = sv[:kk], si[:kk]
                 else:  # any row order: keep every row as a candidate and let the ordered merge decide
                     v, ix = torch.sort(acts, dim=0, descending=True, stable=True)
-        self.top_v, self.top_i = _ordered_topk(torch.cat([self.top_v, v]), torch.cat([self.top_i, g[ix]]), self.k)
-        self._sample_update(acts, gidx)
-        self.n += n
+        return v, g[ix]
 
     def _sample_update(self, acts: torch.Tensor, gidx: np.ndarray) -> None:
         h = token_hash(np.asarray(gidx))
         if self.sample_hash.size >= self.reservoir:
-            cand = np.flatnonzero(h < self.sample_hash[-1])  # only tokens that beat the current R-th hash
+            cand = np.flatnonzero(h < self.sample_hash.max())  # only tokens that beat the current R-th hash
         else:
             cand = np.arange(h.size)
         if cand.size == 0:
@@ -113,12 +158,25 @@ class ScanState:
         self._sample_merge(rows, h[cand], np.asarray(gidx)[cand])
 
     def _sample_merge(self, rows: torch.Tensor, h: np.ndarray, idx: np.ndarray) -> None:
-        all_h = np.concatenate([self.sample_hash, h])
-        all_i = np.concatenate([self.sample_index, idx])
-        order = np.lexsort((all_i, all_h))[:self.reservoir]  # smallest hashes (ties: lower index)
-        all_rows = torch.cat([self.sample, rows.to(self.sample.device).float()])
-        self.sample = all_rows[torch.from_numpy(order).to(all_rows.device)]
-        self.sample_hash, self.sample_index = all_h[order], all_i[order]
+        """Keep the R smallest (hash, index) of the sample and the new rows. Kept rows stay in their slots and a new
+        row takes an evicted row's slot (appended while the reservoir fills), so a full reservoir costs a copy of
+        the new rows, not of the whole sample; `finish` puts the rows in hash order."""
+        r_old = self.sample_hash.size
+        keep = np.lexsort((np.concatenate([self.sample_index, idx]),
+                           np.concatenate([self.sample_hash, h])))[:self.reservoir]  # ties: lower index
+        new = keep[keep >= r_old] - r_old  # the new rows that made it
+        kept_old = np.zeros(r_old, dtype=bool)
+        kept_old[keep[keep < r_old]] = True
+        free = np.flatnonzero(~kept_old)  # evicted slots; never more than the new rows that replace them
+        rows = rows.to(self.sample.device).float()
+        into, extra = new[:free.size], new[free.size:]
+        if into.size:
+            self.sample[torch.from_numpy(free).to(self.sample.device)] = rows[torch.from_numpy(into).to(rows.device)]
+            self.sample_hash[free], self.sample_index[free] = h[into], idx[into]
+        if extra.size:
+            self.sample = torch.cat([self.sample, rows[torch.from_numpy(extra).to(rows.device)]])
+            self.sample_hash = np.concatenate([self.sample_hash, h[extra]])
+            self.sample_index = np.concatenate([self.sample_index, idx[extra]])
 
     def merge(self, other: "ScanState") -> "ScanState":
         """Fold another shard's state into this one (exact for top-k, extrema, counts and the sample)."""
@@ -146,10 +204,11 @@ class ScanState:
     def finish(self) -> dict:
         """Numpy arrays for a ScanResult: top values/indices, stats columns, the sample (rows in hash order)."""
         c = self.to("cpu")
+        order = torch.from_numpy(np.lexsort((c.sample_index, c.sample_hash)))
         done = max(c.n, 1)
         mean = c.total / done
         var = (c.total_sq / done - mean ** 2).clamp_min(0)
         return {"top_values": c.top_v.numpy().astype(np.float32), "top_index": c.top_i.numpy().astype(np.int64),
                 "mean": mean.numpy(), "std": var.sqrt().numpy(), "max": c.vmax.double().numpy(),
                 "min": c.vmin.double().numpy(), "frac_active": (c.active.double() / done).numpy(),
-                "sample": c.sample.numpy(), "n": c.n}
+                "sample": c.sample[order].numpy(), "n": c.n}
