@@ -1,11 +1,13 @@
 """Figures for the ablation playground: pure functions result -> plotly Figure (no model needed)."""
 from __future__ import annotations
 
-import html
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from interp_core.plots.axes import categorical_axes
+from interp_core.plots.labels import token_label
 
 METRICS: dict[str, str] = {
     "target_prob_delta": "Δ target probability (ablated − clean)",
@@ -15,16 +17,11 @@ METRICS: dict[str, str] = {
 }
 
 
-def _shown(tok: str) -> str:
-    """A token for a plotly label: whitespace made visible, and escaped (plotly reads a subset of HTML)."""
-    return html.escape(repr(tok)[1:-1] if tok.strip() == tok and tok else repr(tok))
-
-
 def topk_figure(comparison, title: str = "Next-token distribution") -> go.Figure:
     """Clean and ablated top-k as two horizontal bar charts side by side (most likely on top)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("clean", "ablated"), horizontal_spacing=0.18)
     for col, side, color in ((1, comparison.clean, "#4C78A8"), (2, comparison.ablated, "#E45756")):
-        toks = [f"{i + 1}. {_shown(t.token)}" for i, t in enumerate(side.top)]
+        toks = [f"{i + 1}. {token_label(t.token)}" for i, t in enumerate(side.top)]
         fig.add_trace(go.Bar(x=[t.prob for t in side.top], y=toks, orientation="h", marker_color=color,
                              text=[f"{t.prob:.3f}" for t in side.top], textposition="auto",
                              hovertemplate="%{y}: p=%{x:.4f}<extra></extra>", showlegend=False), row=1, col=col)
@@ -34,7 +31,7 @@ def topk_figure(comparison, title: str = "Next-token distribution") -> go.Figure
     fig.update_xaxes(title_text="probability", range=[0, min(1.0, top * 1.08) or 1.0])
     fig.update_layout(title=f"{title} (KL = {comparison.kl:.3f} nats)", height=120 + 28 * len(comparison.clean.top),
                       margin=dict(l=10, r=10, t=70, b=40))
-    return fig
+    return categorical_axes(fig)
 
 
 def _metric(frame: pd.DataFrame, metric: str) -> str:
@@ -51,13 +48,13 @@ def layer_sweep_figure(frame: pd.DataFrame, metric: str = "target_prob_delta", t
     m = _metric(frame, metric)
     colors = ["#E45756" if (v or 0) < 0 else "#4C78A8" for v in frame[m]]
     fig = go.Figure(go.Bar(x=frame["layer"], y=frame[m], marker_color=colors,
-                           customdata=list(zip(frame["top_token_ablated"].map(_shown), frame["top_prob_ablated"])),
+                           customdata=list(zip(frame["top_token_ablated"].map(token_label), frame["top_prob_ablated"])),
                            hovertemplate="layer %{x}: %{y:.4f}<br>top after ablation: %{customdata[0]} "
                                          "(%{customdata[1]:.3f})<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="layer", yaxis_title=METRICS[m], height=380,
                       margin=dict(l=10, r=10, t=50, b=40))
     fig.update_xaxes(dtick=1)
-    return fig
+    return categorical_axes(fig)
 
 
 def head_sweep_figure(frame: pd.DataFrame, metric: str = "target_prob_delta", title: str = "Effect per head"
@@ -74,7 +71,7 @@ def head_sweep_figure(frame: pd.DataFrame, metric: str = "target_prob_delta", ti
                       margin=dict(l=10, r=10, t=50, b=40))
     fig.update_xaxes(type="category")  # whole heads only: never 0.5-steps of a numeric axis
     fig.update_yaxes(type="category")
-    return fig
+    return categorical_axes(fig)
 
 
 def scale_sweep_figure(frame: pd.DataFrame, metric: str = "target_prob_ablated", title: str = "Effect of scaling"
@@ -86,7 +83,7 @@ def scale_sweep_figure(frame: pd.DataFrame, metric: str = "target_prob_ablated",
     fig.add_vline(x=1.0, line_dash="dot", annotation_text="clean (×1)")
     fig.update_layout(title=title, xaxis_title="scale factor", yaxis_title=METRICS[m], height=360,
                       margin=dict(l=10, r=10, t=50, b=40))
-    return fig
+    return categorical_axes(fig)
 
 
 def self_repair_figure(repair) -> go.Figure:
@@ -95,6 +92,6 @@ def self_repair_figure(repair) -> go.Figure:
     fig = go.Figure(go.Bar(x=["direct effect", "total effect"], y=[repair.direct_effect, repair.total_effect],
                            marker_color=["#F58518", "#54A24B"],
                            text=[f"{repair.direct_effect:+.3f}", f"{repair.total_effect:+.3f}"], textposition="auto"))
-    fig.update_layout(title=f"Self-repair on {_shown(repair.target)}: total / direct = {ratio}",
+    fig.update_layout(title=f"Self-repair on {token_label(repair.target)}: total / direct = {ratio}",
                       yaxis_title=repair.metric, height=340, margin=dict(l=10, r=10, t=50, b=40))
-    return fig
+    return categorical_axes(fig)

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from interp_core.plots.axes import categorical_axes
+
 OVERLAY = "cells"  # the overlay trace's name
 
 
@@ -45,7 +47,7 @@ def with_click_cells(fig: go.Figure, *, trace: int = 0, selected: tuple[int, int
                                                            "color": "crimson", "line": {"width": 3}}))
     fig.update_layout(hovermode="closest", hoverdistance=-1, clickmode="event+select", dragmode=False)
     fig.update_traces(hoverlabel={"align": "left"})
-    return fig
+    return categorical_axes(fig)
 
 
 def _cell_px(fig: go.Figure, rows: int, cols: int) -> int:

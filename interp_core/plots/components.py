@@ -11,7 +11,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from interp_core.components import AttentionPatterns, DirectLogitAttribution, NeuronWrites, PromptActivations
-from interp_core.plots.neurons import context_heatmap_html, token_label
+from interp_core.plots.axes import categorical_axes
+from interp_core.plots.labels import token_label
+from interp_core.plots.neurons import context_heatmap_html
 
 MAX_GRID_CELLS = 4096  # heads drawn in the overview grid at most (each a T×T heatmap)
 MAX_TOKEN_VIEW = 160  # the hover token view holds T×T spans
@@ -41,7 +43,7 @@ def pattern_figure(ap: AttentionPatterns, layer: int, head: int) -> go.Figure:
                       yaxis={"title": "query (attending)", "tickvals": list(range(t)), "ticktext": labels,
                              "autorange": "reversed"},
                       height=max(420, 16 * t + 200), margin={"l": 10, "r": 10, "t": 50, "b": 10})
-    return fig
+    return categorical_axes(fig)
 
 
 def pattern_grid_figure(ap: AttentionPatterns) -> go.Figure:
@@ -63,7 +65,7 @@ def pattern_grid_figure(ap: AttentionPatterns) -> go.Figure:
     fig.update_annotations(font_size=10)
     fig.update_layout(plot_bgcolor="#e6e6e6", height=max(300, 90 * n_l + 80), margin={"l": 10, "r": 110, "t": 40, "b": 10},
                       title="Every head (query ↓, key →; grey = masked)")
-    return fig
+    return categorical_axes(fig)
 
 
 def head_scores(ap: AttentionPatterns) -> pd.DataFrame:
@@ -77,6 +79,14 @@ def head_scores(ap: AttentionPatterns) -> pd.DataFrame:
             rows.append({"layer": lay, "head": h, "kind": ap.kinds[i], "entropy": ent,
                          "first_token": float(p[:, 0].mean()), "previous_token": prev})
     return pd.DataFrame(rows, columns=["layer", "head", "kind", "entropy", "first_token", "previous_token"])
+
+
+def _grid_axis(title: str, values: list[int], reversed_: bool = False) -> dict:
+    """A layer or head axis of a square-marker grid: ticks at exactly the values drawn, half a cell of margin
+    (autorange with dtick 1 put ticks at -1 and one past the last layer)."""
+    lo, hi = min(values) - 0.5, max(values) + 0.5
+    return {"title": title, "tickmode": "array", "tickvals": values, "range": [hi, lo] if reversed_ else [lo, hi],
+            "zeroline": False}
 
 
 def head_map_figure(ap: AttentionPatterns, score: str = "entropy", selected: tuple[int, int] | None = None) -> go.Figure:
@@ -93,10 +103,10 @@ def head_map_figure(ap: AttentionPatterns, score: str = "entropy", selected: tup
         fig.add_trace(go.Scatter(x=[selected[1]], y=[selected[0]], mode="markers", hoverinfo="skip", name="selected",
                                  marker={"symbol": "square-open", "size": 22, "color": "crimson", "line": {"width": 3}}))
     fig.update_layout(title=f"Heads by {score.replace('_', ' ')} (click one to open its pattern)", showlegend=False,
-                      xaxis={"title": "head", "dtick": 1}, yaxis={"title": "layer", "dtick": 1, "autorange": "reversed"},
+                      xaxis=_grid_axis("head", list(range(ap.n_heads))), yaxis=_grid_axis("layer", list(ap.layers), True),
                       height=max(260, 24 * len(ap.layers) + 120), margin={"l": 10, "r": 10, "t": 50, "b": 40},
                       clickmode="event+select", dragmode=False)
-    return fig
+    return categorical_axes(fig)
 
 
 def clicked_head(event) -> tuple[int, int] | None:
@@ -142,15 +152,15 @@ def dla_waterfall_figure(d: DirectLogitAttribution) -> go.Figure:
     colors = {"embed": "#888", "attn": "#1f77b4", "mlp": "#ff7f0e", "norm": "#2ca02c"}
     fig = go.Figure(go.Waterfall(
         x=list(f["component"]) + ["total"], y=list(f["value"]) + [0.0],
-        measure=["relative"] * len(f) + ["total"], connector={"line": {"color": "#bbb"}},
+        measure=["relative"] * len(f) + ["total"], connector={"line": {"color": "#bbb"}}, showlegend=False,
         hovertemplate="%{x}: %{y:+.4f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=list(f["component"]), y=np.cumsum(f["value"]), mode="markers", hoverinfo="skip",
                              marker={"color": [colors[k] for k in f["kind"]], "size": 6}, showlegend=False))
     fig.update_layout(title=f"Direct logit attribution: {d.label} at position {d.position} "
                             f"({token_label(d.tokens[d.position])}) = {d.actual:.4f}",
                       yaxis_title="contribution (cumulative)", height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      xaxis={"tickangle": -60})
-    return fig
+                      xaxis={"tickangle": -60}, showlegend=False)
+    return categorical_axes(fig)
 
 
 def dla_heads_figure(d: DirectLogitAttribution, selected: tuple[int, int] | None = None) -> go.Figure:
@@ -169,10 +179,10 @@ def dla_heads_figure(d: DirectLogitAttribution, selected: tuple[int, int] | None
         fig.add_trace(go.Scatter(x=[selected[1]], y=[selected[0]], mode="markers", hoverinfo="skip", name="selected",
                                  marker={"symbol": "square-open", "size": 22, "color": "black", "line": {"width": 3}}))
     fig.update_layout(title="Per head (click one to open its attention pattern)", showlegend=False,
-                      xaxis={"title": "head", "dtick": 1}, yaxis={"title": "layer", "dtick": 1, "autorange": "reversed"},
+                      xaxis=_grid_axis("head", list(range(n_h))), yaxis=_grid_axis("layer", list(range(n_l)), True),
                       height=max(260, 24 * n_l + 120), margin={"l": 10, "r": 10, "t": 50, "b": 40},
                       clickmode="event+select", dragmode=False)
-    return fig
+    return categorical_axes(fig)
 
 
 def writes_figure(w: NeuronWrites, variant: str = "normed") -> go.Figure:
@@ -185,7 +195,7 @@ def writes_figure(w: NeuronWrites, variant: str = "normed") -> go.Figure:
                              hovertemplate="%{y}: %{x:+.4f}<extra></extra>"), row=1, col=col)
     fig.update_layout(title=f"What {w.site} L{w.layer} #{w.dim} writes ({variant})", showlegend=False,
                       height=max(300, 20 * len(w.ranked(variant)) + 120), margin={"l": 10, "r": 10, "t": 60, "b": 10})
-    return fig
+    return categorical_axes(fig)
 
 
 def prompt_heatmap_html(pa: PromptActivations, selected: int | None = None) -> str:
@@ -210,7 +220,7 @@ def prompt_tokens_figure(pa: PromptActivations, selected: int | None = None) -> 
     fig.update_layout(title=f"{pa.site} L{pa.layer} #{pa.dim} on every token (click a token for its top neurons)",
                       xaxis_title="position", yaxis_title="activation", showlegend=False, height=340,
                       margin={"l": 10, "r": 10, "t": 50, "b": 40}, clickmode="event+select", dragmode=False)
-    return fig
+    return categorical_axes(fig)
 
 
 def top_neurons_figure(pa: PromptActivations, position: int) -> go.Figure:
@@ -225,4 +235,4 @@ def top_neurons_figure(pa: PromptActivations, position: int) -> go.Figure:
                       xaxis_title="activation", yaxis={"autorange": "reversed"}, height=60 + 28 * len(top) + 60,
                       margin={"l": 10, "r": 10, "t": 50, "b": 40}, clickmode="event+select", dragmode=False,
                       showlegend=False)
-    return fig
+    return categorical_axes(fig)

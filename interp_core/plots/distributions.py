@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from interp_core.plots.axes import categorical_axes
+
 SITE_TITLES = {"resid": "residual stream", "attn_out": "attention output", "mlp_out": "MLP output",
                "mlp": "MLP neurons"}
 
@@ -65,7 +67,7 @@ def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = 
         fig.update_xaxes(title_text="activation value")
         fig.update_layout(height=520, title=_title(result, "Histograms"), legend_title_text="layer",
                           margin=dict(t=TOP_MARGIN))
-        return fig
+        return categorical_axes(fig)
     if mode != "grid":
         raise ValueError(f"mode must be 'grid' or 'overlay', not {mode!r}")
     n_rows, n_cols = _grid(max(len(rows), 1))
@@ -82,10 +84,14 @@ def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = 
                              name=_layer_name(result, i),
                              hovertemplate="value %{x:.4g}<br>count %{y:,}<extra>%{fullData.name}</extra>"),
                       row=k // n_cols + 1, col=k % n_cols + 1)
+        # log counts from 1 up: bars on a log axis have no base, and autorange fitted only their tops (a panel whose
+        # values fill two shared bins ran from 316k to 321k counts)
+        top = math.log10(max(float(np.max(raw, initial=1)), 1.0))
+        fig.update_yaxes(range=[-0.05, top * 1.05 + 0.05], row=k // n_cols + 1, col=k % n_cols + 1)
     fig.update_yaxes(type="log")
     what = "Histograms (log counts, shared bins)" if shared else "Histograms (log counts, each layer's own bins)"
     fig.update_layout(height=max(260, 200 * n_rows), bargap=0, title=_title(result, what), margin=dict(t=TOP_MARGIN))
-    return fig
+    return categorical_axes(fig)
 
 
 def scatter_figure(result, x: str = "position", layers: Sequence[int] | None = None) -> go.Figure:
@@ -114,7 +120,7 @@ def scatter_figure(result, x: str = "position", layers: Sequence[int] | None = N
     fig.update_layout(height=max(260, 200 * n_rows),
                       title=_title(result, f"Value vs {label} ({n_pts:,} random points per layer)"),
                       margin=dict(t=TOP_MARGIN))
-    return fig
+    return categorical_axes(fig)
 
 
 def matrix_figure(result, which: str = "r2") -> go.Figure:
@@ -138,7 +144,7 @@ def matrix_figure(result, which: str = "r2") -> go.Figure:
         else "Covariance between layers (all tokens and dims)"
     side = max(420, 34 * n + 160)
     fig.update_layout(height=side, title=_title(result, what), margin=dict(t=TOP_MARGIN))
-    return fig
+    return categorical_axes(fig)
 
 
 def spread_figure(result) -> go.Figure:
@@ -153,4 +159,4 @@ def spread_figure(result) -> go.Figure:
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text="layer", type="category")
     fig.update_layout(height=360, title=_title(result, "Spread per layer"), margin=dict(t=TOP_MARGIN))
-    return fig
+    return categorical_axes(fig)

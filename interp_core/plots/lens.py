@@ -5,11 +5,13 @@ Plotly renders text, hover text and tick labels as a small HTML subset, so every
 """
 from __future__ import annotations
 
-import html
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from interp_core.plots.axes import categorical_axes
+from interp_core.plots.labels import token_label
 
 COLOR_MODES = {
     "probability": "top-1 probability",
@@ -20,13 +22,8 @@ COLOR_MODES = {
 
 
 def show_token(tok: str, limit: int = 14) -> str:
-    """A token as safe plotly text: whitespace made visible, HTML-special characters as entities."""
-    t = tok.replace("\n", "↵").replace("\t", "⇥").replace("\r", "␍")
-    if t.startswith(" "):
-        t = "␣" + t[1:]
-    if len(t) > limit:
-        t = t[: limit - 1] + "…"
-    return html.escape(t, quote=False) if t else "∅"
+    """A token as safe plotly text, at most `limit` characters (labels.token_label)."""
+    return token_label(tok, limit)
 
 
 def _axis_labels(tokens, start: int = 0) -> list[str]:
@@ -103,7 +100,7 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5,
         height=max(380, 28 * n_layers + 160), margin={"l": 60, "r": 20, "t": 50, "b": 90},
     )
     fig.update_traces(hoverlabel={"align": "left"})
-    return fig
+    return categorical_axes(fig)
 
 
 def trajectory_figure(traj) -> go.Figure:
@@ -128,7 +125,7 @@ def trajectory_figure(traj) -> go.Figure:
                f"({show_token(traj.position_token, 30)})"),
         height=620, showlegend=False, margin={"l": 60, "r": 20, "t": 80, "b": 50},
     )
-    return fig
+    return categorical_axes(fig)
 
 
 def sweep_heatmap(sweep, window: tuple[int, int] | None = None) -> go.Figure:
@@ -154,4 +151,4 @@ def sweep_heatmap(sweep, window: tuple[int, int] | None = None) -> go.Figure:
         yaxis={"title": "layer (hidden state)", "tickvals": list(range(n_layers)), "ticktext": labels},
         height=max(360, 24 * n_layers + 160), margin={"l": 60, "r": 20, "t": 50, "b": 90},
     )
-    return fig
+    return categorical_axes(fig)

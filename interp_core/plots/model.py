@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from interp_core.plots.axes import categorical_axes
 from interp_core.components.parameters import PARTS
 
 COLORS = dict(zip(PARTS, ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756")))
@@ -26,4 +27,4 @@ def parameters_figure(breakdown: pd.DataFrame, title: str = "") -> go.Figure:
                       margin=dict(l=10, r=10, t=50, b=40), legend=dict(orientation="h", y=1.02, x=1, xanchor="right",
                                                                        yanchor="bottom"))
     fig.update_xaxes(type="category")
-    return fig
+    return categorical_axes(fig)

@@ -7,13 +7,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from interp_core.plots.axes import categorical_axes
+from interp_core.plots.labels import token_label
+
 STATS = {"max": "max activation", "mean": "mean activation", "std": "standard deviation",
          "frac_active": "fraction of tokens active", "min": "min activation"}
-
-
-def token_label(tok: str) -> str:
-    """A token as a readable, markup-safe label: repr shows spaces/newlines, escaping keeps '<b>' literal."""
-    return html.escape(repr(tok), quote=False)
 
 
 def winners_figure(winners: pd.DataFrame, top_n: int = 20, title: str = "") -> go.Figure:
@@ -26,7 +24,7 @@ def winners_figure(winners: pd.DataFrame, top_n: int = 20, title: str = "") -> g
     fig.update_layout(title=title or "Winning tokens", xaxis_title="samples won", yaxis_title="token",
                       height=max(260, 22 * len(w) + 120), margin=dict(l=10, r=10, t=50, b=40))
     fig.update_yaxes(type="category")
-    return fig
+    return categorical_axes(fig)
 
 
 def layer_figure(stats: pd.DataFrame, stat: str = "max", selected: int | None = None, title: str = "") -> go.Figure:
@@ -46,7 +44,7 @@ def layer_figure(stats: pd.DataFrame, stat: str = "max", selected: int | None = 
     fig.update_layout(title=title or f"{STATS[stat]} per neuron (click one)", xaxis_title="neuron",
                       yaxis_title=STATS[stat], showlegend=False, height=380, margin=dict(l=10, r=10, t=50, b=40),
                       clickmode="event+select")
-    return fig
+    return categorical_axes(fig)
 
 
 def top_tokens_figure(top: pd.DataFrame, title: str = "") -> go.Figure:
@@ -59,7 +57,7 @@ def top_tokens_figure(top: pd.DataFrame, title: str = "") -> go.Figure:
     fig.update_layout(title=title or "Tokens among the top activations", xaxis_title="count",
                       height=max(240, 22 * len(counts) + 110), margin=dict(l=10, r=10, t=50, b=40))
     fig.update_yaxes(type="category")  # labels like "'" #236 would otherwise be read as numbers by plotly
-    return fig
+    return categorical_axes(fig)
 
 
 def histogram_figure(values: np.ndarray, threshold: float | None = None, title: str = "") -> go.Figure:
@@ -69,7 +67,7 @@ def histogram_figure(values: np.ndarray, threshold: float | None = None, title: 
         fig.add_vline(x=threshold, line_dash="dash", line_color="gray")
     fig.update_layout(title=title or "Activation histogram", xaxis_title="activation", yaxis_title="tokens",
                       yaxis_type="log", height=300, margin=dict(l=10, r=10, t=50, b=40), showlegend=False)
-    return fig
+    return categorical_axes(fig)
 
 
 def context_heatmap_html(tokens: list[str], acts: list[float], pos: int | None = None, scale: float | None = None) -> str:

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from interp_core.plots.axes import categorical_axes
+
 
 def _shown(text: str) -> str:
     return html.escape(text)
@@ -43,7 +45,7 @@ def cell_figure(values: np.ndarray, row_labels: Sequence[str], col_labels: Seque
                      ticktext=[_shown(r) for r in row_labels], autorange="reversed", showgrid=False, zeroline=False)
     fig.update_layout(title=title, height=max(320, 90 + (size + 4) * R), clickmode="event+select",
                       dragmode=False, margin=dict(l=10, r=10, t=60, b=40), plot_bgcolor="white")
-    return fig
+    return categorical_axes(fig)
 
 
 def grid_figure(grid) -> go.Figure:
@@ -102,4 +104,4 @@ def estimate_exact_figure(frame: pd.DataFrame, title: str = "Attribution estimat
     fig.update_xaxes(title_text="attribution estimate (Δ metric)")
     fig.update_yaxes(title_text="exact patch (Δ metric)")
     fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=60, b=40))
-    return fig
+    return categorical_axes(fig)

@@ -44,7 +44,7 @@ def test_show_token_escapes_and_shows_whitespace():
     assert show_token("<script>") == "&lt;script&gt;"
     assert show_token(" Paris") == "␣Paris"
     assert show_token("a&b") == "a&amp;b"
-    assert show_token("\n") == "↵"
+    assert show_token("\n") == "⏎"
     assert show_token("") == "∅"
     assert len(show_token("x" * 100, 10)) == 10
 
