@@ -31,6 +31,12 @@ class Settings:
         return bool(self.allowed_roots)
 
     @property
+    def cache_corpus_dirs(self) -> tuple[Path, ...]:
+        """The only cache folders that hold corpora: `corpora/` (text the user places there) and `gutenberg/`
+        (books the app downloaded). The rest of the cache (estimates.json, scans, models, …) is never a corpus."""
+        return (self.cache_dir / "corpora", self.cache_dir / "gutenberg")
+
+    @property
     def server_roots(self) -> tuple[Path, ...]:
         """Roots the web app enforces: the configured ones, else the built-in corpora and the cache.
 

@@ -121,9 +121,23 @@ def gutenberg(book_id: str, *, timeout: float = 20.0) -> Corpus:
     return c.map_text(strip_gutenberg)
 
 
+def _not_the_cache_itself(p: Path, raw: str) -> None:
+    """Refuse the cache's own files (estimates.json, scans, model files, …): inside the cache folder only its
+    corpora/ and gutenberg/ folders hold text corpora."""
+    s = load_settings()
+    cache = s.cache_dir.resolve()
+    if p != cache and cache not in p.parents:
+        return
+    if any(p == d.resolve() or d.resolve() in p.parents for d in s.cache_corpus_dirs):
+        return
+    raise UserError(f"'{shown(raw)}' is one of Looking Glass's own cache files, not a corpus; put text corpora in "
+                    f"{s.cache_dir / 'corpora'}.")
+
+
 def local_file(path: str, *, roots=None) -> Corpus:
     """A regular UTF-8 text file (symlinks resolved and checked against the roots; no devices, pipes or binaries)."""
     p = check_local_path(path, kind="corpus file", roots=roots)
+    _not_the_cache_itself(p, path)
     if not p.is_file():
         raise UserError(f"The corpus path '{shown(path)}' is not a regular file.")
     try:

@@ -88,3 +88,22 @@ def test_cache_root_under_a_hidden_home_folder_still_works(tmp_path):
     (cache / "gutenberg").mkdir(parents=True)
     (cache / "gutenberg" / "12.txt").write_text("A book.\n", encoding="utf-8")
     assert load_corpus(str(cache / "gutenberg" / "12.txt"), roots=[cache]).text.startswith("A book")
+
+
+def test_the_cache_serves_only_the_corpora_placed_or_downloaded_there(monkeypatch, tmp_path):
+    """Inside the cache only corpora/ (placed by the user) and gutenberg/ (downloaded) are corpora: never
+    estimates.json, scans or model files, under the server's default roots or any others."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LOOKING_GLASS_CACHE", str(cache))
+    monkeypatch.delenv("LOOKING_GLASS_ALLOWED_ROOTS", raising=False)
+    files = {"estimates.json": '{"rates": {}}', "scans/mlp2_ab.txt": "a scan", "models/m/config.json": "{}",
+             "refstats/x.txt": "stats", "corpora/mine.txt": "My corpus.", "gutenberg/12.txt": "A book."}
+    for rel, text in files.items():
+        (cache / rel).parent.mkdir(parents=True, exist_ok=True)
+        (cache / rel).write_text(text, encoding="utf-8")
+    for roots in (load_settings().server_roots, None):
+        for rel in ("estimates.json", "scans/mlp2_ab.txt", "models/m/config.json", "refstats/x.txt"):
+            with pytest.raises(UserError, match="own cache files, not a corpus"):
+                load_corpus(str(cache / rel), roots=roots)
+        assert load_corpus(str(cache / "corpora" / "mine.txt"), roots=roots).text == "My corpus."
+        assert load_corpus(str(cache / "gutenberg" / "12.txt"), roots=roots).text == "A book."
