@@ -218,7 +218,7 @@ def test_cli_neurons_and_scan_json(tiny_dirs, text, tmp_path, capsys):
     assert out["corpus_sha256"] and out["seq_len"] == 16
 
     assert main(["scan", "--model", model, "--corpus", str(path), "--layer", "2", "--site", "resid", "--top-k", "3",
-                 "--max-tokens", "300", "--seq-len", "32", "--json"]) == 0
+                 "--max-tokens", "300", "--seq-len", "32", "--json", "--full"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["neurons"]) == 32 and [n["index"] for n in out["neurons"]] == list(range(32))
     n0 = out["neurons"][0]
@@ -231,3 +231,35 @@ def test_cli_neurons_and_scan_json(tiny_dirs, text, tmp_path, capsys):
     assert main(["neurons", "--model", model, "--corpus", str(path), "--layer", "1", "--dim", "999",
                  "--seq-len", "16", "--samples", "1"]) == 1
     assert "Dimension 999 is out of range" in capsys.readouterr().err
+
+
+def test_cli_scan_prints_a_summary_unless_full_and_every_layer_has_the_one_layer_schema(tiny_dirs, text, tmp_path,
+                                                                                          capsys):
+    """`scan --json` prints the strongest neurons only; `--out FILE` writes the full result; `--layers` gives each
+    layer in the schema of a one-layer scan (neurons with stats and top activations, contexts included)."""
+    from interp_core.cli.main import main
+    from interp_core.cli.scan_cmd import SUMMARY_NEURONS, SUMMARY_TOP
+
+    path = tmp_path / "book.txt"
+    path.write_text(text, encoding="utf-8")
+    base = ["scan", "--model", str(tiny_dirs["gpt2"]), "--corpus", str(path), "--site", "resid", "--top-k", "7",
+            "--max-tokens", "300", "--seq-len", "32", "--json"]
+    assert main([*base, "--layer", "2", "--full"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main([*base, "--layer", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert len(summary["neurons"]) == SUMMARY_NEURONS and "--full" in summary["summary"]
+    assert all(len(n["top"]) == SUMMARY_TOP for n in summary["neurons"])
+    strongest = sorted(one["neurons"], key=lambda n: -n["max"])[:SUMMARY_NEURONS]
+    assert [n["index"] for n in summary["neurons"]] == [n["index"] for n in strongest]
+    assert summary["neurons"][0]["top"] == strongest[0]["top"][:SUMMARY_TOP]
+
+    out_file = tmp_path / "all.json"
+    assert main([*base, "--layers", "0,2", "--out", str(out_file)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    full = json.loads(out_file.read_text(encoding="utf-8"))
+    assert [r["layer"] for r in full["layers"]] == [0, 2] and "summary" not in full
+    layer2 = full["layers"][1]
+    assert set(layer2) == set(one) and layer2["neurons"] == one["neurons"]  # the one-layer schema, the same values
+    assert all(len(r["neurons"]) == SUMMARY_NEURONS for r in printed["layers"]) and str(out_file) in printed["summary"]
+    assert len(json.dumps(printed)) < len(json.dumps(full)) / 2

@@ -129,7 +129,7 @@ def test_cli_scan_layers_over_ray(local_ray, tiny_dirs, text, tmp_path, capsys):
     assert main(args) == 0  # the same scan without Ray is served from the cache the Ray scan wrote
     again = json.loads(capsys.readouterr().out)
     assert all(r["cached"] for r in again["layers"])
-    assert [r["top_index"] for r in again["layers"]] == [r["top_index"] for r in out["layers"]]
+    assert [r["neurons"] for r in again["layers"]] == [r["neurons"] for r in out["layers"]]
     assert main([*args[:-1], "--workers", "2"]) == 1
     assert "--workers needs --ray" in capsys.readouterr().err
 
