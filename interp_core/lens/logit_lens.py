@@ -23,7 +23,7 @@ from interp_core.engine.placement import module_device
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
 from interp_core.lens.decode import LensHead, TargetRequest, decode_stats
-from interp_core.lens.trajectory import Trajectory, default_position, require_mask, snap_layer, trajectory  # noqa: F401 (re-exported)
+from interp_core.lens.trajectory import require_mask
 from interp_core.results import Progress
 from interp_core.engine.sites import Site, layer_label, n_site_layers
 from typing import TYPE_CHECKING

@@ -17,8 +17,8 @@ import torch
 
 from interp_core.errors import UserError
 from interp_core.lens.decode import TargetRequest, _direct_logits, decode_stats
-from interp_core.lens.logit_lens import (LensResult, LensTarget, compute_lens, default_position, lens_head,
-                                         require_mask)
+from interp_core.lens.logit_lens import LensResult, LensTarget, compute_lens, lens_head
+from interp_core.lens.trajectory import default_position, require_mask
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from interp_core.engine.integrity import weight_fingerprint
 from interp_core.errors import UserError
 from interp_core.neurons.scan_state import ScanState
 from interp_core.results import Progress
@@ -44,8 +45,6 @@ class ScanWorker:
         self.tc = None
 
     def fingerprint(self) -> str:
-        from interp_core.neurons.scan import weight_fingerprint
-
         return weight_fingerprint(self.lm)
 
     def begin(self, tc, sites: dict, width: int, top_k: int, threshold: float) -> None:
@@ -134,7 +133,6 @@ def shards(n_batches: int, workers: int) -> list[tuple[int, int]]:
 def ray_scan(lm: LoadedModel, tc, sites: dict, *, width: int, top_k: int, threshold: float, batches: list, n_used: int,
              address: str = "auto", workers: int | None = None, progress: Progress | None = None) -> dict:
     """{layer: merged ScanState} for the given batches, computed by Ray actors; exact merge in batch order."""
-    from interp_core.neurons.scan import weight_fingerprint
 
     ray = connect(address)
     actors, key = _pool(ray, lm.spec, address, workers, len(batches))
