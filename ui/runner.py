@@ -145,7 +145,7 @@ def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress
     est = costs.estimate_s(cost) if cost is not None else None
     budget = auto_budget(slot)
     start = auto and (est is None or est <= budget)
-    if auto and not start and button is not None:
+    if auto and not start and button is not None and est is not None:
         st.info(f"Not started automatically: {action[:1].lower() + action[1:]} would take {costs.fmt_seconds(est)} "
                 f"on this machine (a page {'opening' if budget <= costs.AUTO_BUDGET_S else 'change'} starts at most "
                 f"{budget:g} s of work by itself); press **{button}** to run it.")

@@ -150,6 +150,7 @@ def lens_head(lm: LoadedModel, method: str) -> LensHead:
     if method == "dot-product":
         return LensHead(lambda h: h, adapter.unembed_matrix(), None, lambda x: x, linear=True)
     head = adapter.unembed_module()
+    assert head is not None  # resolve_method refused models without an LM head
     if method == "full-head":  # BertLMPredictionHead: transform (dense, GELU, LayerNorm) then decoder
         return LensHead(head.transform, head.decoder.weight, head.decoder.bias, finish, linear)
     norm = adapter.final_norm_module()
@@ -211,6 +212,7 @@ def compute_lens(lm: LoadedModel, prompt: str, method: str = "auto", top_k: int 
         st = decode_stats(head, rows, top_k, reqs, progress, (0.05, 1.0))
         tgt_ids_pos = torch.full((n_pos,), target_id, dtype=torch.long)
         t_logit, t_rank = st.target_logits[0], st.target_ranks[0]
+        assert t_rank is not None  # asked for (rank=True)
         top_v, top_i, lse, mean, std = st.top_vals, st.top_ids, st.lse, st.mean, st.std
         next_logit = st.target_logits[1] if decoder else None
     else:

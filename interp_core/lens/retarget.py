@@ -75,7 +75,9 @@ def retarget(lm: LoadedModel, result: LensResult, target: str | None, positions:
         hid = result.hidden[:, p]  # (S, D)
         st = decode_stats(head, hid, 1, [TargetRequest(torch.full((S,), int(ids_pos[p]), dtype=torch.long))],
                           progress, label=f"Ranking the target at position {p}")
-        rank[:, p] = st.target_ranks[0].numpy()
+        ranks = st.target_ranks[0]
+        assert ranks is not None  # asked for (rank=True)
+        rank[:, p] = ranks.numpy()
         exact[:, p] = True
     new_ids = [int(i) for i in ids_pos.tolist() if int(i) not in result.token_text]
     token_text = {**result.token_text, **dict(zip(new_ids, lm.token_strings(new_ids)))} if new_ids else result.token_text

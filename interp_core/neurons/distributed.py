@@ -19,7 +19,7 @@ from interp_core.engine.integrity import weight_fingerprint
 from interp_core.errors import UserError
 from interp_core.neurons.scan_state import ScanState
 from interp_core.results import Progress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
@@ -41,8 +41,8 @@ class ScanWorker:
         # activation is bit-identical to the single-process scan (Ray's num_cpus=1 only schedules).
         torch.set_num_threads(threads)
         self.lm = load_model(spec)
-        self.states = {}
-        self.tc = None
+        self.states: dict[int, ScanState] = {}
+        self.tc: Any = None  # the tokenized corpus, sent with begin()
 
     def fingerprint(self) -> str:
         return weight_fingerprint(self.lm)
@@ -81,7 +81,7 @@ def connect(address: str = "auto"):
     root = str(Path(__file__).resolve().parents[2])
     env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
-    runtime_env = {"env_vars": env}
+    runtime_env: dict[str, Any] = {"env_vars": env}
     if address not in (None, "", "auto", "local"):
         runtime_env["py_modules"] = [str(Path(root) / "interp_core")]  # remote nodes get this code
     try:

@@ -52,7 +52,8 @@ def test_short_request_goes_before_waiting_long_batches():
                 with lock:
                     order.append(name)
         waiters.append(start(take)[0])
-        wait_for(lambda n=len(waiters): lock.waiting == n)
+        n_waiting = len(waiters)
+        wait_for(lambda n=n_waiting: lock.waiting == n)
     lock.release()
     for t in waiters:
         t.join(5)
