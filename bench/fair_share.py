@@ -4,7 +4,7 @@ and, for comparison, as a long one (plain first-come-first-served between batche
 
     python -m bench.fair_share [--model gemma-3-270m] [--n 5] [--json out.json]
 
-Target (issue 13): lens p95 with 3 scans <= 2x its solo p95. CPU or CUDA (--device)."""
+Target: lens p95 with 3 scans <= 2x its solo p95. CPU or CUDA (--device)."""
 from __future__ import annotations
 
 import argparse

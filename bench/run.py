@@ -1,4 +1,4 @@
-"""Looking Glass benchmark harness (issue 8). Not part of the test suite.
+"""Looking Glass benchmark harness. Not part of the test suite.
 
     python bench/run.py [--text FILE] [--quick] [--json] [--record] [--peers] [--no-browser] [--device cpu|cuda] [--dtype float32|bfloat16]
 

@@ -1,11 +1,6 @@
-"""The background warm-up: once a model is prepared, compute what each page shows on its defaults (logit lens
-with its attention patterns and DLA, distributions, the neuron explorer's layer scan, which goes to the disk
-cache like every scan, and the ablation comparison with generation), so a page opened on its defaults draws a
-chart without waiting.
-
-One daemon thread per model per process (started through ui.cache.warmup); results go into the process-wide
-store that ui.runner reads for shared jobs. LOOKING_GLASS_WARMUP=0 turns it off (tests that measure a cold page).
-"""
+"""The background warm-up: one daemon thread per model per process computes each page's default jobs (lens with
+its attention patterns and DLA, distributions, the default layer scan to the disk cache, the ablation comparison)
+into the process-wide store, so a page opened on its defaults draws at once. LOOKING_GLASS_WARMUP=0 turns it off."""
 from __future__ import annotations
 
 import atexit

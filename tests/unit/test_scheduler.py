@@ -1,4 +1,4 @@
-"""Issue 13: fair scheduling. Short requests go ahead of a long job's next batch, each session runs one job
+"""Fair scheduling. Short requests go ahead of a long job's next batch, each session runs one job
 (a new one cancels the old), a server can cap long jobs, and a queued job is told its place."""
 from __future__ import annotations
 
