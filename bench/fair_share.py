@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
 
     from pathlib import Path
 
-    from bench.load import private_cache
+    from tests.e2e.e2e_helpers import private_cache
 
     # a private cache (scans stay uncached) whose models/ links to the converted models: no re-conversion
     os.environ["LOOKING_GLASS_CACHE"] = str(private_cache(Path(tempfile.mkdtemp(prefix="lg-fair-"))))
