@@ -6,8 +6,8 @@ top-20, Gemma 3 270M float32); the order rotates every round so that a busy neig
 way alike. Reported: the median tokens per second of each way, the median of the per-round ratios, and the load
 average before and after (the ratios are the result; absolute speeds depend on the load).
 
-    python bench/scan_peers.py --rounds 5 --json
-    python bench/scan_peers.py --code /tmp/base --json     # the same measurement on another checkout (an A/B)
+    PYTHONPATH=. python bench/scan_peers.py --rounds 5 --json  # this checkout (not an installed copy)
+    PYTHONPATH=/tmp/base python bench/scan_peers.py --json   # the same on another checkout's interp_core (an A/B)
 """
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ def _running_topk(acts, state: dict, k: int = 20) -> None:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--code", default=str(ROOT), help="the checkout whose interp_core is measured")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--batches", type=int, default=6)
     p.add_argument("--batch", type=int, default=8)
@@ -44,10 +43,10 @@ def main(argv=None) -> dict:
     p.add_argument("--no-nnsight", action="store_true")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
-    sys.path.insert(0, a.code)
     import numpy as np
     import torch
 
+    import interp_core
     from interp_core import load_model, make_spec
     from interp_core.data import Corpus, tokenize_corpus
     from interp_core.neurons import scan_layer
@@ -106,7 +105,7 @@ def main(argv=None) -> dict:
             ways[n]()
             tok_s[n].append(n_tokens / (time.perf_counter() - t))
         print(f"round {r + 1}: " + ", ".join(f"{n} {tok_s[n][-1]:.0f}" for n in names), file=sys.stderr, flush=True)
-    out = {"code": a.code, "tokens_per_way": n_tokens, "rounds": a.rounds, "threads": torch.get_num_threads(),
+    out = {"code": str(Path(interp_core.__file__).parent), "tokens_per_way": n_tokens, "rounds": a.rounds, "threads": torch.get_num_threads(),
            "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()],
            "median_tok_s": {n: round(statistics.median(v)) for n, v in tok_s.items()},
            "tok_s": {n: [round(x) for x in v] for n, v in tok_s.items()}}

@@ -58,7 +58,7 @@ class ScanState:
     reservoir: int
 
     @classmethod
-    def empty(cls, width: int, top_k: int, device, threshold: float = 0.0, reservoir: int = RESERVOIR) -> "ScanState":
+    def empty(cls, width: int, top_k: int, device, threshold: float = 0.0, reservoir: int = RESERVOIR) -> ScanState:
         m, k = width, top_k
         return cls(top_v=torch.full((k, m), -torch.inf, device=device),
                    top_i=torch.full((k, m), -1, dtype=torch.long, device=device),
@@ -165,7 +165,7 @@ class ScanState:
         keep = np.lexsort((np.concatenate([self.sample_index, idx]),
                            np.concatenate([self.sample_hash, h])))[:self.reservoir]  # ties: lower index
         new = keep[keep >= r_old] - r_old  # the new rows that made it
-        kept_old = np.zeros(r_old, dtype=bool)
+        kept_old: np.ndarray = np.zeros(r_old, dtype=bool)
         kept_old[keep[keep < r_old]] = True
         free = np.flatnonzero(~kept_old)  # evicted slots; never more than the new rows that replace them
         rows = rows.to(self.sample.device).float()
@@ -178,7 +178,7 @@ class ScanState:
             self.sample_hash = np.concatenate([self.sample_hash, h[extra]])
             self.sample_index = np.concatenate([self.sample_index, idx[extra]])
 
-    def merge(self, other: "ScanState") -> "ScanState":
+    def merge(self, other: ScanState) -> ScanState:
         """Fold another shard's state into this one (exact for top-k, extrema, counts and the sample)."""
         if other.top_v.shape != self.top_v.shape:
             raise ValueError(f"cannot merge scan states of shapes {tuple(self.top_v.shape)} and {tuple(other.top_v.shape)}")
@@ -194,7 +194,7 @@ class ScanState:
         self.n += other.n
         return self
 
-    def to(self, device) -> "ScanState":
+    def to(self, device) -> ScanState:
         """A copy with every tensor on `device` (e.g. 'cpu' before sending a shard's state home)."""
         t = {k: getattr(self, k).to(device) for k in ("top_v", "top_i", "total", "total_sq", "vmax", "vmin",
                                                       "active", "sample")}
