@@ -63,9 +63,9 @@ with right:
     st.toggle("Exclude first token", key="ad_first")
     st.caption("The first token of every sequence (BOS / [CLS]) is an outlier in most models because nothing "
                "precedes it, so its huge values would swamp the histograms; switch this off to see it.")
-    st.slider("Histogram bins (at most)", BINS_MIN, BINS_MAX, key="ad_bins",
-              help="Equal-width bins on one grid for every layer. If later tokens fall outside the grid it widens by "
-                   "merging pairs of bins, so you may get as few as half this number.")
+    st.slider("Histogram bins", BINS_MIN, BINS_MAX, key="ad_bins",
+              help="Equal-width bins over the data's range. Changing them, or the first-token choice, redraws from "
+                   "the kept measurement at once: the model does not run again.")
 
 publish("ad_source", "ad_site", "ad_first", "ad_bins", "ad_hist", "ad_hbins", "ad_x",
         *(("ad_prompt",) if source == "prompt" else ("ad_tokens",)))
@@ -82,13 +82,16 @@ if source == "corpus" and corpus is None:
     st.stop()
 
 site, exclude_first, bins = st.session_state["ad_site"], bool(st.session_state["ad_first"]), int(st.session_state["ad_bins"])
-inp = dist_key(lm, source, st.session_state["ad_prompt"], corpus, int(st.session_state["ad_tokens"]), site,
-               exclude_first, bins)
+inp = dist_key(lm, source, st.session_state["ad_prompt"], corpus, int(st.session_state["ad_tokens"]), site)
 wait_for_warmup(lm, DIST, inp)
 kept = None
 with shown_errors("Measuring the activations"):
     kept = run_keyed(DIST, lm, inp, action="Measuring the activations", button="Measure", auto=True)
-result = kept.result if kept is not None else None
+if kept is None:
+    st.stop()
+result = None
+with shown_errors("Drawing the distributions"):  # a view of the kept summaries: no forward pass
+    result = kept.result.view(exclude_first=exclude_first, bins=bins)
 if result is None:
     st.stop()
 

@@ -98,3 +98,29 @@ def test_minilm_encoder(app):
     assert next(m.value for m in at.metric if m.label == "Layers") == "7"
     pl = at.main.get("page_link")
     assert pl and pl[0].proto.query_string.startswith("model=minilm-l6&ne_site=resid&ne_layer=0&ne_dim=")
+
+
+def test_bins_and_first_token_redraw_from_the_kept_measurement_without_the_model(app, monkeypatch):
+    """Moving the bins slider or flipping "Exclude first token" redraws at once from the kept summaries: no
+    forward pass, no estimate or Measure button, and the first token's positions come back when included."""
+    from interp_core.engine.model import LoadedModel
+
+    at = _open(app, ad_tokens=48)
+    assert not at.error, [e.value for e in at.error]
+    n_excl = int(next(m.value for m in at.metric if m.label == "Tokens measured").replace(",", ""))
+    n_seq = int(next(m.value for m in at.metric if m.label == "Sequences").replace(",", ""))
+    calls = []
+    real_run = LoadedModel.run
+    monkeypatch.setattr(LoadedModel, "run", lambda self, *a, **k: calls.append(1) or real_run(self, *a, **k))
+    at.slider(key="ad_bins").set_value(37).run()
+    assert not at.exception and not at.error and not calls
+    assert len(_charts(at)) == 1 and not [b for b in at.button if b.key == "ad_run"]
+    assert at.session_state["ad_hbins"] == "own"
+    at.radio(key="ad_hbins").set_value("shared").run()
+    assert "37 equal bins" in " ".join(c.value for c in at.caption)
+    at.toggle(key="ad_first").set_value(False).run()
+    assert not at.exception and not at.error and not calls
+    assert not [b for b in at.button if b.key == "ad_run"] and len(_charts(at)) == 1
+    n_incl = int(next(m.value for m in at.metric if m.label == "Tokens measured").replace(",", ""))
+    assert n_incl - n_excl == n_seq
+    assert not calls

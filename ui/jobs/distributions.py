@@ -1,5 +1,6 @@
-"""The activation distributions page's job: histograms, moments and outliers of one site's activations over a
-prompt or a corpus sample."""
+"""The activation distributions page's job: one pass over a prompt or a corpus sample keeps the summaries of one
+site's activations (interp_core.distributions.measure); the first-token choice and the bin count are views of
+them (`KeptDistributions.view`, milliseconds), so they are not part of the key and never re-run the model."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from .base import Cost, Key, PageJob, context, model_id, n_tokens
 
 if TYPE_CHECKING:
     from interp_core import LoadedModel
-    from interp_core.distributions import DistResult
+    from interp_core.distributions import KeptDistributions
 
 DIST_PROMPT = "Alice looked round eagerly, and found that it was the Red Queen."
 DIST_CORPUS = "builtin:looking-glass"
@@ -29,41 +30,35 @@ class DistKey(Key):
     corpus: str | None = None
     tokens: int | None = None
     site: str = DIST_SITES[0]
-    exclude_first: bool = True
-    bins: int = 80
     text: Any = context()  # the loaded Corpus whose sha256 is `corpus`
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("prompt", "corpus", "tokens")
 
 
-def dist_key(lm: LoadedModel, source: str, prompt: str, corpus: Any, tokens: int, site: str, exclude_first: bool,
-             bins: int) -> DistKey:
+def dist_key(lm: LoadedModel, source: str, prompt: str, corpus: Any, tokens: int, site: str) -> DistKey:
     """`corpus`: the loaded Corpus (used when `source` is "corpus")."""
     if source == "prompt":
-        return DistKey(model_id(lm), source, prompt=prompt, site=site, exclude_first=bool(exclude_first),
-                       bins=int(bins))
-    return DistKey(model_id(lm), source, corpus=corpus.sha256, tokens=int(tokens), site=site,
-                   exclude_first=bool(exclude_first), bins=int(bins), text=corpus)
+        return DistKey(model_id(lm), source, prompt=prompt, site=site)
+    return DistKey(model_id(lm), source, corpus=corpus.sha256, tokens=int(tokens), site=site, text=corpus)
 
 
-class DistJob(PageJob[DistKey, "DistResult"]):
+class DistJob(PageJob[DistKey, "KeptDistributions"]):
     slot = "ad"
     shared = True
 
     def defaults(self, lm: LoadedModel) -> DistKey:
         from interp_core.data import load_corpus
 
-        return dist_key(lm, "corpus", "", load_corpus(DIST_CORPUS), DIST_TOKENS, DIST_SITES[0], True, 80)
+        return dist_key(lm, "corpus", "", load_corpus(DIST_CORPUS), DIST_TOKENS, DIST_SITES[0])
 
-    def compute(self, lm: LoadedModel, key: DistKey, progress: Progress | None = None) -> DistResult:
-        from interp_core.distributions import activation_distributions, corpus_sample, prompt_sample
+    def compute(self, lm: LoadedModel, key: DistKey, progress: Progress | None = None) -> KeptDistributions:
+        from interp_core.distributions import corpus_sample, measure, prompt_sample
 
         if key.source == "prompt":
             sample = prompt_sample(lm, key.prompt or "")
         else:
             sample = corpus_sample(lm, key.text.text, int(key.tokens or 0), name=key.text.name)
-        return activation_distributions(lm, sample, site=key.site, exclude_first=key.exclude_first, bins=key.bins,
-                                        progress=progress)
+        return measure(lm, sample, site=key.site, progress=progress)
 
     def cost(self, lm: LoadedModel, key: DistKey) -> Cost:
         n = n_tokens(lm, key.prompt or "") if key.source == "prompt" else int(key.tokens or 0)
