@@ -41,6 +41,9 @@ def page_model(*, no_lm_head: str | None = None):
         if st.session_state.get("_lg_pending_model") is None:
             st.info("Load a model in the sidebar first.")
         st.stop()
+    from .runner import note_page_run
+
+    note_page_run()
     if no_lm_head is not None and not lm.info.has_lm_head:
         st.info(no_lm_head.format(name=lm.info.name))
         st.stop()

@@ -76,16 +76,28 @@ def shared_results() -> SessionResults:
 
 
 SEEN = "_lg_slots_seen"
+OPENING = "_lg_page_opening"
+LAST_PAGE = "_lg_last_page"
+
+
+def note_page_run() -> None:
+    """Record whether this script run opens a page (its first run in this session: a new tab, a pasted link, a
+    page switch) or follows the user's own change on it (any later run of the same page). Called by the frame
+    once per page run, before any `run_cached`."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    page = getattr(ctx, "page_script_hash", None) if ctx is not None else None
+    st.session_state[OPENING] = st.session_state.get(LAST_PAGE) != page
+    st.session_state[LAST_PAGE] = page
 
 
 def auto_budget(slot: str) -> float:
-    """Seconds of work a page may start without a click: a page opening (the first look at `slot` in this
-    session, e.g. from a pasted link) only costs.AUTO_BUDGET_S; later changes and in-app links up to
-    costs.CONFIRM_OVER_S."""
-    seen = st.session_state.setdefault(SEEN, set())
-    first = slot not in seen
-    seen.add(slot)
-    return costs.AUTO_BUDGET_S if first else costs.CONFIRM_OVER_S
+    """Seconds of work a page may start without a click: a page opening only costs.AUTO_BUDGET_S, unless an
+    in-app link asked for `slot` (follow_link); the user's own changes on the page up to costs.CONFIRM_OVER_S."""
+    opening = st.session_state.get(OPENING, True)
+    followed = slot in st.session_state.get(SEEN, set())
+    return costs.AUTO_BUDGET_S if opening and not followed else costs.CONFIRM_OVER_S
 
 
 def follow_link(values: Mapping[str, Any], slots: tuple[str, ...] = ()) -> None:
@@ -136,14 +148,16 @@ def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress
     est = costs.estimate_s(cost) if cost is not None else None
     budget = auto_budget(slot)
     start = auto and (est is None or est <= budget)
-    if auto and not start and button is not None and est is not None:
-        st.info(f"Not started automatically: {action[:1].lower() + action[1:]} would take {costs.fmt_seconds(est)} "
-                f"on this machine (a page {'opening' if budget <= costs.AUTO_BUDGET_S else 'change'} starts at most "
-                f"{budget:g} s of work by itself); press **{button}** to run it.")
-    elif est is not None and est > costs.CONFIRM_OVER_S and button is not None:
-        st.caption(f"⏱ Estimated {costs.fmt_seconds(est)} on this machine (from the measured speed of this model).")
+    note = st.empty()  # filled below the button's click is known: never left above a run the click started
     if button is not None:
         start = st.button(button, type="primary", key=f"{slot}_run", help=button_help) or start
+    if not start and auto and button is not None and est is not None and est > budget:
+        note.info(f"Not started automatically: {action[:1].lower() + action[1:]} takes about "
+                  f"{costs.fmt_seconds(est)} on this machine, more than the {budget:g} s "
+                  f"{'a page opens with' if budget <= costs.AUTO_BUDGET_S else 'a change runs'} by itself. "
+                  f"Press **{button}** to run it.")
+    elif not start and est is not None and est > costs.CONFIRM_OVER_S and button is not None:
+        note.caption(f"⏱ Estimated {costs.fmt_seconds(est)} on this machine (from the measured speed of this model).")
     if start:
         failed = True
         holder = st.empty()

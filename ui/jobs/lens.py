@@ -45,6 +45,12 @@ class LensJob(PageJob[LensKey, "LensResult"]):
 
         return compute_lens(lm, key.prompt, key.method, PAGE_TOP_K, key.target or None, progress)
 
+    def validate(self, lm: LoadedModel, key: LensKey) -> None:
+        """The prompt's token budget first: a refusal in one sentence, never an estimate of an hour's run."""
+        from interp_core.budgets import budgets
+
+        budgets().lens_tokens.check(n_tokens(lm, key.prompt))
+
     def cost(self, lm: LoadedModel, key: LensKey) -> Cost:
         n = n_tokens(lm, key.prompt)
         return Cost(key.model, "lens", lens_flops(lm.info, n, n_site_layers("resid", lm.info.n_layers)))

@@ -131,6 +131,12 @@ class SeedJob(PageJob[SeedKey, "SeedResult"]):
         return seed_method(lm, key.tokens, site=key.site, layer=key.layer, dim=key.dim, batch_size=key.batch,
                            seq_len=key.seq_len, samples=key.samples, seed=key.seed, progress=progress)
 
+    def validate(self, lm: LoadedModel, key: SeedKey) -> None:
+        """The token budget first: a refusal in one sentence, never an estimate of hours."""
+        from interp_core.budgets import budgets
+
+        budgets().seed_tokens.check(key.samples * key.batch * key.seq_len)
+
     def cost(self, lm: LoadedModel, key: SeedKey) -> Cost:
         return Cost(key.model, "seed", seed_flops(lm.info, key.samples, key.batch, key.seq_len, block=key.layer))
 
