@@ -81,3 +81,15 @@ def test_bad_inputs_show_one_clear_message(app, cache):
     at.text_input(key="ne_corpus_path").input(str(cache / "missing.txt")).run()
     assert not at.exception
     assert any("does not exist" in e.value for e in at.error)
+
+
+def test_see_it_on_my_prompt_opens_the_clicked_neuron(app, cache):
+    """"See it on my prompt" on scanned neuron 1730 opens the prompt tab on 1730, not the page's default (345)."""
+    at = _open(app, ne_neuron=1730, ne_tab="Layer scan")
+    app.press(at, "ne_scan_run")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(h.value == "Neuron 1730" for h in at.subheader)
+    at.button(key="ne_see_on_prompt").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["ne_tab"] == "On your own prompt" and at.session_state["ne_pdim"] == 1730
+    assert any("L2 #1730 on your prompt" in m.value for m in at.markdown), [m.value for m in at.markdown][:8]

@@ -27,7 +27,9 @@ def ablation_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: in
 
 
 def _see_on_prompt(neuron: int) -> None:
+    """Button callback (runs before the script): the prompt tab's own neuron box opens on this neuron too."""
     st.session_state["_ne_open_neuron"] = int(neuron)  # ui.sections.neuron_prompt.PENDING: applied next run
+    st.session_state["ne_pdim"] = int(neuron)
     st.session_state["ne_tab"] = PROMPT_TAB
 
 
