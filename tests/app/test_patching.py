@@ -79,3 +79,22 @@ def test_exact_heads_grid_and_refusal(app):
     at.run()
     assert not at.exception
     assert any("align them from the end" in e.value for e in at.error)
+
+
+def test_grid_and_attribution_come_back_from_a_link_without_a_click(app):
+    """Once anyone ran them, a link (a fresh session) shows the exact heads grid and the attribution screen at
+    once, from the shared results: no "Run grid" / "Run attribution screen" press."""
+    query = {"ab_tab": "Which components matter?", "pt_mode": "exact", "pt_grid": "heads"}
+    first = app.open("pages/ablation.py", query=query)
+    first.button(key="pt_grid_run").click().run()
+    assert not first.exception and not first.error, [e.value for e in first.error]
+    assert [c for c in first.get("plotly_chart") if "Exact patching: heads" in c.proto.spec]
+    first.radio(key="pt_mode").set_value("attribution").run()
+    first.button(key="pt_attr_run").click().run()
+    assert not first.exception and not first.error
+
+    visitor = app.open("pages/ablation.py", query=query)  # a fresh browser following the link
+    assert not visitor.exception and not visitor.error
+    assert [c for c in visitor.get("plotly_chart") if "Exact patching: heads" in c.proto.spec]
+    visitor.radio(key="pt_mode").set_value("attribution").run()
+    assert any("estimate" in d.value.columns for d in visitor.dataframe if hasattr(d.value, "columns"))

@@ -36,6 +36,7 @@ class GridJob(PageJob[GridKey, "PatchGrid"]):
 
     slot = "pt_grid"
     kind = LONG
+    shared = True  # deterministic: a link or a second visitor gets the grid at once
 
     def compute(self, lm: LoadedModel, key: GridKey, progress: Progress | None = None) -> PatchGrid:
         from interp_core.patching import patch_grid
@@ -48,6 +49,7 @@ class AttributionJob(PageJob[PairKey, "Attribution"]):
     """Every head, neuron and cell estimated at once: two forward passes and one backward."""
 
     slot = "pt_attr"
+    shared = True
 
     def compute(self, lm: LoadedModel, key: PairKey, progress: Progress | None = None) -> Attribution:
         from interp_core.patching import attribute
@@ -67,6 +69,7 @@ class CheckKey(PairKey):
 
 class CheckJob(PageJob[CheckKey, "Checked"]):
     slot = "pt_check"
+    shared = True
 
     def compute(self, lm: LoadedModel, key: CheckKey, progress: Progress | None = None) -> Checked:
         from interp_core.patching import exact_check
@@ -86,6 +89,7 @@ class ScatterKey(PairKey):
 class ScatterJob(PageJob[ScatterKey, "Checked"]):
     slot = "pt_scatter_heads"  # the neurons' scatter passes its own slot
     kind = LONG
+    shared = True
 
     def compute(self, lm: LoadedModel, key: ScatterKey, progress: Progress | None = None) -> Checked:
         from interp_core.patching import exact_check
