@@ -191,19 +191,27 @@ def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress
     return Kept(latest[0], True, latest[1])
 
 
+def _wait(task: Any, warm: Any, what: str, timeout_s: float) -> None:
+    """Wait for a warm-up task, saying which step the warm-up is on (updated twice a second)."""
+    note = st.empty()
+    end = time.monotonic() + timeout_s
+    while not task.done.wait(0.5) and time.monotonic() < end:
+        note.info(f"⏳ {what} in the background (once per server). {warm.status(task)}")
+    note.empty()
+
+
 def wait_for_warmup(lm: LoadedModel, job: PageJob[K, Any], key: K, timeout_s: float = 300.0) -> None:
-    """If the warm-up is still computing exactly this result, wait for it (with a spinner) instead of
+    """If the warm-up is still computing exactly this result, wait for it (showing its step) instead of
     starting the same work a second time."""
-    task = cache.warmup(lm.spec, lm).pending(job.slot, job.inputs(key))
+    warm = cache.warmup(lm.spec, lm)
+    task = warm.pending(job.slot, job.inputs(key))
     if task is not None:
-        with st.spinner("Preparing the default view in the background (once per server)…"):
-            task.done.wait(timeout_s)
+        _wait(task, warm, "Preparing this page's default view", timeout_s)
 
 
 def wait_for_scan(lm: LoadedModel, timeout_s: float = 180.0) -> None:
     """Wait for the warm-up's default layer scan if it is still running."""
-    task = cache.warmup(lm.spec, lm).scan()
+    warm = cache.warmup(lm.spec, lm)
+    task = warm.scan()
     if task is not None:
-        with st.spinner("Scanning the default layer of the built-in corpus in the background (once per server, "
-                        "then cached on disk)…"):
-            task.done.wait(timeout_s)
+        _wait(task, warm, "Scanning the default layer of the built-in corpus (then cached on disk)", timeout_s)

@@ -1,6 +1,8 @@
-"""The background warm-up: one daemon thread per model per process computes each page's default jobs (lens with
-its attention patterns and DLA, distributions, the default layer scan to the disk cache, the ablation comparison)
-into the process-wide store, so a page opened on its defaults draws at once. LOOKING_GLASS_WARMUP=0 turns it off."""
+"""The background warm-up: one daemon thread per model per process computes each page's default jobs into the
+process-wide store, so a page opened on its defaults draws at once, in the order a visitor opens them: the lens,
+the ablation comparison, the lens page's attention patterns and DLA, distributions, and last the default layer
+scan (to the disk cache; the longest). A page waiting for its default says which step the warm-up is on.
+LOOKING_GLASS_WARMUP=0 turns it off."""
 from __future__ import annotations
 
 import atexit
@@ -39,11 +41,12 @@ class Task:
     inputs: Mapping[str, Any]
     compute: Callable[[], Any]
     cost: Cost | None = None  # the run's time teaches the estimator the rate
+    label: str = ""  # what it prepares, for "step i of n: …"
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def task(job: PageJob[Any, Any], lm: LoadedModel, key: Key) -> Task:
-    return Task(job.slot, job.inputs(key), lambda: job.compute(lm, key), job.cost(lm, key))
+def task(job: PageJob[Any, Any], lm: LoadedModel, key: Key, label: str) -> Task:
+    return Task(job.slot, job.inputs(key), lambda: job.compute(lm, key), job.cost(lm, key), label)
 
 
 class Warmup:
@@ -52,6 +55,7 @@ class Warmup:
     def __init__(self, jobs: list[Task]) -> None:
         self.jobs = jobs
         self.thread: threading.Thread | None = None
+        self.current: Task | None = None  # the task the thread is computing now
 
     @classmethod
     def start(cls, lm: LoadedModel, store: SessionResults) -> Warmup:
@@ -72,6 +76,7 @@ class Warmup:
             if _STOP.is_set():  # the process is exiting: start nothing new
                 t.done.set()
                 continue
+            self.current = t
             try:
                 t0 = time.perf_counter()
                 with scheduler_job(SHORT) as j:  # an anonymous job: its waits for the model are not its work
@@ -84,6 +89,7 @@ class Warmup:
                 log.warning("warm-up job %s failed", t.slot or "scan", exc_info=True)
             finally:
                 t.done.set()
+        self.current = None
         settle_heap()  # the shared warm-up results live as long as the process
 
     def pending(self, slot: str, inputs: Mapping[str, Any]) -> Task | None:
@@ -92,6 +98,17 @@ class Warmup:
             if t.slot == slot and not t.done.is_set() and fingerprint(t.inputs) == fp:
                 return t
         return None
+
+    def status(self, waiting_for: Task | None = None) -> str:
+        """Where the warm-up is: "step 2 of 6: the ablation playground's comparison" (and, when a page waits for
+        another step, which one it is)."""
+        cur = self.current
+        if cur is None or cur.done.is_set():
+            return "The default views are ready." if all(t.done.is_set() for t in self.jobs) else "Starting…"
+        line = f"Step {self.jobs.index(cur) + 1} of {len(self.jobs)}: {cur.label}"
+        if waiting_for is not None and waiting_for is not cur and waiting_for in self.jobs:
+            line += f"; this page's view is step {self.jobs.index(waiting_for) + 1}"
+        return line + "."
 
     def scan(self) -> Task | None:
         """The default layer scan, while it is still running."""
@@ -117,22 +134,24 @@ def _stop_at_exit() -> None:
 
 
 def _jobs(lm: LoadedModel) -> list[Task]:
+    """The default views, first what a visitor opens first: the lens and the ablation comparison, then the rest of
+    the lens page (attention patterns, DLA), distributions, and the layer scan last (the longest)."""
     from interp_core import UserError
     from interp_core.components import check_dla_supported
 
     tasks: list[Task] = []
-    if lm.info.has_lm_head:
-        lens = LENS.defaults(lm)
-        tasks.append(task(LENS, lm, lens))
+    lens = LENS.defaults(lm) if lm.info.has_lm_head else None
+    if lens is not None:
+        tasks.append(task(LENS, lm, lens, "the logit lens"))
+        tasks.append(task(COMPARE, lm, COMPARE.defaults(lm), "the ablation playground's comparison"))
         # the rest of the lens page's default view, so a crowd of new sessions does not compute it once each
-        tasks.append(task(PATTERNS, lm, patterns_key(lm, lens.prompt)))
+        tasks.append(task(PATTERNS, lm, patterns_key(lm, lens.prompt), "the attention patterns"))
         try:
             check_dla_supported(lm)  # decoders only: the page's position is then the last one
-            tasks.append(task(DLA, lm, dla_key(lm, lens.prompt, len(lm.encode(lens.prompt).tokens) - 1)))
+            tasks.append(task(DLA, lm, dla_key(lm, lens.prompt, len(lm.encode(lens.prompt).tokens) - 1),
+                              "direct logit attribution"))
         except UserError:
             pass
-    tasks.append(task(DIST, lm, DIST.defaults(lm)))
-    tasks.append(Task("", {"scan": repr(lm.spec)}, lambda: warm_default_scan(lm)))
-    if lm.info.has_lm_head:  # last: with generation it is the longest
-        tasks.append(task(COMPARE, lm, COMPARE.defaults(lm)))
+    tasks.append(task(DIST, lm, DIST.defaults(lm), "the activation distributions"))
+    tasks.append(Task("", {"scan": repr(lm.spec)}, lambda: warm_default_scan(lm), label="the default layer scan"))
     return tasks
