@@ -8,13 +8,28 @@ import streamlit as st
 
 from interp_core.components import VARIANTS
 from interp_core.plots.components import writes_figure
+from interp_core.plots.labels import visible
 
 from ..downloads import table_downloads
 from ..jobs.neurons import WRITES, writes_key
 from ..runner import run_keyed
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from interp_core import LoadedModel
+
+# the value column keeps its room (it was cut off next to long tokens); tokens show their whitespace
+COLUMNS = {"rank": st.column_config.NumberColumn("#", width="small"),
+           "token": st.column_config.TextColumn("token", width="medium"),
+           "value": st.column_config.NumberColumn("value", format="%+.4f", width="small")}
+
+
+def _shown(ranked: pd.DataFrame) -> pd.DataFrame:
+    """rank, token (whitespace and special characters visible: ␣ ⏎ <0x0A>), value."""
+    out = ranked[["rank", "token", "value"]].copy()
+    out["token"] = out["token"].map(visible)
+    return out
 
 
 def render_neuron_writes(lm: LoadedModel, site: str, layer: int, dim: int, *, key: str, k: int = 15) -> None:
@@ -35,10 +50,10 @@ def render_neuron_writes(lm: LoadedModel, site: str, layer: int, dim: int, *, ke
     st.caption(f"{site} L{layer} #{dim}: its {what} through the unembedding — {w.norms_note}.")
     up, down = st.columns(2)
     up.markdown("**Promotes**")
-    up.dataframe(w.ranked(variant, "promotes")[["rank", "token", "value"]], hide_index=True, key=f"{key}_writes_up")
+    up.dataframe(_shown(w.ranked(variant, "promotes")), hide_index=True, key=f"{key}_writes_up", column_config=COLUMNS)
     down.markdown("**Suppresses**")
-    down.dataframe(w.ranked(variant, "suppresses")[["rank", "token", "value"]], hide_index=True,
-                   key=f"{key}_writes_down")
+    down.dataframe(_shown(w.ranked(variant, "suppresses")), hide_index=True, key=f"{key}_writes_down",
+                   column_config=COLUMNS)
     chart = st.expander("As a chart", expanded=False, key=f"{key}_writes_chart_open", on_change="rerun")
     with chart:
         if chart.open is not False:  # drawn only while open: a closed expander's chart still costs the browser

@@ -81,16 +81,20 @@ def render_patching(lm: LoadedModel) -> None:
     st.caption("Run a clean and a corrupted prompt and patch components from one into the other, to find which of "
                "thousands carry the answer. Exact patching runs every cell; attribution patching estimates every "
                "cell at once from gradients, and any cell can be checked exactly with a click.")
+    chosen = PAIRS.get(st.session_state["pt_pair"])
+    if chosen is not None and (chosen.clean, chosen.corrupt, chosen.target, chosen.foil) != tuple(
+            st.session_state[k] for k in ("pt_clean", "pt_corrupt", "pt_target", "pt_foil")):
+        st.session_state["pt_pair"] = CUSTOM  # edited prompts are no longer the ready-made pair
     st.selectbox("Ready-made pair", [*PAIRS, CUSTOM], key="pt_pair", on_change=_use_pair,
                  format_func=lambda n: n if n == CUSTOM else f"{n} — {PAIRS[n].about}")
     c1, c2 = st.columns(2)
     c1.text_input("Clean prompt", key="pt_clean")
     c2.text_input("Corrupted prompt", key="pt_corrupt")
-    d1, d2, d3, d4 = st.columns(4)
+    d1, d2, d3 = st.columns([1, 1, 2])  # the metric's labels are long: a column wide enough to read them whole
     d1.text_input("Target (clean answer)", key="pt_target")
     d2.text_input("Foil (corrupted answer)", key="pt_foil")
     d3.selectbox("Metric", list(METRICS), key="pt_metric", format_func=METRICS.get)
-    d4.checkbox("Align prompts of different lengths from the end", key="pt_align",
+    st.checkbox("Align prompts of different lengths from the end", key="pt_align",
                 help="Off: prompts of different lengths are refused, since patching pairs positions one to one.")
     mode = st.radio("Method", list(MODES), key="pt_mode", format_func=MODES.get, horizontal=True)
     publish("pt_pair", "pt_clean", "pt_corrupt", "pt_target", "pt_foil", "pt_metric", "pt_align", "pt_mode")
