@@ -5,6 +5,7 @@ the same model identity (name, revision, device, dtype) achieved: the median of 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -116,9 +117,20 @@ def estimate_s(model: str, kind: str, flops: float) -> float:
     return flops / (rate(model, kind) or PRIORS.get(kind, PRIOR_FLOPS_PER_S))
 
 
+def cpu_busy() -> float:
+    """How many runnable threads share each core now (the 1-minute load average over the cores, at least 1): a run
+    on a busy CPU takes about this many times as long as on an idle one."""
+    try:
+        return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    except OSError:
+        return 1.0
+
+
 def record(model: str, kind: str, flops: float, seconds: float) -> None:
     """Remember the rate a finished run achieved, `seconds` being its working time (without waits in a queue),
-    here and in the cache file; runs shorter than MIN_SECONDS are ignored."""
+    here and in the cache file; runs shorter than MIN_SECONDS are ignored. The rate is the idle machine's: a run
+    timed while other work shared the CPU counts as `cpu_busy()` times faster, so a busy afternoon does not
+    inflate every later estimate (and keep a followed link from running by itself)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
     if not (flops > 0 and seconds > MIN_SECONDS):
@@ -127,7 +139,7 @@ def record(model: str, kind: str, flops: float, seconds: float) -> None:
     with _LOCK:
         known = _known()
         data = {k: v for k, v in _read().items() if _rates(v)}  # other processes' entries stay
-        rates = (_rates(data.get(key)) or known.get(key, []))[-(KEEP_RATES - 1):] + [flops / seconds]
+        rates = (_rates(data.get(key)) or known.get(key, []))[-(KEEP_RATES - 1):] + [flops / seconds * cpu_busy()]
         known[key] = rates
         data[key] = {"rates": rates, "updated": time.time()}
         if len(data) > MAX_ENTRIES:  # temporary models (tests, uploads) must not grow the file forever

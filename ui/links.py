@@ -12,13 +12,14 @@ if TYPE_CHECKING:
 COMPARE_TAB = "Compare clean vs ablated"  # the playground's tab a single intervention opens in
 PLAYGROUND = "pages/ablation.py"
 FRAME_KEYS = ("model", "device", "dtype")  # the sidebar's choices travel with every link
+LINK_GENERATE = 0  # a followed link shows the top-k bars at once; generation waits until the user asks for it
 
 
 def playground_values(prompt: str, target: str, site: str, layer: int, method: str = "zero", *,
                       pos: str = "all", pos_list: int | None = None, **extra: Any) -> dict[str, Any]:
     """The playground's widget values for one intervention (`extra`: ab_heads, ab_index, ab_cf, … by suffix)."""
     values: dict[str, Any] = {"ab_prompt": prompt, "ab_target": target, "ab_site": site, "ab_layer": int(layer),
-                              "ab_method": method, "ab_pos": pos}
+                              "ab_method": method, "ab_pos": pos, "ab_gen": LINK_GENERATE}
     if pos_list is not None:
         values["ab_pos_list"] = str(pos_list)
     values.update({f"ab_{k}": v for k, v in extra.items()})
@@ -31,7 +32,7 @@ def patch_values(prep: Prepared, comp: Component, direction: str) -> dict[str, s
     denoise = direction == "denoise"
     prompt, cf = (prep.corrupt_text, prep.clean_text) if denoise else (prep.clean_text, prep.corrupt_text)
     q = {"ab_prompt": prompt, "ab_cf": cf, "ab_site": comp.kind, "ab_layer": str(comp.layer), "ab_method": "patch",
-         "ab_target": prep.metric.target}
+         "ab_target": prep.metric.target, "ab_gen": str(LINK_GENERATE)}
     if comp.kind == "head":
         q["ab_heads"] = str(comp.index)
     if comp.kind == "neuron":

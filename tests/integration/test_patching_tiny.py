@@ -99,7 +99,7 @@ def test_grid_result_frame_dict_and_playground_link(tiny):
     assert d["provenance"]["metric"]["clean"] == 1.0 and d["provenance"]["metric"]["corrupt"] == 0.0
     q = patch_values(g.prep, g.component(1, 3), "denoise")
     assert q == {"ab_prompt": _texts(tiny)[1], "ab_cf": _texts(tiny)[0], "ab_site": "mlp_out", "ab_layer": "1",
-                 "ab_method": "patch", "ab_target": TARGET, "ab_pos": "chosen", "ab_pos_list": "3"}
+                 "ab_method": "patch", "ab_target": TARGET, "ab_gen": "0", "ab_pos": "chosen", "ab_pos_list": "3"}
 
 
 def _double(tiny_dirs, family):

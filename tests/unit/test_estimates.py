@@ -11,11 +11,13 @@ from interp_core import estimates as E
 
 INFO = SimpleNamespace(n_layers=18, d_model=640, d_mlp=2048, vocab_size=262144)
 MODEL = "ModelSpec(name='gemma-3-270m', device='cpu', dtype='float32')"
+REAL_CPU_BUSY = E.cpu_busy
 
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOOKING_GLASS_CACHE", str(tmp_path))
+    monkeypatch.setattr(E, "cpu_busy", lambda: 1.0)  # an idle machine, whatever the test machine's load
     return tmp_path
 
 
@@ -55,7 +57,7 @@ def test_the_median_of_the_latest_runs_per_model_and_kind(cache):
 def test_a_restarted_process_uses_the_persisted_rate(cache):
     """The rate one process measured is what the next process estimates with (the README's promise)."""
     def run(code: str) -> str:
-        out = subprocess.run([sys.executable, "-c", f"from interp_core import estimates as E\n{code}"],
+        out = subprocess.run([sys.executable, "-c", f"from interp_core import estimates as E\nE.cpu_busy = lambda: 1.0\n{code}"],
                              capture_output=True, text=True, timeout=120, check=True)
         return out.stdout.strip()
 
@@ -69,3 +71,15 @@ def test_a_restarted_process_uses_the_persisted_rate(cache):
 def test_fmt_seconds():
     assert E.fmt_seconds(0.3) == "under a second" and E.fmt_seconds(12) == "about 12 s"
     assert E.fmt_seconds(600) == "about 10 min" and E.fmt_seconds(9360) == "about 2.6 h"
+
+
+def test_a_run_on_a_busy_cpu_is_recorded_at_the_idle_machine_s_rate(monkeypatch):
+    """Timed while 4 threads shared each core, a run took 4x its idle time: the estimate stays the idle one."""
+    monkeypatch.setattr(E.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
+    monkeypatch.setattr(E.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(E, "cpu_busy", REAL_CPU_BUSY)
+    assert E.cpu_busy() == pytest.approx(4.0)
+    E.record(MODEL, "ablate", 40e9, 4.0)  # 10 GFLOP/s measured while busy
+    assert E.estimate_s(MODEL, "ablate", 40e9) == pytest.approx(1.0)  # 40 GFLOP/s on the idle machine
+    monkeypatch.setattr(E.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert E.cpu_busy() == 1.0  # never faster than measured

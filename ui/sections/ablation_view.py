@@ -17,7 +17,7 @@ from ..downloads import figure_download, json_download, table_downloads
 from ..errors import shown_errors
 from ..head_view import render_head
 from ..jobs.ablation import COMPARE, compare_key, widget_defaults
-from ..links import COMPARE_TAB
+from ..links import COMPARE_TAB, LINK_GENERATE
 from ..runner import run_keyed
 
 if TYPE_CHECKING:
@@ -155,6 +155,7 @@ def render_sweep_pick(lm: LoadedModel, sw: AblationSweep, reference: Any, ref_sh
     st.query_params["ab_pick"] = st.session_state["ab_pick"]
     values = {k: st.session_state.get(k, v) for k, v in widget_defaults(lm).items()}
     values.update(pick)
+    values["ab_gen"] = LINK_GENERATE  # the pick shows its top-k at once; "Open it in the Compare tab" generates
     if values["ab_site"] == "embed":
         return
     inp = compare_key(lm, values, ref_sha, reference)
