@@ -12,13 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .jobs.ablation import COMPARE
-from .jobs.attention import PATTERNS, patterns_key
 from .jobs.base import Cost, Key, PageJob
-from .jobs.distributions import DIST
-from .jobs.dla import DLA, dla_key
-from .jobs.lens import LENS
-from .jobs.scan import warm_default_scan
 from .store import SessionResults, fingerprint
 
 if TYPE_CHECKING:
@@ -117,8 +111,16 @@ def _stop_at_exit() -> None:
 
 
 def _jobs(lm: LoadedModel) -> list[Task]:
+    # here, not at the top: the sidebar imports this module (server status) before torch may be imported
     from interp_core import UserError
     from interp_core.components import check_dla_supported
+
+    from .jobs.ablation import COMPARE
+    from .jobs.attention import PATTERNS, patterns_key
+    from .jobs.distributions import DIST
+    from .jobs.dla import DLA, dla_key
+    from .jobs.lens import LENS
+    from .jobs.scan import warm_default_scan
 
     tasks: list[Task] = []
     if lm.info.has_lm_head:
