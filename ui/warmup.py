@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .jobs.base import Cost, Key, PageJob
+from .jobs.base import Cost, Key, PageJob, model_id
 from .store import SessionResults, fingerprint
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def _jobs(lm: LoadedModel) -> list[Task]:
         except UserError:
             pass
     tasks.append(task(DIST, lm, DIST.defaults(lm)))
-    tasks.append(Task("", {"scan": repr(lm.spec)}, lambda: warm_default_scan(lm)))
+    tasks.append(Task("", {"scan": model_id(lm)}, lambda: warm_default_scan(lm)))
     if lm.info.has_lm_head:  # last: with generation it is the longest
         tasks.append(task(COMPARE, lm, COMPARE.defaults(lm)))
     return tasks
