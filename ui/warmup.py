@@ -14,13 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .jobs.ablation import COMPARE
-from .jobs.attention import PATTERNS, patterns_key
-from .jobs.base import Cost, Key, PageJob
-from .jobs.distributions import DIST
-from .jobs.dla import DLA, dla_key
-from .jobs.lens import LENS
-from .jobs.scan import warm_default_scan
+from .jobs.base import Cost, Key, PageJob, model_id
 from .store import SessionResults, fingerprint
 
 if TYPE_CHECKING:
@@ -136,8 +130,16 @@ def _stop_at_exit() -> None:
 def _jobs(lm: LoadedModel) -> list[Task]:
     """The default views, first what a visitor opens first: the lens and the ablation comparison, then the rest of
     the lens page (attention patterns, DLA), distributions, and the layer scan last (the longest)."""
+    # here, not at the top: the sidebar imports this module (server status) before torch may be imported
     from interp_core import UserError
     from interp_core.components import check_dla_supported
+
+    from .jobs.ablation import COMPARE
+    from .jobs.attention import PATTERNS, patterns_key
+    from .jobs.distributions import DIST
+    from .jobs.dla import DLA, dla_key
+    from .jobs.lens import LENS
+    from .jobs.scan import warm_default_scan
 
     tasks: list[Task] = []
     lens = LENS.defaults(lm) if lm.info.has_lm_head else None
@@ -153,5 +155,5 @@ def _jobs(lm: LoadedModel) -> list[Task]:
         except UserError:
             pass
     tasks.append(task(DIST, lm, DIST.defaults(lm), "the activation distributions"))
-    tasks.append(Task("", {"scan": repr(lm.spec)}, lambda: warm_default_scan(lm), label="the default layer scan"))
+    tasks.append(Task("", {"scan": model_id(lm)}, lambda: warm_default_scan(lm), label="the default layer scan"))
     return tasks

@@ -286,3 +286,16 @@ def test_warmup_imports_only_jobs_and_the_store():
     assert deps and all(_family(d) in ("ui.jobs", "ui.store") for d in deps), deps
     assert not any(m.split(".")[0] == "streamlit" for m in _imports(ROOT / "ui" / "warmup.py"))
 
+
+
+def test_what_the_first_paint_imports_stays_torch_free():
+    """app.py's frame (sidebar, navigation), the runner and the warm-up module load before a page draws its title:
+    importing torch there would delay every first paint by seconds."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ui.frame, ui.navigation, ui.sidebar, ui.runner, ui.warmup, ui.store, ui.jobs.base; "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
