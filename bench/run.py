@@ -400,6 +400,90 @@ def _bare_page_server(tmp: Path, procs: list) -> str:
     return url
 
 
+def child_scan_peers(a):
+    """The scan against a bare HF forward stopped after the layer and nnsight's trace + stop(), in one process,
+    rotated (bench/scan_peers.py)."""
+    from scan_peers import main as scan_peers
+    return scan_peers(["--rounds", str(a.get("rounds", 5)), "--batches", str(a.get("batches", 6))])
+
+
+LINK_RESULT_S = 10.0  # a followed link's result must be drawn within this, without a click
+
+
+def child_links(a):
+    """Seconds from following each cross-page link to its result drawn, in Chromium, on a fresh server (private
+    cache) once its warm-up is done, each in a new browser session: "Ablate here" from a lens cell, "Ablate this
+    neuron" from the layer scan, a sweep-bar pick, an outlier link into the neuron explorer, and a patching link.
+    A link whose page waits for a click instead is reported with `clicked: true` and the time until the click
+    was offered (the target is a result without a click, within LINK_RESULT_S)."""
+    from load import CHROMIUM, LAUNCH_ARGS, start_load_server
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="lg-links-"))
+    server = start_load_server(tmp, workshop=False)
+    out: dict = {"load_before": list(os.getloadavg()), "links": {}}
+    kl = "KL(clean ‖ ablated)"
+
+    def wait_for(pg, text: str, button: str | None, timeout_s: float) -> tuple[float, bool]:
+        """Seconds until `text` shows; (seconds until `button` is offered, True) when the page waits for it."""
+        t0 = time.perf_counter()
+        pg.wait_for_function(
+            "([m, b]) => document.body.innerText.includes(m) || (b && Array.from(document.querySelectorAll("
+            "'[data-testid=\"stAlert\"]')).some(e => e.innerText.includes('Not started automatically')))",
+            arg=[text, button or ""], timeout=timeout_s * 1000, polling=50)
+        return time.perf_counter() - t0, not pg.get_by_text(text).count()
+
+    def settle(pg, url: str, marker: str) -> None:
+        pg.goto(url)
+        pg.get_by_text(marker).first.wait_for(timeout=600 * 1000)
+        pg.wait_for_timeout(1000)
+
+    links = {
+        "ablate_here": ("logit_lens?ll_layer=8&ll_pos=7", "Cell: layer 8",
+                        lambda pg: pg.get_by_role("button", name="Ablate here").click(), kl, "Run ablation"),
+        "ablate_this_neuron": ("neuron_explorer", "Top contexts",
+                               lambda pg: pg.get_by_role("button", name="Ablate this neuron").click(), kl,
+                               "Run ablation"),
+        "outlier_link": ("distributions?ad_tab=Statistics", "Outlier dimensions",
+                         lambda pg: pg.get_by_test_id("stPageLink").filter(has_text="dim ").first.click(),
+                         "distinct winning tokens", "Run seed method"),
+    }
+    try:
+        if not server.wait_idle(timeout_s=1800, quiet_s=5.0):
+            raise RuntimeError("the server's warm-up did not finish")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            for name, (start, ready, click, marker, button) in links.items():
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                pg = ctx.new_page()
+                settle(pg, f"{server.url}/{start}", ready)
+                t0 = time.perf_counter()
+                click(pg)
+                _, clicked = wait_for(pg, marker, button, 300)
+                out["links"][name] = {"seconds": time.perf_counter() - t0, "clicked": clicked}
+                ctx.close()
+            # links that are URLs: a sweep pick (ab_pick) and an exact heads grid, opened in a new session
+            for name, url, marker, button in (
+                    ("sweep_pick", "ablation?ab_tab=Sweeps&ab_sweep=layers&ab_pick=L5", "The picked intervention",
+                     "Run this intervention"),
+                    ("patching_link", "ablation?ab_tab=Which+components+matter%3F&pt_mode=exact&pt_grid=heads",
+                     "Exact patching: heads", "Run grid")):
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                pg = ctx.new_page()
+                t0 = time.perf_counter()
+                pg.goto(f"{server.url}/{url}")
+                _, clicked = wait_for(pg, marker, button, 300)
+                out["links"][name] = {"seconds": time.perf_counter() - t0, "clicked": clicked}
+                ctx.close()
+            browser.close()
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    out["load_after"] = list(os.getloadavg())
+    out["seconds"] = max(v["seconds"] for v in out["links"].values())
+    return out
+
+
 CHILDREN = {k[6:]: v for k, v in globals().items() if k.startswith("child_")}
 
 
@@ -469,10 +553,12 @@ def suite(text: str, quick: bool, peers: bool, device: str, dtype: str, layer: i
     r["generation"] = run_child("generate", base)
     if browser and device == "cpu":
         r["first_chart"] = run_child("first_chart", {"repeat": 3}, timeout=3600)
+        r["links"] = run_child("links", {}, timeout=3600)
     if cold and not quick:
         with tempfile.TemporaryDirectory() as tmp:
             r["cold_start"] = run_child("start", {**base, "cold": True, "cache": tmp})
     if peers:
+        r["scan_peers"] = run_child("scan_peers", {"rounds": 3 if quick else 5})
         for early in (False, True):
             tag = "early" if early else "full"
             r[f"nnsight_{tag}"] = run_child("nnsight", {**base, "layer": layer, "tokens": n, "early": early})
@@ -516,6 +602,11 @@ def derive(r: dict) -> dict:
     for page, v in r.get("first_chart", {}).get("pages", {}).items():
         t[f"warm open of {page} (sidebar link) shows a chart <= 2 s"] = v.get("in_app_s", 1e9) <= 2
         t[f"warm open of {page} (new tab) shows a chart <= 2 s"] = v.get("new_tab_s", 1e9) <= 2
+    for peer, x in r.get("scan_peers", {}).get("scan_vs", {}).items():
+        t[f"scan >= 1.0 x {peer} (same process, rotated)"] = x >= 1.0
+    for name, v in r.get("links", {}).get("links", {}).items():
+        t[f"followed link {name}: result without a click <= {LINK_RESULT_S:g} s"] = (
+            not v.get("clicked") and v.get("seconds", 1e9) <= LINK_RESULT_S)
     for peer in ("nnsight_early", "transformer_lens_early"):
         if f"scan_vs_{peer}" in d:
             t[f"not slower than {peer}"] = d[f"scan_vs_{peer}"] >= 1.0
