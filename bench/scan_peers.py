@@ -4,7 +4,9 @@ layer with one hook, and nnsight 0.8 (`trace` + `save` + `tracer.stop()`) keepin
 Each round runs every way once over the same batches (default 6 batches of 8 x 256 tokens, layer-6 MLP neurons,
 top-20, Gemma 3 270M float32); the order rotates every round so that a busy neighbour on a shared CPU hurts each
 way alike. Reported: the median tokens per second of each way, the median of the per-round ratios, and the load
-average before and after (the ratios are the result; absolute speeds depend on the load).
+average before and after (the ratios are the result; absolute speeds depend on the load). Each way is timed by the
+wall clock and by this process's CPU time (`time.process_time`, all its threads): on a CPU shared with other
+work the wall clock also counts the time the others ran, the CPU time much less so.
 
     PYTHONPATH=. python bench/scan_peers.py --rounds 5 --json  # this checkout (not an installed copy)
     PYTHONPATH=/tmp/base python bench/scan_peers.py --json   # the same on another checkout's interp_core (an A/B)
@@ -98,19 +100,26 @@ def main(argv=None) -> dict:
         fn()
     names = list(ways)
     tok_s: dict[str, list[float]] = {n: [] for n in names}
+    tok_cpu_s: dict[str, list[float]] = {n: [] for n in names}
     for r in range(a.rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for n in order:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             ways[n]()
             tok_s[n].append(n_tokens / (time.perf_counter() - t))
-        print(f"round {r + 1}: " + ", ".join(f"{n} {tok_s[n][-1]:.0f}" for n in names), file=sys.stderr, flush=True)
+            tok_cpu_s[n].append(n_tokens / (time.process_time() - c))
+        print(f"round {r + 1}: " + ", ".join(f"{n} {tok_s[n][-1]:.0f} ({tok_cpu_s[n][-1]:.0f} per CPU s)"
+                                            for n in names), file=sys.stderr, flush=True)
     out = {"code": str(Path(interp_core.__file__).parent), "tokens_per_way": n_tokens, "rounds": a.rounds, "threads": torch.get_num_threads(),
            "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()],
            "median_tok_s": {n: round(statistics.median(v)) for n, v in tok_s.items()},
            "tok_s": {n: [round(x) for x in v] for n, v in tok_s.items()}}
-    out["scan_vs"] = {n: round(statistics.median(s / o for s, o in zip(tok_s["scan"], tok_s[n])), 3)
+    out["scan_vs"] = {n: round(statistics.median(s / o for s, o in zip(tok_s["scan"], tok_s[n], strict=True)), 3)
                       for n in names if n != "scan"}
+    out["median_tok_per_cpu_s"] = {n: round(statistics.median(v)) for n, v in tok_cpu_s.items()}
+    out["scan_vs_by_cpu_time"] = {
+        n: round(statistics.median(s / o for s, o in zip(tok_cpu_s["scan"], tok_cpu_s[n], strict=True)), 3)
+        for n in names if n != "scan"}
     if a.json:
         print(json.dumps(out))
     return out
