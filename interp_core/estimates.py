@@ -126,7 +126,7 @@ def record(model: str, kind: str, flops: float, seconds: float) -> None:
     key = f"{model}|{kind}"
     with _LOCK:
         known = _known()
-        data = {k: v for k, v in _read().items() if _rates(v)}  # other processes' entries stay
+        data = _read()  # other processes may have recorded since: their entries stay
         rates = (_rates(data.get(key)) or known.get(key, []))[-(KEEP_RATES - 1):] + [flops / seconds]
         known[key] = rates
         data[key] = {"rates": rates, "updated": time.time()}
