@@ -7,6 +7,7 @@ import torch
 
 from interp_core.budgets import budgets
 from interp_core.engine.model import LoadedModel
+from interp_core.engine.sites import choice
 from interp_core.errors import UserError
 from interp_core.flow.decompose import attention_chunks, capture, mid_state, neuron_parts
 from interp_core.flow.results import FlowContributions, NeuronContributions, frozen_note
@@ -70,8 +71,7 @@ def neuron_contributions(lm: LoadedModel, prompt: str, layer: int, position: int
     enc = lm.encode(prompt)
     t = len(enc.tokens)
     budgets().flow_tokens.check(t)
-    if not 0 <= layer < a.n_layers:
-        raise UserError(f"Layer {layer} is out of range; this model has MLP layers 0–{a.n_layers - 1}.")
+    choice("mlp").check_layer(layer, a.n_layers)
     if not -t <= position < t:
         raise UserError(f"Position {position} is out of range; the prompt has {t} tokens (0–{t - 1}).")
     pos = position % t
