@@ -16,7 +16,7 @@ def add_arguments(p):
 
 
 def _neuron_target(text: str) -> tuple[int, int]:
-    layer, sep, pos = text.partition(":")
+    layer, _, pos = text.partition(":")
     try:
         return int(layer), int(pos)
     except ValueError:
@@ -24,7 +24,12 @@ def _neuron_target(text: str) -> tuple[int, int]:
 
 
 def run(args) -> dict:
-    from interp_core.flow import check_threshold, flow_graph, information_flow, neuron_contributions
+    from interp_core.flow import (
+        check_threshold,
+        flow_graph,
+        information_flow,
+        neuron_contributions,
+    )
 
     check_threshold(args.threshold)
     target = _neuron_target(args.neurons) if args.neurons else None
@@ -38,8 +43,8 @@ def run(args) -> dict:
 
 def to_text(result: dict) -> str:
     toks = result["contributions"]["tokens"]
-    lines = [f"information flow to position {result['token']} ({result['token_text']!r}), threshold "
-             f"{result['threshold']}: {len(result['nodes'])} nodes, {len(result['edges'])} edges",
+    lines = [(f"information flow to position {result['token']} ({result['token_text']!r}), threshold "
+             f"{result['threshold']}: {len(result['nodes'])} nodes, {len(result['edges'])} edges"),
              result["contributions"]["frozen"]]
     for e in result["edges"]:
         if e["kind"] == "attn":

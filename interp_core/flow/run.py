@@ -9,7 +9,12 @@ from interp_core.budgets import budgets
 from interp_core.engine.model import LoadedModel
 from interp_core.engine.sites import choice
 from interp_core.errors import UserError
-from interp_core.flow.decompose import attention_chunks, capture, mid_state, neuron_parts
+from interp_core.flow.decompose import (
+    attention_chunks,
+    capture,
+    mid_state,
+    neuron_parts,
+)
 from interp_core.flow.results import FlowContributions, NeuronContributions, frozen_note
 from interp_core.flow.shares import proximity
 from interp_core.results import Progress

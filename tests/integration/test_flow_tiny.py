@@ -9,7 +9,12 @@ import torch
 
 from interp_core import UserError
 from interp_core.flow import flow_graph, information_flow, neuron_contributions
-from interp_core.flow.decompose import attention_chunks, capture, mid_state, neuron_parts
+from interp_core.flow.decompose import (
+    attention_chunks,
+    capture,
+    mid_state,
+    neuron_parts,
+)
 
 PROMPT = "The Eiffel Tower is located in the city of Paris. Alice was beginning to get very tired of sitting by her"
 

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from interp_core.flow import FlowContributions, flow_graph, proximity, shares, threshold_renormalise
+from interp_core.flow import (
+    FlowContributions,
+    flow_graph,
+    proximity,
+    shares,
+    threshold_renormalise,
+)
 
 
 def test_proximity_on_a_hand_made_sum():
