@@ -145,3 +145,24 @@ def test_bad_inputs_are_one_sentence(tiny_models):
     with pytest.raises(UserError, match="out of range"):
         neuron_contributions(lm, "the cat sat", 7, 0)
     assert lm.num_hooks() == 0
+
+
+def test_node_and_head_tokens(tiny_models):
+    from interp_core.components import direct_logit_attribution
+    from interp_core.flow import head_tokens, node_tokens
+
+    lm = tiny_models["gemma3"]
+    n = lm.info.n_layers
+    top = node_tokens(lm, PROMPT, "resid", n, -1, k=3)
+    final = lm.run(lm.encode(PROMPT).input_ids).logits[0, -1].float()
+    assert top.ranked("top")["token_id"].tolist() == final.topk(3).indices.tolist()  # the model's own prediction
+    mid = node_tokens(lm, PROMPT, "mid", 1, 4, k=5)
+    assert set(mid.table["list"]) == {"top", "promotes", "suppresses"}
+    assert mid.ranked("promotes")["value"].iloc[0] >= mid.ranked("suppresses")["value"].iloc[0]
+    assert list(node_tokens(lm, PROMPT, "resid", 0, 0).table["list"].unique()) == ["top"]
+    ht = head_tokens(lm, PROMPT, 1, 2, -1, k=5)
+    tid = int(ht.ranked("promotes")["token_id"].iloc[0])
+    dla = direct_logit_attribution(lm, PROMPT, lm.token_strings([tid])[0])
+    assert abs(dla.heads[1, 2] - ht.ranked("promotes")["value"].iloc[0]) < 1e-4 * max(1.0, abs(dla.heads[1, 2]))
+    with pytest.raises(UserError, match="final norm"):
+        head_tokens(tiny_models["bert"], "the cat sat", 0, 0, 0)
