@@ -13,7 +13,7 @@ from interp_core.budgets import budgets
 from interp_core.components.frozen_norm import freeze, freeze_rows
 from interp_core.engine.model import LoadedModel
 from interp_core.engine.placement import module_device
-from interp_core.engine.sites import Site
+from interp_core.engine.sites import Site, choice
 from interp_core.errors import UserError
 from interp_core.flow.decompose import kv_index, linear_map, mid_state
 
@@ -113,7 +113,7 @@ def head_tokens(lm: LoadedModel, prompt: str, layer: int, head: int, destination
         raise UserError("A head's direct effect on the tokens needs a decoder with a final norm; this model has none.")
     if not 0 <= head < a.n_heads:
         raise UserError(f"Head {head} is out of range; this model has heads 0–{a.n_heads - 1}.")
-    ids, pos = _check(lm, prompt, layer, destination, a.n_layers - 1)
+    ids, pos = _check(lm, prompt, layer, destination, choice("head").top_layer(a.n_layers) or 0)
     sites = [Site("attn_heads", layer), Site("resid", a.n_layers)]
     res = lm.run(ids, capture=sites, need_logits=False)
     z = res.cache[Site("attn_heads", layer)][0, pos].float()  # (H, Dh)
