@@ -62,7 +62,9 @@ def render_flow_detail(lm: LoadedModel, prompt: str, g: FlowGraph, sel: tuple[st
     toks = g.tokens
     if what.startswith("node:"):
         kind = what.split(":", 1)[1]
-        where = f"after attention {layer}" if kind == "mid" else f"entering layer {layer}"
+        n = g.contributions.n_layers
+        where = (f"after attention {layer}" if kind == "mid" else "at the last layer" if layer == n
+                 else "at the embeddings" if layer == 0 else f"entering layer {layer}")
         st.subheader(f"Residual {where} at {src} ({toks[src]!r})")
         with shown_errors("Reading the node"):
             kept = run_keyed(NODE_TOKENS, lm, node_key(lm, prompt, kind, layer, src), action="Reading the node",
