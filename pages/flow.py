@@ -39,7 +39,8 @@ url_notices()
 with shown_errors("Tracing the information flow"):
     drawn = render_flow_graph(lm, st.session_state["fl_prompt"], int(st.session_state["fl_token"]),
                               float(st.session_state["fl_thr"]))
+    publish("fl_prompt", "fl_token", "fl_thr", "fl_sel")  # before the detail, whose runs may end this script run
     if drawn is not None:
         graph, selection = drawn
         render_flow_detail(lm, st.session_state["fl_prompt"], graph, selection)
-publish("fl_prompt", "fl_token", "fl_thr", "fl_sel", "fl_head")
+publish("fl_head")
