@@ -70,9 +70,9 @@ def kv_index(lm: LoadedModel) -> torch.Tensor:
 class AttentionLayer:
     """What every destination chunk of one layer shares: each (source, head)'s vector before A is applied."""
 
-    vo: torch.Tensor  # (T, H, D) v[s, kv(h)] · W_O[h], before any post norm
-    const: torch.Tensor  # (T, D) the constant term added at each destination (bias; after the frozen norm)
-    post: FrozenRows | None  # the sandwich norm frozen at each destination
+    vo: torch.Tensor  # (T, H, D) v[s, kv(h)] · W_O[h], through a post norm's gain (and centring), not its scale
+    const: torch.Tensor | None  # (T, D) the constant added at each destination (bias, after the frozen norm); None: 0
+    scale: torch.Tensor | None  # (T,) a post norm's frozen 1/rms (1/σ) at each destination, applied to A
     causal: bool
 
 
@@ -85,7 +85,7 @@ def attention_layer(lm: LoadedModel, cap: Captured, layer: int) -> AttentionLaye
     v = cap.values[layer][:, kv_index(lm).to(dev)]  # (T, H, Dh)
     vo = torch.einsum("thk,hkd->thd", v, w)  # (T, H, D)
     t = vo.shape[0]
-    post = None
+    scale = None
     const = b.expand(t, -1)
     norm = a.attn_post_norm(layer)
     if norm is not None:
@@ -93,8 +93,12 @@ def attention_layer(lm: LoadedModel, cap: Captured, layer: int) -> AttentionLaye
             before = (cap.heads[layer].reshape(t, h * dh) @ w.view(h * dh, -1)) + b  # (T, D) block output pre-norm
         post = freeze_rows(norm, before)
         const = post.apply(const) + post.bias
+        # the frozen norm is linear: its gain (and centring) go into every source's vector once, its scale at
+        # destination d into the attention weights, so a chunk's parts cost one pass over (c, S, H, D)
+        vo = FrozenRows(post.gain, post.bias, torch.ones(t, device=vo.device), post.centred).apply(vo)
+        scale = post.scale
     causal = a.attn_layer_kind(layer)[0] != "bidirectional"
-    return AttentionLayer(vo, const, post, causal)
+    return AttentionLayer(vo, const if bool(const.abs().max() > 0) else None, scale, causal)
 
 
 @dataclass(frozen=True)
@@ -118,10 +122,10 @@ def attention_chunks(lm: LoadedModel, cap: Captured, layer: int, chunk: int) -> 
         d1 = min(t, d0 + chunk)
         s = d1 if al.causal else t  # a causal destination reads no later source
         weights = cap.pattern[layer][:, d0:d1, :s].permute(1, 2, 0)  # (c, S, H)
-        parts = weights[..., None] * al.vo[None, :s]  # (c, S, H, D)
-        if al.post is not None:
-            parts = FrozenRows(al.post.gain, al.post.bias, al.post.scale[d0:d1], al.post.centred).apply(parts)
-        parts = parts + (weights / h)[..., None] * al.const[d0:d1, None, None, :]
+        scaled = weights if al.scale is None else weights * al.scale[d0:d1, None, None]
+        parts = scaled[..., None] * al.vo[None, :s]  # (c, S, H, D)
+        if al.const is not None:
+            parts += (weights / h)[..., None] * al.const[d0:d1, None, None, :]
         whole = resid[d0:d1] + cap.attn_out[layer][d0:d1]
         yield AttentionChunk(d0, d1, weights, parts, resid[d0:d1], whole)
 

@@ -10,14 +10,16 @@ EPS = 1e-5  # the floor of a part's proximity, as in the method's definition
 def proximity(parts: torch.Tensor, whole: torch.Tensor) -> torch.Tensor:
     """max(‖whole‖₁ − ‖whole − part‖₁, ε) of every part: whole (N..., D), parts (N..., P..., D) -> (N..., P...).
 
-    Unnormalised: divide by the sum over every part of the same whole (`shares`)."""
+    Unnormalised: divide by the sum over every part of the same whole (`shares`). The L1 distances come from one
+    fused pass (torch.cdist), never a materialised (whole − parts) tensor."""
     k = parts.dim() - whole.dim()
     if k < 0 or parts.shape[:whole.dim() - 1] != whole.shape[:-1] or parts.shape[-1] != whole.shape[-1]:
         raise ValueError(f"parts {tuple(parts.shape)} do not match the whole's shape {tuple(whole.shape)}")
-    w = whole.reshape(*whole.shape[:-1], *([1] * k), whole.shape[-1])
-    whole_norm = whole.abs().sum(-1).reshape(*whole.shape[:-1], *([1] * k))  # (N..., 1...)
-    distance = (w - parts).abs().sum(-1)  # (N..., P...)
-    return (whole_norm - distance).clamp(min=EPS)
+    lead, rest, d = whole.shape[:-1], parts.shape[whole.dim() - 1:-1], whole.shape[-1]
+    w = whole.reshape(-1, 1, d)  # (N, 1, D)
+    distance = torch.cdist(w, parts.reshape(w.shape[0], -1, d), p=1)[:, 0]  # (N, P)
+    whole_norm = w[:, 0].abs().sum(-1, keepdim=True)  # (N, 1)
+    return (whole_norm - distance).clamp(min=EPS).reshape(*lead, *rest)
 
 
 def shares(parts: torch.Tensor, whole: torch.Tensor) -> torch.Tensor:
