@@ -19,6 +19,7 @@ from interp_core.plots.lens import show_token
 COLOURS = {"attn": "#1f77b4", "attn_resid": "#9a9a9a", "mlp": "#ff7f0e", "mlp_resid": "#9a9a9a",
            "resid": "#444444", "mid": "#9a9a9a"}
 LEVEL = {"resid": 0.0, "mid": 0.5, "mlp": 0.75}  # a node's height above its layer
+SELF = -0.18  # a token's attention to itself bends left of its column, off the residual line
 BINS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.01)  # renormalised share bins: one trace (width, opacity) per bin and kind
 CLICKABLE = ("node", "attn", "attn_resid", "mlp", "mlp_resid")
 
@@ -46,6 +47,9 @@ def flow_figure(g: FlowGraph, selected: tuple[str, int, int, int] | None = None)
                     if kind == "mlp":  # through the MLP node, offset to its column's right
                         xs += [x0, x0 + 0.25, x1, None]
                         ys += [y0, e.layer + LEVEL["mlp"], y1, None]
+                    elif kind == "attn" and e.source == e.destination:
+                        xs += [x0, x0 + SELF, x1, None]
+                        ys += [y0, (y0 + y1) / 2, y1, None]
                     else:
                         xs += [x0, x1, None]
                         ys += [y0, y1, None]
@@ -57,9 +61,9 @@ def flow_figure(g: FlowGraph, selected: tuple[str, int, int, int] | None = None)
     # clickable markers: every edge's midpoint, then nodes (drawn last, on top)
     ex, ey, ecustom, etext, ecolour = [], [], [], [], []
     for e in g.edges:
-        (x0, y0), (x1, y1) = _ends(e)
-        ex.append((x0 + x1) / 2 + (0.25 if e.kind == "mlp" else 0.0))
-        ey.append((y0 + y1) / 2)
+        x, y = _marker(e, len(toks))
+        ex.append(x)
+        ey.append(y)
         ecustom.append([e.kind, e.layer, e.source, e.destination])
         head = f" (top head {e.top_head})" if e.kind == "attn" else ""
         what = {"attn": f"attention {show_token(toks[e.source])} → {show_token(toks[e.destination])}",
@@ -115,9 +119,22 @@ def _selected_xy(g: FlowGraph, sel: tuple[str, int, int, int]) -> tuple[float, f
         return src + 0.25, layer + LEVEL["mlp"]
     for e in g.edges:
         if (e.kind, e.layer, e.source, e.destination) == (what, layer, src, dst):
-            (x0, y0), (x1, y1) = _ends(e)
-            return (x0 + x1) / 2, (y0 + y1) / 2
+            return _marker(e, len(g.tokens))
     return None
+
+
+def _marker(e, t: int) -> tuple[float, float]:
+    """Where an edge's click marker sits: the MLP square; a self-attention edge's bend; an attention edge at a
+    fraction of its way that grows with its source (0.6 to 0.9), so no two edges share a marker; else the middle."""
+    (x0, y0), (x1, y1) = _ends(e)
+    if e.kind == "mlp":
+        return x0 + 0.25, e.layer + LEVEL["mlp"]
+    if e.kind == "attn" and e.source == e.destination:
+        return x0 + SELF, (y0 + y1) / 2
+    if e.kind == "attn":
+        f = 0.6 + 0.3 * e.source / max(1, t - 1)
+        return x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+    return (x0 + x1) / 2, (y0 + y1) / 2
 
 
 def clicked_flow(event: Mapping[str, Any] | None) -> tuple[str, int, int, int] | None:

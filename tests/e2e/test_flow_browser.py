@@ -15,7 +15,8 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 _FIND_JS = """(gd, [name, what]) => {
   const i = gd._fullData.findIndex(t => t.name === name);
   const t = gd._fullData[i];
-  const k = Array.from(t.customdata).findIndex(c => what === null || c[0] === what);
+  // an attention edge between two different tokens (what = 'attn'), else any marker of that kind
+  const k = Array.from(t.customdata).findIndex(c => (what === null || c[0] === what) && (what !== 'attn' || c[2] !== c[3]));
   if (k < 0) return null;
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
   const x = Array.from(t.x)[k], y = Array.from(t.y)[k];
@@ -62,7 +63,7 @@ def test_node_opens_the_lens(flow_page):
     page.get_by_role("heading", name=re.compile(r"^Residual at the last layer at 9")).wait_for(timeout=120_000)
     page.get_by_text("promotes", exact=True).first.wait_for()
     assert _query(page).get("fl_sel") == ":".join(str(x) for x in cd)
-    assert page.get_by_test_id("stDataFrame").count() >= 3  # top, promotes, suppresses
+    page.get_by_test_id("stDataFrame").nth(2).wait_for(timeout=120_000)  # top, promotes, suppresses
 
 
 def test_edge_opens_heads_and_a_head_pattern(flow_page):

@@ -43,3 +43,11 @@ def test_click_decodes_and_selection_is_outlined():
     fig = flow_figure(g, selected=sel)
     assert fig.data[-1].name == "selected"
     assert flow_figure(g, selected=("node:resid", 0, 2, 2)).data[-1].name == "selected"
+
+
+def test_self_attention_marker_is_off_the_residual_marker():
+    g = _graph()
+    fig = flow_figure(g)
+    tr = next(t for t in fig.data if t.name == "edges")
+    points = [(round(x, 3), round(y, 3)) for x, y in zip(tr.x, tr.y)]
+    assert len(set(points)) == len(points)  # every edge's marker has its own place (a click picks one edge)
