@@ -53,7 +53,7 @@ def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, c
     def transform(x: torch.Tensor) -> torch.Tensor:
         if values:  # capture only: the projection's output may hold queries and keys too (GPT-2's fused c_attn)
             if capture:
-                v = adapter.values_view(site.layer, x)
+                v = adapter.values_view(site.layer if site.layer is not None else -1, x)
                 if on_capture is not None:
                     on_capture(site, v)
                 else:

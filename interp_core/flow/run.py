@@ -47,10 +47,10 @@ def information_flow(lm: LoadedModel, prompt: str, *, progress: Progress | None 
         progress(None, "running the prompt")
     cap = capture(lm, enc.input_ids)
     step = chunk or chunk_size(t, h, a.d_model)
-    attn = np.zeros((n, t, t, h), dtype=np.float32)
-    attn_resid = np.zeros((n, t), dtype=np.float32)
-    mlp = np.zeros((n, t), dtype=np.float32)
-    mlp_resid = np.zeros((n, t), dtype=np.float32)
+    attn: np.ndarray = np.zeros((n, t, t, h), dtype=np.float32)
+    attn_resid: np.ndarray = np.zeros((n, t), dtype=np.float32)
+    mlp: np.ndarray = np.zeros((n, t), dtype=np.float32)
+    mlp_resid: np.ndarray = np.zeros((n, t), dtype=np.float32)
     with torch.inference_mode():
         for lay in range(n):
             for ch in attention_chunks(lm, cap, lay, step):
