@@ -86,6 +86,9 @@ def test_edge_opens_heads_and_a_head_pattern(flow_page):
     page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".gtitle", has_text=f"Layer {layer} head {head}")) \
         .first.wait_for()
     page.get_by_text(f"What head {head}'s output").first.wait_for(timeout=120_000)
+    page.get_by_text("promotes", exact=True).first.wait_for(timeout=120_000)  # the head's tokens: the run is done
+    page.wait_for_function("h => new URLSearchParams(location.search).get('fl_head') === h", arg=str(head),
+                           timeout=60_000)
     assert _query(page).get("fl_head") == str(head)
 
 
