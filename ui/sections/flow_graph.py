@@ -72,5 +72,5 @@ def render_flow_graph(lm: LoadedModel, prompt: str, token: int, threshold: float
     with st.expander("Download the graph and the dense contributions"):
         name = f"flow_{lm.info.name.replace('/', '_')}"
         table_downloads(g.frame(), f"{name}_edges", "fl_dl_edges")
-        json_download(g.to_dict(), name, "fl_dl_json", "⬇ Graph and contributions (JSON, CLI format)")
+        json_download(g.to_dict, name, "fl_dl_json", "⬇ Graph and contributions (JSON, CLI format)")
     return g, sel
