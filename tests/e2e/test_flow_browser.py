@@ -50,6 +50,23 @@ def _click(page, chart, name: str, what: str | None) -> list:
     return pt["cd"]
 
 
+def _click_top_head(page) -> int:
+    """Click the tallest bar of the edge's share-per-head chart; returns that head."""
+    heads = page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".gtitle", has_text="share per head")).first
+    heads.scroll_into_view_if_needed()
+    page.wait_for_timeout(600)
+    bar = heads.locator(".js-plotly-plot").evaluate("""(gd) => {
+      const t = gd._fullData[0], ys = Array.from(t.y), k = ys.indexOf(Math.max(...ys));
+      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+      return {x: r.left + xa._offset + xa.l2p(k), y: r.top + ya._offset + ya.l2p(ys[k] / 2), k: k};
+    }""")
+    page.mouse.move(bar["x"], bar["y"])
+    page.wait_for_timeout(300)
+    page.mouse.click(bar["x"], bar["y"])
+    wait_idle(page)
+    return int(bar["k"])
+
+
 @pytest.fixture
 def flow_page(page, server):
     page.context.server = server
@@ -71,17 +88,7 @@ def test_edge_opens_heads_and_a_head_pattern(flow_page):
     chart = _graph(page)
     what, layer, src, dst = _click(page, chart, "edges", "attn")
     page.get_by_role("heading", name=re.compile(rf"^Attention {layer}: ")).wait_for(timeout=120_000)
-    heads = page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".gtitle", has_text="share per head")).first
-    heads.scroll_into_view_if_needed()
-    page.wait_for_timeout(600)
-    bar = heads.locator(".js-plotly-plot").evaluate("""(gd) => {
-      const t = gd._fullData[0], ys = Array.from(t.y), k = ys.indexOf(Math.max(...ys));
-      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
-      return {x: r.left + xa._offset + xa.l2p(k), y: r.top + ya._offset + ya.l2p(ys[k] / 2), k: k};
-    }""")
-    page.mouse.click(bar["x"], bar["y"])
-    wait_idle(page)
-    head = bar["k"]
+    head = _click_top_head(page)
     page.get_by_text(f"Layer {layer}, head {head}: its attention pattern").wait_for(timeout=120_000)
     page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".gtitle", has_text=f"Layer {layer} head {head}")) \
         .first.wait_for()
@@ -112,13 +119,13 @@ def test_ablate_this_head_shows_the_result(flow_page):
     chart = _graph(page)
     what, layer, src, dst = _click(page, chart, "edges", "attn")
     page.get_by_role("heading", name=re.compile(rf"^Attention {layer}: ")).wait_for(timeout=120_000)
-    page.get_by_test_id("stSelectbox").filter(has_text="Head").first.click()
-    page.get_by_role("option").nth(1).click()  # the head with the largest share
-    wait_idle(page)
+    head = _click_top_head(page)
+    page.get_by_text(f"Layer {layer}, head {head}: its attention pattern").wait_for(timeout=120_000)
     page.get_by_role("button", name=re.compile("Ablate this head")).click()
     wait_idle(page)
     page.get_by_role("heading", name="Ablation playground").first.wait_for(timeout=60_000)
     q = _query(page)
     assert q.get("ab_site") == "head" and q.get("ab_layer") == str(layer) and q.get("ab_pos_list") == str(dst), page.url
+    assert q.get("ab_heads") == str(head), page.url
     assert q.get("ab_prompt") == "The Eiffel Tower is located in the city of" and q.get("ab_target")
     result_or_click(page, "Run ablation", "KL(clean ‖ ablated)")
