@@ -59,3 +59,30 @@ def open_playground(values: Mapping[str, Any]) -> None:
     follow_link({**values, "ab_tab": COMPARE_TAB}, slots=("ab",))
     frame = {k: st.query_params[k] for k in FRAME_KEYS if k in st.query_params}
     st.switch_page(PLAYGROUND, query_params={**frame, **{k: str(v) for k, v in values.items()}})
+
+
+EXPLORER = "pages/neuron_explorer.py"
+EXPLORER_PROMPT_TAB = "On your own prompt"
+
+
+def explorer_values(layer: int, neuron: int) -> dict[str, Any]:
+    """The neuron explorer's widget values that open MLP neuron `neuron` of `layer` (every tab on that neuron)."""
+    return {"ne_site": "mlp", "ne_layer": int(layer), "ne_neuron": int(neuron), "ne_dim": int(neuron),
+            "ne_pdim": int(neuron)}
+
+
+def explorer_url(values: Mapping[str, Any]) -> str:
+    """Relative URL of the neuron explorer on these values, on its own-prompt tab."""
+    return "neuron_explorer?" + urlencode({**{k: str(v) for k, v in values.items()}, "ne_tab": EXPLORER_PROMPT_TAB})
+
+
+def open_explorer(values: Mapping[str, Any], prompt: str) -> None:
+    """On a click: switch to the neuron explorer's own-prompt tab on this neuron, with `prompt` typed in."""
+    import streamlit as st
+
+    from .runner import follow_link
+
+    follow_link({**values, "ne_prompt_text": prompt, "ne_tab": EXPLORER_PROMPT_TAB})
+    frame = {k: st.query_params[k] for k in FRAME_KEYS if k in st.query_params}
+    st.switch_page(EXPLORER, query_params={**frame, **{k: str(v) for k, v in values.items()},
+                                           "ne_tab": EXPLORER_PROMPT_TAB})

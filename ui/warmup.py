@@ -119,6 +119,7 @@ def _jobs(lm: LoadedModel) -> list[Task]:
     from .jobs.attention import PATTERNS, patterns_key
     from .jobs.distributions import DIST
     from .jobs.dla import DLA, dla_key
+    from .jobs.flow import FLOW
     from .jobs.lens import LENS
     from .jobs.scan import warm_default_scan
 
@@ -133,6 +134,7 @@ def _jobs(lm: LoadedModel) -> list[Task]:
             tasks.append(task(DLA, lm, dla_key(lm, lens.prompt, len(lm.encode(lens.prompt).tokens) - 1)))
         except UserError:
             pass
+    tasks.append(task(FLOW, lm, FLOW.defaults(lm)))  # the information flow page's default graph
     tasks.append(task(DIST, lm, DIST.defaults(lm)))
     tasks.append(Task("", {"scan": model_id(lm)}, lambda: warm_default_scan(lm)))
     if lm.info.has_lm_head:  # last: with generation it is the longest

@@ -13,12 +13,13 @@ SITE_KINDS: dict[str, str] = {
     "attn_out": "attention output of block l, as added to the residual stream (B, T, D)",
     "attn_heads": "per-head attention output of block l, before the output projection (B, T, H, Dh)",
     "attn_pattern": "post-softmax attention weights of block l (B, H, T_query, T_key)",
+    "attn_values": "value vectors of block l, one per key/value head (B, T, H_kv, Dh); capture only",
     "mlp_out": "MLP output of block l, as added to the residual stream (B, T, D)",
     "mlp_neurons": "MLP activations of block l entering the down projection (B, T, M)",
     "final_norm": "the final norm's output (decoders); equals HF's last hidden state (B, T, D)",
     "logits": "unembedding output (B, T, V)",
 }
-LAYERED = {"resid", "attn_out", "attn_heads", "attn_pattern", "mlp_out", "mlp_neurons"}
+LAYERED = {"resid", "attn_out", "attn_heads", "attn_pattern", "attn_values", "mlp_out", "mlp_neurons"}
 
 
 def n_site_layers(kind: str, n_layers: int) -> int:
@@ -50,6 +51,8 @@ def site_width(kind: str, shape) -> int:
         return int(shape.n_heads) * int(shape.d_head)
     if kind == "attn_pattern":
         return int(shape.n_heads)
+    if kind == "attn_values":
+        return int(getattr(shape, "n_kv_heads", None) or shape.n_heads) * int(shape.d_head)
     if kind == "mlp_neurons":
         return int(shape.d_mlp)
     if kind == "logits":
