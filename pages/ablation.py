@@ -31,12 +31,23 @@ from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E40
 from ui.runner import wait_for_warmup  # noqa: E402
 from ui.sections.attention import render_attention  # noqa: E402
 from ui.sections.patching import render_patching  # noqa: E402
+from ui.sections.steer import render_steer  # noqa: E402
+from ui.links import MODES, STEER_MODE  # noqa: E402
 
 AB_TABS = (COMPARE_TAB, "Sweeps", "Attention patterns", "Which components matter?")
 
 lm = page_model(no_lm_head="{name} has no LM head, so there are no "
                 "predictions to compare; pick a model with one (e.g. gemma-3-270m).")
 info = lm.info
+
+seed("ab_mode", MODES[0], choices=MODES)
+if st.radio("Mode", MODES, key="ab_mode", horizontal=True,
+            help="Ablate or patch: remove or replace what a component writes. Steer: add a direction to it.") \
+        == STEER_MODE:
+    publish("ab_mode")
+    render_steer(lm)
+    st.stop()
+st.query_params.pop("ab_mode", None)
 
 masked = info.masked_lm
 mask = getattr(lm.tokenizer, "mask_token", None) or "[MASK]"

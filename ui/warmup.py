@@ -1,6 +1,6 @@
 """The background warm-up: once a model is prepared, compute what each page shows on its defaults (logit lens
 with its attention patterns and DLA, distributions, the neuron explorer's layer scan, which goes to the disk
-cache like every scan, and the ablation comparison with generation), so a page opened on its defaults draws a
+cache like every scan, the ablation comparison with generation, and the steering comparison and α sweep), so a page opened on its defaults draws a
 chart without waiting.
 
 One daemon thread per model per process (started through ui.cache.warmup); results go into the process-wide
@@ -24,6 +24,7 @@ from .jobs.distributions import DIST
 from .jobs.dla import DLA, dla_key
 from .jobs.lens import LENS
 from .jobs.scan import warm_default_scan
+from .jobs.steer import STEER, STEER_SWEEP
 from .store import SessionResults, fingerprint
 
 if TYPE_CHECKING:
@@ -140,4 +141,7 @@ def _jobs(lm: LoadedModel) -> list[Task]:
     tasks.append(Task("", {"scan": repr(lm.spec)}, lambda: warm_default_scan(lm)))
     if lm.info.has_lm_head:  # last: with generation it is the longest
         tasks.append(task(COMPARE, lm, COMPARE.defaults(lm)))
+    if lm.info.has_lm_head and not lm.info.masked_lm:  # the playground's steering mode: comparison, then sweep
+        tasks.append(task(STEER, lm, STEER.defaults(lm)))
+        tasks.append(task(STEER_SWEEP, lm, STEER_SWEEP.defaults(lm)))
     return tasks

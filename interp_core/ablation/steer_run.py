@@ -4,7 +4,6 @@ its mean log-probability under the clean model, which falls where steering break
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -19,7 +18,6 @@ from interp_core.engine.batching import row_interventions, rows_per_pass
 from interp_core.engine.scheduler import scheduled
 from interp_core.engine.sites import Site
 from interp_core.errors import UserError
-from interp_core.estimates import ablate_flops, observe
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
 
@@ -128,11 +126,9 @@ def run_steer(lm: LoadedModel, prompt: str, direction: Direction | DirectionSpec
     gen_s: tuple[int, ...] = ()
     coh: list[float | None] = [None, None]
     if generate:
-        t0 = time.perf_counter()
         sub = None if progress is None else (lambda f, m: tick(m))
         gen_c, gen_s = generate_rows(lm, enc.input_ids, int(generate), [{}, hooks], sample, sub,
                                      "Clean and steered generation")
-        observe(lm, "generate", ablate_flops(lm.info, T, int(generate)), time.perf_counter() - t0)
         coh = coherence(lm, enc.input_ids, [gen_c, gen_s])
     return SteerResult(
         steer=s, direction=d, model=lm.spec.name, tokens=enc.tokens, position=pos, site=str(s.hook_site),
