@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from interp_core.engine.sites import resid_block_site
+
 if TYPE_CHECKING:
     from interp_core.patching import Component, Prepared
 
@@ -72,17 +74,12 @@ def steer_values(prompt: str, *, site: str = "resid_pre", layer: int, **directio
     return values
 
 
-def resid_steer_site(layer: int, n_layers: int) -> tuple[str, int]:
-    """Hidden state `layer` (0 = embeddings … n_layers = last block's output) as a steering site and block."""
-    return ("resid_pre", int(layer)) if layer < n_layers else ("resid_post", n_layers - 1)
-
-
 def steer_instead_values(ab: Mapping[str, Any], n_layers: int) -> dict[str, Any]:
     """The steering view for the component an ablation removed: the same prompt and place, the direction
     towards the ablation's target token (or the neuron's own output weight; a contrast otherwise)."""
     site, layer = str(ab["ab_site"]), int(ab.get("ab_layer") or 0)
     if site == "resid":
-        where, layer = resid_steer_site(layer, n_layers)
+        where, layer = resid_block_site(layer, n_layers)
     elif site in ("attn_out", "mlp_out"):
         where = site
     elif site == "head":

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
-from interp_core.engine.sites import Site
+from interp_core.engine.sites import CHOICES, Site
 from interp_core.errors import UserError
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
@@ -49,7 +49,7 @@ class DirectionSpec:
     params: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, kind: str, **params: object) -> "DirectionSpec":
+    def of(cls, kind: str, **params: object) -> DirectionSpec:
         return cls(kind, tuple(sorted((k, str(v)) for k, v in params.items())))
 
     def get(self, name: str, default: str = "") -> str:
@@ -102,7 +102,7 @@ def prompt_mean(lm: LoadedModel, prompts: list[str], site: Site, positions: str)
     """Mean over prompts of each prompt's activation at `site`: its last token, or its non-special tokens' mean (D,)."""
     if positions not in CONTRAST_POSITIONS:
         raise UserError(f"Unknown contrast positions '{positions}'; choose one of {', '.join(CONTRAST_POSITIONS)}.")
-    special = torch.tensor(sorted(set(lm.tokenizer.all_special_ids)), dtype=torch.long)
+    special = torch.tensor(sorted(set(getattr(lm.tokenizer, "all_special_ids", ()))), dtype=torch.long)
     per = []
     for p in prompts:
         enc = lm.encode(p)
@@ -134,8 +134,7 @@ def _int(p: Mapping[str, str], name: str, what: str) -> int:
 def _neuron(lm: LoadedModel, p: Mapping[str, str], site: Site) -> Direction:
     a = lm.adapter
     layer, index = _int(p, "layer", "neuron's layer"), _int(p, "index", "neuron index")
-    if not 0 <= layer < a.n_layers:
-        raise UserError(f"Layer {layer} is out of range; this model has blocks 0..{a.n_layers - 1}.")
+    CHOICES["mlp"].check_layer(layer, a.n_layers)
     if not 0 <= index < a.d_mlp:
         raise UserError(f"Neuron {index} is out of range: the MLP of block {layer} has neurons 0..{a.d_mlp - 1}.")
     w = a.mlp_down_proj(layer).weight.detach()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 
 from interp_core.engine.sites import CHOICES, STEER_SITES, Site, choice
 from interp_core.errors import UserError
 from interp_core.paths import shown
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
@@ -42,7 +42,7 @@ class Steer:
     def hook_site(self) -> Site:
         return CHOICES[self.site].site(self.layer)
 
-    def at(self, **changes) -> "Steer":
+    def at(self, **changes) -> Steer:
         return replace(self, **changes)
 
     def label(self) -> str:
@@ -88,7 +88,7 @@ def steer_positions(text: str, prompt_len: int) -> tuple[int | None, tuple[int, 
 
 def typical_norm(lm: LoadedModel, activation: torch.Tensor, input_ids: torch.Tensor) -> float:
     """Mean L2 norm of a site's activation (1, T, D) over the prompt's non-special tokens (all of them if none)."""
-    special = torch.tensor(sorted(set(lm.tokenizer.all_special_ids)), dtype=torch.long)
+    special = torch.tensor(sorted(set(getattr(lm.tokenizer, "all_special_ids", ()))), dtype=torch.long)
     keep = ~torch.isin(input_ids[0].cpu(), special)  # (T,)
     norms = activation[0].float().norm(dim=-1).cpu()  # (T,)
     return float(norms[keep].mean() if keep.any() else norms.mean())

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from interp_core.ablation.directions import Direction, DirectionSpec, build_direction, check_width
 from interp_core.ablation.generation import Sampling, final_resid, first_divergence, generate_rows
 from interp_core.ablation.run import _side, _steps, kl_divergence, prediction_positions
-from interp_core.ablation.steer import Steer, check_steer, make_steer, steering_vector, steer_positions, typical_norm
+from interp_core.ablation.steer import Steer, check_steer, make_steer, steer_positions, steering_vector, typical_norm
 from interp_core.ablation.steer_results import Continuation, SteerPoint, SteerResult, SteerSweep
 from interp_core.budgets import budgets
 from interp_core.engine.batching import row_interventions, rows_per_pass
@@ -19,7 +20,6 @@ from interp_core.engine.scheduler import scheduled
 from interp_core.engine.sites import Site
 from interp_core.errors import UserError
 from interp_core.results import Progress
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel

@@ -5,9 +5,9 @@ import re
 import sys
 
 from interp_core.ablation.steer import ALPHA_UNITS, POSITIONS_HELP
+from interp_core.cli.main import add_model_args, load_from_args
 from interp_core.engine.sites import STEER_SITES
 from interp_core.errors import UserError
-from interp_core.cli.main import add_model_args, load_from_args
 
 # argparse takes "-8:8:9" for an option; a range that starts with a minus sign is a value here
 _VALUE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-[\d.]+:[-\d.]+(:\d+)?$")

@@ -157,6 +157,12 @@ PATCHING_SITES = ("resid", "attn_out", "mlp_out", "head", "neuron")  # what a pa
 STEER_SITES = ("resid_pre", "resid_post", "attn_out", "mlp_out")  # sites of width d_model a direction is added to
 
 
+def resid_block_site(layer: int, n_model_layers: int) -> tuple[str, int]:
+    """Hidden state `layer` (0 = embeddings … n_layers = the last block's output) as a block site: the input of
+    block `layer`, or for the last one the output of the last block (the same tensor, named by block)."""
+    return ("resid_pre", int(layer)) if layer < n_model_layers else ("resid_post", n_model_layers - 1)
+
+
 def choice(name: str, allowed: tuple[str, ...] | None = None) -> SiteChoice:
     """The SiteChoice for a user-facing name; a UserError listing the allowed names otherwise."""
     names = allowed or tuple(CHOICES)

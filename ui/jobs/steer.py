@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from interp_core.engine.sites import CHOICES
 from interp_core.errors import UserError
 from interp_core.estimates import ablate_flops
 from interp_core.results import Progress
@@ -32,7 +33,7 @@ SOURCE_LABELS = {"contrast": "contrast of prompts (A − B)", "neuron": "an MLP 
 
 def widget_defaults(lm: LoadedModel) -> dict[str, Any]:
     """Every sv_* widget's default for this model (the page seeds from these; the warm-up runs them)."""
-    layer = min(DEFAULT_LAYER, lm.info.n_layers - 1)
+    layer = min(DEFAULT_LAYER, CHOICES["resid_pre"].top_layer(lm.info.n_layers) or 0)
     return {"sv_prompt": DEFAULT_PROMPT, "sv_src": "contrast", "sv_a": DEFAULT_A, "sv_b": DEFAULT_B,
             "sv_cpos": "last", "sv_neuron": f"{layer}:0", "sv_dim": 0, "sv_token": " love", "sv_upload": "",
             "sv_site": "resid_pre", "sv_layer": layer, "sv_alpha": DEFAULT_ALPHA, "sv_unit": "norm",

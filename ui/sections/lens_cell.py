@@ -8,7 +8,9 @@ import streamlit as st
 
 from typing import TYPE_CHECKING
 
-from ..links import open_playground, open_steering, playground_values, resid_steer_site, steer_values
+from interp_core.engine.sites import resid_block_site
+
+from ..links import open_playground, open_steering, playground_values, steer_values
 
 if TYPE_CHECKING:
     from interp_core import LoadedModel
@@ -40,7 +42,7 @@ def render_cell(lm: LoadedModel, result: LensResult, layer: int, position: int, 
                       f"playground and compare the prediction of {values['ab_target']!r}."):
         open_playground(values)
     token = top["token"].iloc[0]
-    where, block = resid_steer_site(layer, lm.info.n_layers)
+    where, block = resid_block_site(layer, lm.info.n_layers)
     if st.button("🧭 Steer towards this token", key="ll_steer_here",
                  help=f"Add the unembedding direction of {token!r} at {where} {block} in the playground's steering "
                       "mode and compare the clean and steered continuations."):

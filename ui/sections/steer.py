@@ -39,7 +39,7 @@ def _seed_all(lm: LoadedModel) -> None:
     seed("sv_cpos", D["sv_cpos"], choices=("last", "all"))
     seed("sv_dim", D["sv_dim"], int, lo=0, hi=info.d_model - 1)
     seed("sv_site", D["sv_site"], choices=STEER_SITES)
-    seed("sv_layer", D["sv_layer"], int, lo=0, hi=info.n_layers - 1)
+    seed("sv_layer", D["sv_layer"], int, lo=0, hi=CHOICES[st.session_state["sv_site"]].top_layer(info.n_layers))
     seed("sv_alpha", D["sv_alpha"], float, lo=-1e6, hi=1e6)
     seed("sv_unit", D["sv_unit"], choices=tuple(ALPHA_UNITS))
     seed("sv_pos", D["sv_pos"])
@@ -62,7 +62,8 @@ def _direction_inputs(lm: LoadedModel) -> Any:
                  "averaged (special tokens left out)")
         publish("sv_a", "sv_b", "sv_cpos")
     elif src == "neuron":
-        st.text_input(f"Neuron LAYER:INDEX (layers 0..{info.n_layers - 1}, neurons 0..{info.d_mlp - 1})",
+        st.text_input(f"Neuron LAYER:INDEX (layers 0..{CHOICES['mlp'].top_layer(info.n_layers)}, "
+                      f"neurons 0..{info.d_mlp - 1})",
                       key="sv_neuron")
         publish("sv_neuron")
     elif src == "resid_dim":
@@ -211,7 +212,8 @@ def render_steer(lm: LoadedModel) -> None:
     upload = _direction_inputs(lm)
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox("Site", STEER_SITES, key="sv_site", format_func=lambda s: CHOICES[s].label)
-    c2.number_input(f"Layer (0..{info.n_layers - 1})", 0, info.n_layers - 1, step=1, key="sv_layer")
+    top = CHOICES[st.session_state["sv_site"]].top_layer(info.n_layers) or 0
+    c2.number_input(f"Layer (0..{top})", 0, top, step=1, key="sv_layer")
     c3.number_input("α (strength)", step=0.25, key="sv_alpha", format="%g")
     c4.radio("α unit", tuple(ALPHA_UNITS), key="sv_unit", format_func={"abs": "absolute", "norm": "× typical norm"}.get,
              help=" · ".join(f"{k}: {v}" for k, v in ALPHA_UNITS.items()))
