@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # the default example (bench/RESULTS.md, "Steering: the default example"): a sentiment contrast on a neutral prompt
 DEFAULT_PROMPT = "I think that you are"
 DEFAULT_A, DEFAULT_B = "Love", "Hate"
-DEFAULT_LAYER, DEFAULT_ALPHA = 6, 0.5
+DEFAULT_LAYER, DEFAULT_ALPHA = 6, 0.2
 SOURCES = ("contrast", "neuron", "resid_dim", "token", "upload")
 SOURCE_LABELS = {"contrast": "contrast of prompts (A − B)", "neuron": "an MLP neuron's output weight",
                  "resid_dim": "a residual dimension", "token": "a token's unembedding row",
@@ -38,7 +38,7 @@ def widget_defaults(lm: LoadedModel) -> dict[str, Any]:
             "sv_cpos": "last", "sv_neuron": f"{layer}:0", "sv_dim": 0, "sv_token": " love", "sv_upload": "",
             "sv_site": "resid_pre", "sv_layer": layer, "sv_alpha": DEFAULT_ALPHA, "sv_unit": "norm",
             "sv_pos": "all", "sv_raw": False, "sv_gen": 0 if lm.info.masked_lm else 20, "sv_temp": 0.0,
-            "sv_seed": 0, "sv_alphas": "-1:1:9", "sv_targets": ""}
+            "sv_seed": 0, "sv_alphas": "-0.4:0.4:9", "sv_targets": ""}
 
 
 def direction_spec(v: Mapping[str, Any]) -> DirectionSpec:
@@ -145,7 +145,7 @@ class SteerJob(PageJob[SteerKey, "SteerResult"]):
 
 @dataclass(frozen=True)
 class SteerSweepKey(SteerKey):
-    alphas: str = "-1:1:9"
+    alphas: str = "-0.4:0.4:9"
 
 
 def sweep_key(lm: LoadedModel, v: Mapping[str, Any], upload: Any = None) -> SteerSweepKey:
