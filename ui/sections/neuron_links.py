@@ -10,7 +10,7 @@ from ..links import open_playground, open_steering, playground_values, steer_val
 
 PROMPT_TAB = "On your own prompt"
 CONTEXT_TOKENS = 24  # tokens of the top context before the firing token that become the prompt
-NEURON_ALPHA = 1.0  # "steer with this neuron": α as a multiple of the site's typical norm
+NEURON_ALPHA = 0.2  # "steer with this neuron": α as a multiple of the site's typical norm
 
 
 def ablation_values(lm, tc, layer: int, neuron: int, index: int) -> dict:
