@@ -81,3 +81,21 @@ def test_an_uploaded_vector_is_named_in_the_link_and_asked_for_elsewhere(tiny_ap
     errs = [e.value for e in at.error]
     assert any("'mine.npy#0123456789ab' is kept only in the session that uploaded it" in e for e in errs), errs
     assert at.query_params["sv_src"] in ("upload", ["upload"])
+
+
+def test_steer_towards_a_lens_cells_token(tiny_app):
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["model"] = tiny_app
+    at.query_params["ll_layer"] = "1"
+    at.query_params["ll_pos"] = "3"
+    at.query_params["ll_target"] = ""
+    at.run()
+    at.switch_page("pages/logit_lens.py")
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key="ll_steer_here").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.radio(key="ab_mode").value == "Steer"
+    assert at.radio(key="sv_src").value == "token"
+    assert (at.selectbox(key="sv_site").value, at.number_input(key="sv_layer").value) == ("resid_pre", 1)
+    assert any(m.label.startswith("Typical norm at resid_pre 1") for m in at.metric)
