@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from interp_core.engine.hooks import StopForward, hooked, last_block_needed
 from interp_core.engine.sites import Site
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel

@@ -9,8 +9,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from interp_core.plots.ablation import (METRICS, head_sweep_figure, layer_sweep_figure, scale_sweep_figure,
-                                        self_repair_figure, topk_figure)
+from interp_core.plots.ablation import (
+    METRICS,
+    head_sweep_figure,
+    layer_sweep_figure,
+    scale_sweep_figure,
+    self_repair_figure,
+    topk_figure,
+)
 from interp_core.plots.clickable import clicked_cell, clicked_value, with_click_cells
 
 from ..downloads import figure_download, json_download, table_downloads

@@ -3,10 +3,10 @@ the same prompt with that hidden state (layer, position) zeroed, and "steer towa
 cell's top token's unembedding direction there; both computed on arrival."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
-
-from typing import TYPE_CHECKING
 
 from interp_core.engine.sites import resid_block_site
 
