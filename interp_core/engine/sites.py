@@ -75,7 +75,7 @@ class Site:
         return self.kind if self.layer is None else f"{self.kind}.{self.layer}"
 
     @classmethod
-    def parse(cls, text: str) -> "Site":
+    def parse(cls, text: str) -> Site:
         kind, _, layer = text.partition(".")
         if layer and not layer.lstrip("-").isdigit():
             raise UserError(f"Site '{text}' has a non-integer layer.")
