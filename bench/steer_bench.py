@@ -1,17 +1,13 @@
 """Steering on the playground's default example: the clean + steered comparison with 20 + 20 generated tokens
 (one KV-cached batch of two rows) and the 9-α sweep with a 20-token continuation per α, against a baseline in the
 same process (one clean forward pass of the prompt, and the 20 + 20 tokens without any hook). Run alone:
-`python bench/steer_bench.py [--json]`; bench/run.py runs it as its `steer` child."""
+`python -m bench.steer_bench [--json]`; bench/run.py runs it as its `steer` child."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _t(fn, *args, **kw):
@@ -21,17 +17,16 @@ def _t(fn, *args, **kw):
 
 
 def bench_steer(lm, repeat: int = 2) -> dict:
-    from interp_core.ablation.directions import build_direction
+    from interp_core.ablation import DirectionSpec, Steer, build_direction
     from interp_core.ablation.generation import generate_rows
-    from interp_core.ablation.steer_run import parse_alphas, run_steer, steer_sweep
-    from ui.jobs.steer import STEER_SWEEP, widget_defaults
+    from interp_core.ablation.steer_run import EXAMPLE, parse_alphas, run_steer, steer_sweep
 
-    key = STEER_SWEEP.defaults(lm)
-    v = widget_defaults(lm)
-    s = key.steer()
-    d = build_direction(lm, key.direction, s.hook_site)
-    enc = lm.encode(key.prompt)
-    run_steer(lm, key.prompt, d, s, generate=2)  # warm-up
+    ex = EXAMPLE
+    prompt, alphas = str(ex["prompt"]), parse_alphas(str(ex["alphas"]))
+    s = Steer(str(ex["site"]), int(ex["layer"]), float(ex["alpha"]), str(ex["unit"]))
+    d = build_direction(lm, DirectionSpec.of("contrast", a=ex["a"], b=ex["b"]), s.hook_site)
+    enc = lm.encode(prompt)
+    run_steer(lm, prompt, d, s, generate=2)  # warm-up
     best: dict[str, float] = {}
 
     def keep(name: str, secs: float) -> None:
@@ -40,16 +35,15 @@ def bench_steer(lm, repeat: int = 2) -> dict:
     for _ in range(repeat):
         keep("forward_s", _t(lm.run, enc.input_ids)[0])
         keep("clean_pair_20_s", _t(generate_rows, lm, enc.input_ids, 20, [{}, {}])[0])
-        secs, res = _t(run_steer, lm, key.prompt, d, s, generate=20)
+        secs, res = _t(run_steer, lm, prompt, d, s, generate=20)
         keep("steer_20_20_s", secs)
-        secs, sw = _t(steer_sweep, lm, key.prompt, d, s, alphas=parse_alphas(key.alphas), generate=20)
+        secs, sw = _t(steer_sweep, lm, prompt, d, s, alphas=alphas, generate=20)
         keep("sweep_9_alpha_gen20_s", secs)
-        keep("sweep_9_alpha_nogen_s", _t(steer_sweep, lm, key.prompt, d, s, alphas=parse_alphas(key.alphas))[0])
+        keep("sweep_9_alpha_nogen_s", _t(steer_sweep, lm, prompt, d, s, alphas=alphas)[0])
     out = {k: round(x, 3) for k, x in best.items()}
     out.update({"steer_over_clean_pair": round(best["steer_20_20_s"] / best["clean_pair_20_s"], 2),
                 "steer_over_forward": round(best["steer_20_20_s"] / best["forward_s"], 1),
-                "example": {"prompt": key.prompt, "direction": d.label, "site": s.site, "layer": s.layer,
-                            "alpha": s.alpha, "unit": s.alpha_unit, "alphas": v["sv_alphas"]},
+                "example": {**ex, "direction": d.label},
                 "clean": res.generation_clean.text, "steered": res.generation_steered.text,
                 "sweep_points": len(sw.points), "load_average": list(os.getloadavg())})
     return out

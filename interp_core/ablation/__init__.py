@@ -23,6 +23,7 @@ from interp_core.ablation.results import (
 from interp_core.ablation.run import COMPONENTS, kl_divergence, prediction_positions, run_ablation
 from interp_core.ablation.steer import Steer
 from interp_core.ablation.steer_results import SteerResult, SteerSweep
+from interp_core.ablation.vectors import load_vector, save_vector  # also registers the "vector" source
 from interp_core.ablation.steer_run import DEFAULT_ALPHAS, parse_alphas, run_steer, steer_sweep
 from interp_core.ablation.sweep import DEFAULT_SCALES, sweep
 
@@ -30,4 +31,4 @@ __all__ = ["COMPONENTS", "DEFAULT_SCALES", "METHODS", "NEEDS_REFERENCE", "SWEEP_
            "AblationSweep", "Comparison", "SelfRepair", "Side", "SweepPoint", "TokenProb", "ablation_from_text", "check_ablation", "kl_divergence",
            "parse_ints", "parse_positions", "parse_scales", "prediction_positions", "run_ablation", "sweep",
            "DEFAULT_ALPHAS", "Direction", "DirectionSpec", "Steer", "SteerResult", "SteerSweep", "build_direction",
-           "parse_alphas", "register_source", "run_steer", "steer_sweep"]
+           "parse_alphas", "load_vector", "register_source", "run_steer", "save_vector", "steer_sweep"]

@@ -2,7 +2,7 @@
 `Direction` (a d_model vector with its provenance).
 
 Built in: a contrast of prompts (mean activation on A minus mean on B at the steering site), an MLP neuron's
-output weight, a residual-stream dimension, a token's unembedding row, and a saved vector file. Other packages
+output weight, a residual-stream dimension and a token's unembedding row; vectors.py adds a saved vector file. Other packages
 add kinds with `register_source` (e.g. a sparse-autoencoder feature's decoder row) and need nothing else here.
 """
 from __future__ import annotations
@@ -159,14 +159,7 @@ def _token(lm: LoadedModel, p: Mapping[str, str], site: Site) -> Direction:
     return Direction(v, "token", f"unembedding of {lm.token_strings([tid])[0]!r}", lm.spec.name, None)
 
 
-def _vector(lm: LoadedModel, p: Mapping[str, str], site: Site) -> Direction:
-    from interp_core.ablation.vectors import load_vector
-
-    return load_vector(p.get("path", ""))
-
-
 register_source("contrast", "mean activation on prompt(s) A minus on prompt(s) B, at the steering site", _contrast)
 register_source("neuron", "an MLP neuron's output weight (w_out): what the neuron writes", _neuron)
 register_source("resid_dim", "the unit vector of one residual-stream dimension", _resid_dim)
 register_source("token", "a token's unembedding row (its logit-lens direction)", _token)
-register_source("vector", "a saved direction (.npy or .safetensors)", _vector)

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
 
 DEFAULT_ALPHAS = (-8.0, -6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0)
+# the playground's default example (bench/RESULTS.md, "Steering: the default example"): Love − Hate added at the
+# input of block 6 of Gemma 3 270M at 0.2 × the typical norm turns a neutral continuation into one about love
+EXAMPLE = {"prompt": "I think that you are", "a": "Love", "b": "Hate", "site": "resid_pre", "layer": 6,
+           "alpha": 0.2, "unit": "norm", "alphas": "-0.4:0.4:9"}
 MAX_TARGETS = 4
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from interp_core.ablation.directions import Direction
+from interp_core.ablation.directions import Direction, register_source
 from interp_core.errors import UserError
 from interp_core.paths import check_local_path
 
@@ -90,3 +90,6 @@ def load_vector(raw: str) -> Direction:
         except (OSError, ValueError):
             meta = None
     return vector_from_bytes(p.read_bytes(), p.name, meta)
+
+
+register_source("vector", "a saved direction (.npy or .safetensors)", lambda lm, p, site: load_vector(p.get("path", "")))

@@ -33,7 +33,7 @@ def test_default_comparison_alpha_change_and_sweep_click(page, server):
     if page.get_by_text("Page not found").count():
         page.keyboard.press("Escape")
         wait_idle(page)
-    result_or_click(page, "Run steering", "Typical norm at resid_pre 6")
+    result_or_click(page, "Run steering", "Typical norm at resid_pre 6", timeout_s=900)  # behind the warm-up
     assert page.locator(".sv-gen-main-steered .sv-diff").count() > 0  # the default visibly changes the text
     steered = page.locator(".sv-gen-main-steered").first.inner_text()
     assert "love" in steered.lower(), steered
@@ -46,7 +46,7 @@ def test_default_comparison_alpha_change_and_sweep_click(page, server):
     assert page.locator(".sv-gen-main-steered .sv-diff").count() == 0
     assert _query(page).get("sv_alpha") == "0.0", page.url
 
-    result_or_click(page, "Run α sweep", "Click a point to see that α's continuation")
+    result_or_click(page, "Run α sweep", "Click a point to see that α's continuation", timeout_s=900)
     chart = page.get_by_test_id("stPlotlyChart").filter(
         has=page.locator(".gtitle", has_text="Steering strength sweep")).first
     chart.scroll_into_view_if_needed()
@@ -66,7 +66,7 @@ def test_default_comparison_alpha_change_and_sweep_click(page, server):
 
 def test_steer_with_this_neuron(page, server):
     open_app(page, server, "neuron_explorer")
-    page.get_by_text("Top contexts").first.wait_for(timeout=300_000)
+    page.get_by_text("Top contexts").first.wait_for(timeout=900_000)
     neuron = int(re.search(r"Neuron (\d+)", page.get_by_role("heading", name=re.compile(r"^Neuron \d+")).first
                            .inner_text())[1])
     page.get_by_role("button", name="Steer with this neuron").click()
@@ -76,7 +76,7 @@ def test_steer_with_this_neuron(page, server):
     assert q.get("ab_mode") == "Steer" and q.get("sv_src") == "neuron", page.url
     assert q.get("sv_neuron") == f"2:{neuron}" and q.get("sv_site") == "resid_post", page.url
     assert q.get("sv_prompt")
-    result_or_click(page, "Run steering", "Typical norm at resid_post 2")
+    result_or_click(page, "Run steering", "Typical norm at resid_post 2", timeout_s=900)
     page.get_by_text(re.compile(rf"direction: MLP neuron 2:{neuron} \(w_out\)")).first.wait_for()
     assert page.locator(".sv-gen-main-steered").count() == 1
     assert not _errors(page), _errors(page)

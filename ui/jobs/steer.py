@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from interp_core.ablation.steer_run import EXAMPLE
 from interp_core.engine.sites import CHOICES
 from interp_core.errors import UserError
 from interp_core.estimates import ablate_flops
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
     from interp_core.ablation.steer import Steer
     from interp_core.ablation.steer_results import SteerResult, SteerSweep
 
-# the default example (bench/RESULTS.md, "Steering: the default example"): a sentiment contrast on a neutral prompt
-DEFAULT_PROMPT = "I think that you are"
-DEFAULT_A, DEFAULT_B = "Love", "Hate"
-DEFAULT_LAYER, DEFAULT_ALPHA = 6, 0.2
 SOURCES = ("contrast", "neuron", "resid_dim", "token", "upload")
 SOURCE_LABELS = {"contrast": "contrast of prompts (A − B)", "neuron": "an MLP neuron's output weight",
                  "resid_dim": "a residual dimension", "token": "a token's unembedding row",
@@ -33,12 +30,13 @@ SOURCE_LABELS = {"contrast": "contrast of prompts (A − B)", "neuron": "an MLP 
 
 def widget_defaults(lm: LoadedModel) -> dict[str, Any]:
     """Every sv_* widget's default for this model (the page seeds from these; the warm-up runs them)."""
-    layer = min(DEFAULT_LAYER, CHOICES["resid_pre"].top_layer(lm.info.n_layers) or 0)
-    return {"sv_prompt": DEFAULT_PROMPT, "sv_src": "contrast", "sv_a": DEFAULT_A, "sv_b": DEFAULT_B,
+    ex = EXAMPLE  # the default example (interp_core.ablation.steer_run.EXAMPLE)
+    layer = min(int(ex["layer"]), CHOICES["resid_pre"].top_layer(lm.info.n_layers) or 0)
+    return {"sv_prompt": ex["prompt"], "sv_src": "contrast", "sv_a": ex["a"], "sv_b": ex["b"],
             "sv_cpos": "last", "sv_neuron": f"{layer}:0", "sv_dim": 0, "sv_token": " love", "sv_upload": "",
-            "sv_site": "resid_pre", "sv_layer": layer, "sv_alpha": DEFAULT_ALPHA, "sv_unit": "norm",
+            "sv_site": ex["site"], "sv_layer": layer, "sv_alpha": ex["alpha"], "sv_unit": ex["unit"],
             "sv_pos": "all", "sv_raw": False, "sv_gen": 0 if lm.info.masked_lm else 20, "sv_temp": 0.0,
-            "sv_seed": 0, "sv_alphas": "-0.4:0.4:9", "sv_targets": ""}
+            "sv_seed": 0, "sv_alphas": ex["alphas"], "sv_targets": ""}
 
 
 def direction_spec(v: Mapping[str, Any]) -> DirectionSpec:
@@ -145,7 +143,7 @@ class SteerJob(PageJob[SteerKey, "SteerResult"]):
 
 @dataclass(frozen=True)
 class SteerSweepKey(SteerKey):
-    alphas: str = "-0.4:0.4:9"
+    alphas: str = str(EXAMPLE["alphas"])
 
 
 def sweep_key(lm: LoadedModel, v: Mapping[str, Any], upload: Any = None) -> SteerSweepKey:
