@@ -5,9 +5,11 @@ same process (one clean forward pass of the prompt, and the 20 + 20 tokens witho
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
+from typing import Any
 
 
 def _t(fn, *args, **kw):
@@ -22,9 +24,9 @@ def bench_steer(lm, repeat: int = 2) -> dict:
     from interp_core.ablation.steer_run import EXAMPLE, parse_alphas, run_steer, steer_sweep
 
     ex = EXAMPLE
-    prompt, alphas = str(ex["prompt"]), parse_alphas(str(ex["alphas"]))
-    s = Steer(str(ex["site"]), int(ex["layer"]), float(ex["alpha"]), str(ex["unit"]))
-    d = build_direction(lm, DirectionSpec.of("contrast", a=ex["a"], b=ex["b"]), s.hook_site)
+    prompt, alphas = ex.prompt, parse_alphas(ex.alphas)
+    s = Steer(ex.site, ex.layer, ex.alpha, ex.unit)
+    d = build_direction(lm, DirectionSpec.of("contrast", a=ex.a, b=ex.b), s.hook_site)
     enc = lm.encode(prompt)
     run_steer(lm, prompt, d, s, generate=2)  # warm-up
     best: dict[str, float] = {}
@@ -40,10 +42,10 @@ def bench_steer(lm, repeat: int = 2) -> dict:
         secs, sw = _t(steer_sweep, lm, prompt, d, s, alphas=alphas, generate=20)
         keep("sweep_9_alpha_gen20_s", secs)
         keep("sweep_9_alpha_nogen_s", _t(steer_sweep, lm, prompt, d, s, alphas=alphas)[0])
-    out = {k: round(x, 3) for k, x in best.items()}
+    out: dict[str, Any] = {k: round(x, 3) for k, x in best.items()}
     out.update({"steer_over_clean_pair": round(best["steer_20_20_s"] / best["clean_pair_20_s"], 2),
                 "steer_over_forward": round(best["steer_20_20_s"] / best["forward_s"], 1),
-                "example": {**ex, "direction": d.label},
+                "example": {**dataclasses.asdict(ex), "direction": d.label},
                 "clean": res.generation_clean.text, "steered": res.generation_steered.text,
                 "sweep_points": len(sw.points), "load_average": list(os.getloadavg())})
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -27,8 +28,19 @@ if TYPE_CHECKING:
 DEFAULT_ALPHAS = (-8.0, -6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0)
 # the playground's default example (bench/RESULTS.md, "Steering: the default example"): Love − Hate added at the
 # input of block 6 of Gemma 3 270M at 0.2 × the typical norm turns a neutral continuation into one about love
-EXAMPLE = {"prompt": "I think that you are", "a": "Love", "b": "Hate", "site": "resid_pre", "layer": 6,
-           "alpha": 0.2, "unit": "norm", "alphas": "-0.4:0.4:9"}
+@dataclass(frozen=True)
+class Example:
+    prompt: str
+    a: str  # contrast: prompt(s) A
+    b: str  # contrast: prompt(s) B
+    site: str
+    layer: int
+    alpha: float
+    unit: str
+    alphas: str  # the sweep
+
+
+EXAMPLE = Example("I think that you are", "Love", "Hate", "resid_pre", 6, 0.2, "norm", "-0.4:0.4:9")
 MAX_TARGETS = 4
 
 

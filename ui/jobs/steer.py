@@ -31,12 +31,12 @@ SOURCE_LABELS = {"contrast": "contrast of prompts (A − B)", "neuron": "an MLP 
 def widget_defaults(lm: LoadedModel) -> dict[str, Any]:
     """Every sv_* widget's default for this model (the page seeds from these; the warm-up runs them)."""
     ex = EXAMPLE  # the default example (interp_core.ablation.steer_run.EXAMPLE)
-    layer = min(int(ex["layer"]), CHOICES["resid_pre"].top_layer(lm.info.n_layers) or 0)
-    return {"sv_prompt": ex["prompt"], "sv_src": "contrast", "sv_a": ex["a"], "sv_b": ex["b"],
+    layer = min(ex.layer, CHOICES["resid_pre"].top_layer(lm.info.n_layers) or 0)
+    return {"sv_prompt": ex.prompt, "sv_src": "contrast", "sv_a": ex.a, "sv_b": ex.b,
             "sv_cpos": "last", "sv_neuron": f"{layer}:0", "sv_dim": 0, "sv_token": " love", "sv_upload": "",
-            "sv_site": ex["site"], "sv_layer": layer, "sv_alpha": ex["alpha"], "sv_unit": ex["unit"],
+            "sv_site": ex.site, "sv_layer": layer, "sv_alpha": ex.alpha, "sv_unit": ex.unit,
             "sv_pos": "all", "sv_raw": False, "sv_gen": 0 if lm.info.masked_lm else 20, "sv_temp": 0.0,
-            "sv_seed": 0, "sv_alphas": ex["alphas"], "sv_targets": ""}
+            "sv_seed": 0, "sv_alphas": ex.alphas, "sv_targets": ""}
 
 
 def direction_spec(v: Mapping[str, Any]) -> DirectionSpec:
@@ -143,7 +143,7 @@ class SteerJob(PageJob[SteerKey, "SteerResult"]):
 
 @dataclass(frozen=True)
 class SteerSweepKey(SteerKey):
-    alphas: str = str(EXAMPLE["alphas"])
+    alphas: str = EXAMPLE.alphas
 
 
 def sweep_key(lm: LoadedModel, v: Mapping[str, Any], upload: Any = None) -> SteerSweepKey:
