@@ -99,3 +99,13 @@ def test_steer_towards_a_lens_cells_token(tiny_app):
     assert at.radio(key="sv_src").value == "token"
     assert (at.selectbox(key="sv_site").value, at.number_input(key="sv_layer").value) == ("resid_pre", 1)
     assert any(m.label.startswith("Typical norm at resid_pre 1") for m in at.metric)
+
+
+def test_the_sweep_does_not_depend_on_alpha(tiny_dirs):
+    from interp_core import load_model, make_spec
+    from ui.jobs.steer import sweep_key, widget_defaults
+
+    lm = load_model(make_spec(str(tiny_dirs["gpt2"]), device="cpu"))
+    v = widget_defaults(lm)
+    assert sweep_key(lm, {**v, "sv_alpha": 3.0}) == sweep_key(lm, v)
+    assert sweep_key(lm, {**v, "sv_alphas": "0,1"}) != sweep_key(lm, v)

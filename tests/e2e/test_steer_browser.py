@@ -42,6 +42,8 @@ def test_default_comparison_alpha_change_and_sweep_click(page, server):
     alpha.fill("0")
     alpha.press("Enter")
     wait_idle(page)
+    # computed at once, or (when the measured rate puts it over the automatic budget) after a click
+    result_or_click(page, "Run steering", "add 0× typical norm", timeout_s=900)
     page.get_by_test_id("stMetric").filter(has_text="First divergence").get_by_text("none").wait_for()
     assert page.locator(".sv-gen-main-steered .sv-diff").count() == 0
     assert _query(page).get("sv_alpha") == "0.0", page.url

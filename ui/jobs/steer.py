@@ -147,7 +147,8 @@ class SteerSweepKey(SteerKey):
 
 
 def sweep_key(lm: LoadedModel, v: Mapping[str, Any], upload: Any = None) -> SteerSweepKey:
-    k = steer_key(lm, v, upload)
+    """The sweep's key: the comparison's, less its α (every point carries its own), plus the α values."""
+    k = dataclasses.replace(steer_key(lm, v, upload), alpha=0.0)
     return SteerSweepKey(**{f.name: getattr(k, f.name) for f in dataclasses.fields(k)}, alphas=str(v["sv_alphas"]))
 
 
