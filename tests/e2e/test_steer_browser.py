@@ -34,6 +34,8 @@ def test_default_comparison_alpha_change_and_sweep_click(page, server):
         page.keyboard.press("Escape")
         wait_idle(page)
     result_or_click(page, "Run steering", "Typical norm at resid_pre 6", timeout_s=900)  # behind the warm-up
+    wait_idle(page)
+    page.locator(".sv-gen-main-steered").first.wait_for()
     assert page.locator(".sv-gen-main-steered .sv-diff").count() > 0  # the default visibly changes the text
     steered = page.locator(".sv-gen-main-steered").first.inner_text()
     assert "love" in steered.lower(), steered
@@ -44,6 +46,7 @@ def test_default_comparison_alpha_change_and_sweep_click(page, server):
     wait_idle(page)
     # computed at once, or (when the measured rate puts it over the automatic budget) after a click
     result_or_click(page, "Run steering", "add 0× typical norm", timeout_s=900)
+    wait_idle(page)
     page.get_by_test_id("stMetric").filter(has_text="First divergence").get_by_text("none").wait_for()
     assert page.locator(".sv-gen-main-steered .sv-diff").count() == 0
     assert _query(page).get("sv_alpha") == "0.0", page.url
