@@ -292,6 +292,12 @@ def child_generate(a):
     return bench_generate(argparse.Namespace(device=a["device"]), _model(a))
 
 
+def child_steer(a):
+    """Steering's default example: clean + steered 20 + 20 tokens and the 9-α sweep (bench/steer_bench.py)."""
+    from steer_bench import bench_steer
+    return bench_steer(_model(a))
+
+
 FIRST_CHART_PAGES = {"neuron_explorer": "Neuron explorer", "ablation": "Ablation playground", "logit_lens": "Logit lens",
                      "distributions": "Activation distributions"}
 CHART_JS = """(title) => { const m = document.querySelector('[data-testid="stMain"]');
@@ -474,6 +480,7 @@ def suite(text: str, quick: bool, peers: bool, device: str, dtype: str, layer: i
     r["warm_start"] = run_child("start", {**base, "cold": False})
     r["cli_start"] = run_child("cli_start", {})
     r["generation"] = run_child("generate", base)
+    r["steering"] = run_child("steer", base)
     if browser and device == "cpu":
         r["first_chart"] = run_child("first_chart", {"repeat": 3}, timeout=3600)
     if cold and not quick:
