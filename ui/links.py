@@ -11,10 +11,10 @@ from interp_core.engine.sites import resid_block_site
 if TYPE_CHECKING:
     from interp_core.patching import Component, Prepared
 
-COMPARE_TAB = "Compare clean vs ablated"
+COMPARE_TAB = "Compare clean vs ablated"  # the playground's tab a single intervention opens in
 STEER_MODE = "Steer"  # the playground's steering mode (ab_mode)
 MODES = ("Ablate or patch", STEER_MODE)
-STEER_SLOTS = ("sv", "sv_sweep")  # the steering mode's results, computed on arrival after a link  # the playground's tab a single intervention opens in
+STEER_SLOTS = ("sv", "sv_sweep")  # the steering mode's results, computed on arrival after a link
 PLAYGROUND = "pages/ablation.py"
 FRAME_KEYS = ("model", "device", "dtype")  # the sidebar's choices travel with every link
 
