@@ -131,7 +131,7 @@ def test_contrast_is_the_difference_of_means(tiny_models, family, positions):
         for p in prompts:
             got = {}
 
-            def keep_input(m, args, kw):
+            def keep_input(m, args, kw, got=got):
                 got["x"] = (args[0] if args else kw["hidden_states"])[0].detach()  # (T, D)
             h = block.register_forward_pre_hook(keep_input, with_kwargs=True)
             try:
