@@ -1,8 +1,8 @@
 """The background warm-up: one daemon thread per model per process computes each page's default jobs into the
 process-wide store, so a page opened on its defaults draws at once, in the order a visitor opens them: the lens,
-the ablation comparison, the lens page's attention patterns and DLA, distributions, and last the default layer
-scan (to the disk cache; the longest). A page waiting for its default says which step the warm-up is on.
-LOOKING_GLASS_WARMUP=0 turns it off."""
+the ablation comparison, the lens page's attention patterns and DLA, the information flow graph, distributions,
+the steering comparison and its α sweep, and last the default layer scan (to the disk cache; the longest). A page
+waiting for its default says which step the warm-up is on. LOOKING_GLASS_WARMUP=0 turns it off."""
 from __future__ import annotations
 
 import atexit
@@ -135,9 +135,11 @@ def _jobs(lm: LoadedModel) -> list[Task]:
     from interp_core.components import check_dla_supported
 
     from .jobs.ablation import COMPARE
+    from .jobs.steer import STEER, STEER_SWEEP
     from .jobs.attention import PATTERNS, patterns_key
     from .jobs.distributions import DIST
     from .jobs.dla import DLA, dla_key
+    from .jobs.flow import FLOW
     from .jobs.lens import LENS
     from .jobs.scan import warm_default_scan
 
@@ -154,6 +156,10 @@ def _jobs(lm: LoadedModel) -> list[Task]:
                               "direct logit attribution"))
         except UserError:
             pass
+    tasks.append(task(FLOW, lm, FLOW.defaults(lm), "the information flow graph"))
     tasks.append(task(DIST, lm, DIST.defaults(lm), "the activation distributions"))
+    if lm.info.has_lm_head and not lm.info.masked_lm:  # the playground's steering mode: comparison, then sweep
+        tasks.append(task(STEER, lm, STEER.defaults(lm), "the steering comparison"))
+        tasks.append(task(STEER_SWEEP, lm, STEER_SWEEP.defaults(lm), "the steering sweep"))
     tasks.append(Task("", {"scan": model_id(lm)}, lambda: warm_default_scan(lm), label="the default layer scan"))
     return tasks

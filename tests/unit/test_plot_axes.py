@@ -16,7 +16,7 @@ import interp_core.plots as plots_pkg
 from interp_core.components import NeuronWrites, PromptActivations
 from interp_core.lens import trajectory
 from interp_core.lens.sweep import LensSweep, minmax_per_column
-from interp_core.plots import ablation, clickable, components, distributions, lens, model, neurons, patching
+from interp_core.plots import ablation, clickable, components, distributions, flow, lens, model, neurons, patching, steer
 from interp_core.plots.axes import text_axes
 from interp_core.ablation import SWEEP_COLUMNS, Comparison, SelfRepair, Side, TokenProb
 from interp_core.components import AttentionPatterns, DirectLogitAttribution
@@ -97,6 +97,33 @@ def _attr():
     return SimpleNamespace(resid=np.ones((3, 3)), prep=prep, top_neurons=lambda n: top, matrix=mats.__getitem__)
 
 
+def _flow_graph():
+    from interp_core.flow import FlowContributions, flow_graph
+
+    rng = np.random.default_rng(1)
+    n, t, h = 3, 5, 2
+    attn = rng.random((n, t, t, h)) * np.tril(np.ones((t, t)))[None, :, :, None]
+    resid = rng.random((n, t))
+    tot = attn.sum((2, 3)) + resid
+    c = FlowContributions("hand", ("a", "12", "a", "<c>", "d"), (attn / tot[..., None, None]).astype(np.float32),
+                          (resid / tot).astype(np.float32), rng.random((n, t)).astype(np.float32),
+                          np.zeros((n, t), np.float32), ("global",) * n, (None,) * n, 1, "nothing frozen")
+    return flow_graph(c, token=-1, threshold=0.05)
+
+
+def _steer_sweep():
+    import torch
+
+    from interp_core.ablation.directions import Direction
+    from interp_core.ablation.steer import Steer
+    from interp_core.ablation.steer_results import Continuation, SteerPoint, SteerSweep
+
+    pts = tuple(SteerPoint(a, abs(a), _side(("x", 0.1)), (0.1 + i / 10, 0.5), Continuation(("a",), -1.0 - i), None)
+                for i, a in enumerate((-1.0, 0.0, 1.0)))
+    return SteerSweep(Steer(alpha_unit="norm"), Direction(torch.ones(2), "vector", "v"), "m", ("a",), 0, "resid.0",
+                      2.0, (" in", "12"), _side(("x", 0.1)), (0.1, 0.5), Continuation(("a",), -1.0), pts)
+
+
 def _sweep_frame():
     return _frame(layer=[0, 0, 1, 1], head=[0, 1, 0, 1], kl=[1.0, 2.0, 3.0, 4.0], target_prob_delta=[-.1, -.2, -.3, -.4])
 
@@ -128,6 +155,11 @@ FIGURES = {
     "distributions.scatter_figure": lambda: distributions.scatter_figure(_dist(), "position"),
     "distributions.matrix_figure": lambda: distributions.matrix_figure(_dist(), "r2"),
     "distributions.spread_figure": lambda: distributions.spread_figure(_dist()),
+    "flow.flow_figure": lambda: flow.flow_figure(_flow_graph()),
+    "flow.heads_figure": lambda: flow.heads_figure(np.array([0.25, 0.75]), 1),
+    "steer.steer_sweep_figure": lambda: steer.steer_sweep_figure(_steer_sweep(), picked=1),
+    "steer.steer_topk_figure": lambda: steer.steer_topk_figure(SimpleNamespace(
+        clean=_side(("12", 0.5), (" the", 0.2)), steered=_side((".", 0.4), ("#3", 0.1)))),
     "lens.lens_heatmap": lambda: lens.lens_heatmap(_lens_result()),
     "lens.trajectory_figure": lambda: lens.trajectory_figure(trajectory(_lens_result(), 0)),
     "lens.sweep_heatmap": lambda: lens.sweep_heatmap(LensSweep(
