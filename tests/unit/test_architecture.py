@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "interp_core"
 MAX_LINES = 300
-METHOD_ROOMS = ("lens", "neurons", "distributions", "ablation", "patching", "components")
+METHOD_ROOMS = ("lens", "neurons", "distributions", "ablation", "patching", "components", "features")
 # a module may import only from its own layer or lower ones
 LAYERS = {
     "base": 0,  # errors, settings, results, budgets, paths
