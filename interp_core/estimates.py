@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
 
-KINDS = ("seed", "scan", "dist", "lens", "sweep", "ablate", "generate", "calibration")
+KINDS = ("seed", "scan", "dist", "lens", "sweep", "ablate", "generate", "calibration", "sae_train")
 SMOOTHING = 0.5  # weight of the newest measurement in the moving average
 MIN_SECONDS = 0.05  # shorter runs say nothing reliable about throughput
 CALIBRATION_TOKENS = 64
@@ -66,6 +66,12 @@ def seed_flops(info, samples: int, batch_size: int, seq_len: int, block: int) ->
 
 def scan_flops(info, tokens: int, block: int) -> float:
     return forward_flops(info, tokens, layers=block + 1)
+
+
+def sae_train_flops(info, tokens: int, epochs: int, block: int, d_in: int, latents: int) -> float:
+    """Training an SAE: each epoch runs the model up to the site's block and the SAE forward and backward
+    (about 3 x the encoder and decoder products) on every training token."""
+    return epochs * (forward_flops(info, tokens, layers=block + 1) + 3 * 4.0 * tokens * d_in * latents)
 
 
 def dist_flops(info, tokens: int) -> float:
