@@ -56,9 +56,12 @@ def run(args) -> dict:
     corpus = load_corpus(args.corpus)
     lm = load_from_args(args)
     tc = tokenize_corpus(lm, corpus)
-    _, n, est = plan(lm, tc, site=args.site, layer=args.layer, latents=args.latents, epochs=args.epochs,
-                     max_tokens=args.max_tokens, seq_len=args.seq_len)
-    print(f"Training on {n:,} tokens × {args.epochs} epoch(s); estimate: {est.text}", file=sys.stderr)
+    from interp_core.estimates import estimate_s, fmt_seconds, record
+
+    _, n, flops = plan(lm, tc, site=args.site, layer=args.layer, latents=args.latents, epochs=args.epochs,
+                       max_tokens=args.max_tokens, seq_len=args.seq_len)
+    print(f"Training on {n:,} tokens × {args.epochs} epoch(s); estimate: "
+          f"{fmt_seconds(estimate_s(repr(lm.spec), 'sae_train', flops))}", file=sys.stderr)
     last = [-1.0]
 
     def progress(frac, msg):
@@ -70,6 +73,7 @@ def run(args) -> dict:
     rep = train_sae(lm, tc, site=args.site, layer=args.layer, latents=args.latents, k=args.k, epochs=args.epochs,
                     max_tokens=args.max_tokens, seq_len=args.seq_len, batch_size=args.batch_size,
                     held_out=args.held_out, lr=args.lr, seed=args.seed, name=args.name, progress=progress)
+    record(repr(lm.spec), "sae_train", flops, rep.metrics["seconds"])
     return rep.to_dict()
 
 

@@ -19,7 +19,7 @@ from interp_core.engine.model import LoadedModel
 from interp_core.engine.scheduler import scheduled
 from interp_core.engine.sites import Site, site_width
 from interp_core.errors import UserError
-from interp_core.estimates import Estimate, estimate, observe, sae_train_flops
+from interp_core.estimates import estimate_s, sae_train_flops
 from interp_core.features.formats import save_saelens
 from interp_core.features.hooknames import TRAIN_SITES, hook_of_site, train_site
 from interp_core.features.sae import SAE
@@ -73,8 +73,8 @@ def default_name(lm: LoadedModel, site: str, layer: int, latents: int, k: int) -
 
 
 def plan(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layer: int, latents: int, epochs: int,
-         max_tokens: int | None, seq_len: int) -> tuple[Site, int, Estimate]:
-    """(hook site, training tokens, time estimate) — checks the inputs before any work."""
+         max_tokens: int | None, seq_len: int) -> tuple[Site, int, float]:
+    """(hook site, training tokens, FLOPs) — checks the inputs before any work."""
     hook = train_site(site, layer)
     lm.adapter.check_site(hook)
     tc.check_window(seq_len, lm.adapter.n_ctx)
@@ -84,8 +84,7 @@ def plan(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layer: int, latents
     if not 1 <= epochs <= 100:
         raise UserError(f"Epochs must be between 1 and 100 (got {epochs}).")
     budgets().scan_tokens.check(n)
-    flops = sae_train_flops(lm.info, n, epochs, hook.block, site_width(hook.kind, lm.adapter), latents)
-    return hook, n, estimate(lm, "sae_train", flops)
+    return hook, n, sae_train_flops(lm.info, n, epochs, hook.block, site_width(hook.kind, lm.adapter), latents)
 
 
 @scheduled("long")
@@ -94,7 +93,7 @@ def train_sae(lm: LoadedModel, tc: TokenizedCorpus, *, site: str = "resid_post",
               held_out: float = 0.1, lr: float = 1e-3, seed: int = 0, name: str | None = None,
               progress: Progress | None = None) -> TrainReport:
     """Train, evaluate and save a TopK SAE at (site, layer); `progress(fraction, message)` may raise to cancel."""
-    hook, n, est = plan(lm, tc, site=site, layer=layer, latents=latents, epochs=epochs, max_tokens=max_tokens,
+    hook, n, flops = plan(lm, tc, site=site, layer=layer, latents=latents, epochs=epochs, max_tokens=max_tokens,
                         seq_len=seq_len)
     if not 0 < held_out < 0.5:
         raise UserError(f"The held-out share must be between 0 and 0.5 (got {held_out}).")
@@ -118,13 +117,11 @@ def train_sae(lm: LoadedModel, tc: TokenizedCorpus, *, site: str = "resid_post",
         trainer.begin_epoch()
         _stream(lm, tc, hook, train_b, trainer.feed, tick)
         trainer.flush()
-    observe(lm, "sae_train", sae_train_flops(lm.info, n_train, epochs, hook.block, d_in, latents),
-            time.perf_counter() - t0)
     seconds = time.perf_counter() - t0
     sae = trainer.sae(hook_of_site(hook), lm.spec.name)
     metrics = {**evaluate(lm, tc, sae, hook, held_b), "dead_fraction": trainer.dead_fraction(),
                "train_tokens": n_train * epochs, "held_out_tokens": n_held * seq_len, "seconds": round(seconds, 1),
-               "estimate_seconds": round(est.seconds, 1)}
+               "estimate_seconds": round(estimate_s(repr(lm.spec), "sae_train", flops), 1)}
     name = name or default_name(lm, site, layer, latents, k)
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,120}", name) or name.startswith("."):
         raise UserError(f"'{name}' is not a usable SAE name; use letters, digits, '.', '_' and '-'.")
