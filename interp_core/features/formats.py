@@ -127,8 +127,10 @@ def save_saelens(sae: SAE, folder: str | Path, extra_metadata: dict | None = Non
         cfg.update(k=int(sae.k or 0), rescale_acts_by_decoder_norm=sae.rescale_acts_by_decoder_norm)
     ok = atomic_write(out / SAELENS_WEIGHTS, lambda tmp: save_file(
         {k: v.detach().float().cpu().contiguous() for k, v in weights.items()}, str(tmp)), suffix=".part.safetensors")
-    ok = ok and atomic_write(out / SAELENS_CFG, lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=1)),
-                             suffix=".part.json")
+
+    def write_cfg(tmp: Path) -> None:
+        tmp.write_text(json.dumps(cfg, indent=1), encoding="utf-8")
+    ok = ok and atomic_write(out / SAELENS_CFG, write_cfg, suffix=".part.json")
     if not ok:
         raise UserError(f"Could not write the SAE to {out}; is the folder writable?")
     return out

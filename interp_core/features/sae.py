@@ -78,7 +78,7 @@ class SAE:
                 h.update(str(tuple(t.shape)).encode() + flat[:: max(1, flat.numel() // 4096)].float().cpu().numpy().tobytes())
         return h.hexdigest()[:20]
 
-    def to(self, device: torch.device | str) -> "SAE":
+    def to(self, device: torch.device | str) -> SAE:
         """Move the weights (in place) and return self."""
         for name in ("W_enc", "W_dec", "b_enc", "b_dec", "threshold", "W_skip"):
             t = getattr(self, name)

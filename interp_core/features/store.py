@@ -15,9 +15,9 @@ from interp_core.engine.codecs import SiteCodec, register
 from interp_core.engine.model import LoadedModel
 from interp_core.engine.sites import Site, site_width
 from interp_core.errors import UserError
-from interp_core.features.hub import download, resolve_release
 from interp_core.features.formats import SAELENS_CFG, load_path
 from interp_core.features.hooknames import site_of_hook
+from interp_core.features.hub import download, resolve_release
 from interp_core.features.sae import SAE
 from interp_core.settings import load_settings
 

@@ -99,7 +99,7 @@ def train_sae(lm: LoadedModel, tc: TokenizedCorpus, *, site: str = "resid_post",
         raise UserError(f"The held-out share must be between 0 and 0.5 (got {held_out}).")
     d_in = site_width(hook.kind, lm.adapter)
     trainer = TopKTrainer(d_in, TrainConfig(latents=latents, k=k, lr=lr, seed=seed), lm.device)
-    starts = np.arange(n // seq_len, dtype=np.int64) * seq_len  # full windows only
+    starts: np.ndarray = np.arange(n // seq_len, dtype=np.int64) * seq_len  # full windows only
     n_held = max(1, math.ceil(len(starts) * held_out))
     train_b, held_b = _batches(starts[:-n_held], seq_len, batch_size), _batches(starts[-n_held:], seq_len, batch_size)
     n_train = (len(starts) - n_held) * seq_len

@@ -89,7 +89,8 @@ def test_our_saved_topk_sae_loads_in_saelens(tmp_path):
     """What `sae train` writes is the SAELens format: sae-lens loads it and encodes as we do."""
     from sae_lens import SAE
 
-    from interp_core.features import SAE as OurSAE, save_saelens
+    from interp_core.features import SAE as OurSAE
+    from interp_core.features import save_saelens
 
     g = torch.Generator().manual_seed(5)
     ours = OurSAE(W_enc=torch.randn(D_IN, D_SAE, generator=g), W_dec=torch.randn(D_SAE, D_IN, generator=g),
