@@ -18,7 +18,7 @@ SAELENS_WEIGHTS = "sae_weights.safetensors"
 PARAMS_FILES = ("params.safetensors", "params.npz")
 SAELENS_FORMAT = "6.54.12"  # the sae-lens release whose on-disk format we write (it reads pre-6 files differently)
 # sae-lens architecture names -> ours (transcoders read one site and write another)
-_ARCH = {"standard": "relu", "relu": "relu", "jumprelu": "jumprelu", "topk": "topk", "batchtopk": "batchtopk",
+_ARCH = {"standard": "relu", "relu": "relu", "jumprelu": "jumprelu", "jump_relu": "jumprelu", "topk": "topk", "batchtopk": "batchtopk",
          "transcoder": "relu", "skip_transcoder": "relu", "jumprelu_transcoder": "jumprelu",
          "jumprelu_skip_transcoder": "jumprelu"}
 

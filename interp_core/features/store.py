@@ -48,7 +48,7 @@ def load_sae(sae_id: str) -> SAE:
         release, _, inner = sae_id.partition("/")
         repo, folder, model = resolve_release(release, inner)
         sae = load_path(download(repo, folder))
-        sae.model_name = sae.model_name or model
+        sae.model_name = model  # the release's own word for the model (Gemma Scope's files spell it otherwise)
         sae.source = f"{repo}/{folder}"
     else:
         raise UserError(f"No SAE named '{sae_id}': not a folder, not a trained SAE (see `sae list`), "
@@ -81,8 +81,9 @@ def list_trained() -> list[dict]:
 
 
 def _same_model(trained_on: str, lm: LoadedModel) -> bool:
-    def norm(name: str) -> str:
-        return name.strip().lower().rstrip("/").split("/")[-1]
+    def norm(name: str) -> str:  # 'google/gemma-3-270m' and Gemma Scope's 'gemma-v3-270m-pt' name the embedded model
+        base = name.strip().lower().rstrip("/").split("/")[-1].replace("-v3", "-3")
+        return base[:-3] if base.endswith("-pt") else base
     return not trained_on or norm(trained_on) == norm(lm.spec.name)
 
 
