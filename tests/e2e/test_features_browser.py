@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from e2e_helpers import ROOT, open_app, result_or_click, start_server, stop_server, wait_idle
 
 SAE = "e2e-gemma-l3"

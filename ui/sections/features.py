@@ -9,8 +9,17 @@ import streamlit as st
 
 from ..downloads import table_downloads
 from ..errors import shown_errors
-from ..jobs.features import (FEATURE_ABLATION, FEATURES, TRAIN, TRAIN_DEFAULTS, FeatureAblationKey, FeaturesKey,
-                             feature_site, sae_options, train_key)
+from ..jobs.features import (
+    FEATURE_ABLATION,
+    FEATURES,
+    TRAIN,
+    TRAIN_DEFAULTS,
+    FeatureAblationKey,
+    FeaturesKey,
+    feature_site,
+    sae_options,
+    train_key,
+)
 from ..runner import run_keyed
 from ..state import seed
 
