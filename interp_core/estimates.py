@@ -56,9 +56,9 @@ def scan_flops(info, tokens: int, block: int) -> float:
 
 
 def sae_train_flops(info, tokens: int, epochs: int, block: int, d_in: int, latents: int) -> float:
-    """Training an SAE: each epoch runs the model up to the site's block and the SAE forward and backward
-    (about 3 x the encoder and decoder products) on every training token."""
-    return epochs * (forward_flops(info, tokens, layers=block + 1) + 3 * 4.0 * tokens * d_in * latents)
+    """Training an SAE: the model runs once up to the site's block (later epochs replay the kept activations), and
+    every epoch runs the SAE forward and backward (about 3 x the encoder and decoder products) on every token."""
+    return forward_flops(info, tokens, layers=block + 1) + epochs * 3 * 4.0 * tokens * d_in * latents
 
 
 def dist_flops(info, tokens: int) -> float:

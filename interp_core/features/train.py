@@ -31,6 +31,7 @@ from interp_core.neurons.scan_state import ScanState
 from interp_core.results import Progress
 
 REPORT_COLUMNS = ["metric", "value"]
+KEEP_BYTES = 1 << 29  # training activations up to this size are kept in memory for the later epochs
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,21 @@ def train_sae(lm: LoadedModel, tc: TokenizedCorpus, *, site: str = "resid_post",
             progress(min(frac, 1.0), f"epoch {done[0] // n_train + (frac < 1)}/{epochs} · {done[0]:,} / "
                      f"{n_train * epochs:,} tokens · loss {trainer.last_loss:.3f} · about {left:.0f} s left")
 
-    for _ in range(epochs):
+    kept: list[torch.Tensor] | None = [] if n_train * d_in * 4 <= KEEP_BYTES else None
+
+    def feed(acts: torch.Tensor) -> None:
+        trainer.feed(acts)
+        if kept is not None:
+            kept.append(acts.detach().reshape(-1, d_in).to("cpu", torch.float32, copy=True))
+
+    for epoch in range(epochs):
         trainer.begin_epoch()
-        _stream(lm, tc, hook, train_b, trainer.feed, tick)
+        if epoch == 0 or kept is None:  # the model runs once; later epochs replay its activations when they fit
+            _stream(lm, tc, hook, train_b, feed, tick)
+        else:
+            for chunk in kept:
+                trainer.feed(chunk)
+                tick(chunk.shape[0])
         trainer.flush()
     seconds = time.perf_counter() - t0
     sae = trainer.sae(hook_of_site(hook), lm.spec.name)
