@@ -102,3 +102,22 @@ def test_our_saved_topk_sae_loads_in_saelens(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(ours.encode(x), ref.encode(x), atol=1e-5, rtol=1e-5)
     assert ref.cfg.metadata.hook_name == "blocks.2.hook_resid_post"
+
+
+def test_batchtopk_batch_level_encode_equals_saelens():
+    """Without a learned threshold, BatchTopK keeps the k x N strongest activations of the whole batch."""
+    from sae_lens.saes.batchtopk_sae import BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig
+
+    from interp_core.features import SAE as OurSAE
+
+    ref = BatchTopKTrainingSAE(BatchTopKTrainingSAEConfig(d_in=D_IN, d_sae=D_SAE, k=3))
+    _randomize(ref, seed=9)
+    ours = OurSAE(W_enc=ref.W_enc.detach(), W_dec=ref.W_dec.detach(), b_enc=ref.b_enc.detach(),
+                  b_dec=ref.b_dec.detach(), architecture="batchtopk", k=3, hook_name="blocks.0.hook_resid_post",
+                  apply_b_dec_to_input=ref.cfg.apply_b_dec_to_input,
+                  rescale_acts_by_decoder_norm=ref.cfg.rescale_acts_by_decoder_norm)
+    x = torch.randn(6, 5, D_IN, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        want = ref.encode(x)
+        assert int((want > 0).sum()) <= 3 * 30 and (want > 0).any()
+        torch.testing.assert_close(ours.encode(x), want, atol=1e-5, rtol=1e-5)
