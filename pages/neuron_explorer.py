@@ -100,7 +100,7 @@ st.caption(f"Corpus **{corpus.name}** — {corpus.source} · {tc.n_tokens:,} tok
 sae_id = None
 if features:  # pick (or train) an SAE; its site name, layer and width stand in for the neuron site's below
     apply_trained_pick()
-    picked = render_sae_picker(lm, tc, corpus.sha256, info.n_layers)
+    picked = render_sae_picker(lm, tc, corpus.sha256, info.n_layers, seq_len)
     if picked is None:
         st.stop()
     site, layer, width = picked

@@ -89,13 +89,14 @@ class TrainKey(Key):
     k: int
     epochs: int
     max_tokens: int
+    seq_len: int = 128
     tokens: Any = context()  # the tokenized corpus
 
 
-def train_key(lm: LoadedModel, tc: Any, corpus_sha: str, layer: int, **kw: int) -> TrainKey:
+def train_key(lm: LoadedModel, tc: Any, corpus_sha: str, layer: int, seq_len: int = 128, **kw: int) -> TrainKey:
     p = {**TRAIN_DEFAULTS, **kw}
     return TrainKey(model_id(lm), corpus_sha, "resid_post", int(layer), int(p["latents"]), int(p["k"]),
-                    int(p["epochs"]), int(p["max_tokens"]), tokens=tc)
+                    int(p["epochs"]), int(p["max_tokens"]), int(seq_len), tokens=tc)
 
 
 class TrainJob(PageJob[TrainKey, "TrainReport"]):
@@ -108,7 +109,7 @@ class TrainJob(PageJob[TrainKey, "TrainReport"]):
         from interp_core.features.train import train_sae
 
         return train_sae(lm, key.tokens, site=key.site, layer=key.layer, latents=key.latents, k=key.k,
-                         epochs=key.epochs, max_tokens=key.max_tokens, progress=progress)
+                         epochs=key.epochs, max_tokens=key.max_tokens, seq_len=key.seq_len, progress=progress)
 
     def cost(self, lm: LoadedModel, key: TrainKey) -> Cost:
         n = int(key.tokens.n_tokens) if key.tokens is not None else key.max_tokens

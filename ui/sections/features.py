@@ -32,7 +32,7 @@ OTHER = "Another SAE id…"
 CONTEXT_TOKENS = 24
 
 
-def render_sae_picker(lm: LoadedModel, tc: TokenizedCorpus, corpus_sha: str, model_layers: int
+def render_sae_picker(lm: LoadedModel, tc: TokenizedCorpus, corpus_sha: str, model_layers: int, seq_len: int
                       ) -> tuple[str, int, int] | None:
     """Pick an SAE -> (site 'sae:ID', its layer, its latents), or None (then "train one" is offered)."""
     options = sae_options(lm)
@@ -56,11 +56,11 @@ def render_sae_picker(lm: LoadedModel, tc: TokenizedCorpus, corpus_sha: str, mod
     if picked is None:
         st.info("No SAE for this model yet: train one for a layer below (it is saved and offered here).")
     with st.expander("Train an SAE for a layer", expanded=picked is None):
-        render_train(lm, tc, corpus_sha, model_layers)
+        render_train(lm, tc, corpus_sha, model_layers, seq_len)
     return picked
 
 
-def render_train(lm: LoadedModel, tc: TokenizedCorpus, corpus_sha: str, model_layers: int) -> None:
+def render_train(lm: LoadedModel, tc: TokenizedCorpus, corpus_sha: str, model_layers: int, seq_len: int) -> None:
     c = st.columns(4)
     st.session_state.setdefault("ne_train_layer", min(6, model_layers - 1))
     c[0].number_input(f"Block L (0–{model_layers - 1})", min_value=0, max_value=model_layers - 1, step=1,
@@ -69,7 +69,7 @@ def render_train(lm: LoadedModel, tc: TokenizedCorpus, corpus_sha: str, model_la
         st.session_state.setdefault(f"ne_train_{name}", TRAIN_DEFAULTS[name])
         col.number_input({"latents": "Latents", "k": "Active per token (k)", "max_tokens": "Training tokens"}[name],
                          min_value=1, step=step, key=f"ne_train_{name}")
-    key = train_key(lm, tc, corpus_sha, int(st.session_state["ne_train_layer"]),
+    key = train_key(lm, tc, corpus_sha, int(st.session_state["ne_train_layer"]), seq_len,
                     latents=int(st.session_state["ne_train_latents"]), k=int(st.session_state["ne_train_k"]),
                     max_tokens=int(st.session_state["ne_train_max_tokens"]))
     with shown_errors("Training the SAE"):
