@@ -28,3 +28,14 @@ def feature_write(lm: LoadedModel, site: Site, i: int) -> tuple[torch.Tensor, to
             post = a.attn_post_norm(target.layer) if target.kind == "attn_heads" else a.mlp_post_norm(target.layer)  # type: ignore[arg-type]
             return o[0] - o[1], post
     raise UserError(f"An SAE on {target} writes nothing to the residual stream directly.")
+
+
+def feature_direction(lm: LoadedModel, sae_id: str, i: int) -> tuple[torch.Tensor, str, str]:
+    """A steering direction from feature i of an SAE: ((D,) float32 CPU vector in the residual stream, a label, the
+    site it is written at). The steering room's source registry wraps it as a Direction."""
+    from interp_core.features.store import attach
+
+    site, sae = attach(lm, sae_id)
+    vec, _ = feature_write(lm, site, i)
+    base, out = sites_of(sae)
+    return vec.float().cpu(), f"SAE {sae_id} feature {i} (decoder row)", str(out or base)

@@ -183,3 +183,18 @@ def test_prompt_features_and_writes(tiny_models, tmp_path):
     assert w.ranked("raw", "promotes")["token_id"].tolist() == torch.argsort(-logits, stable=True)[:5].tolist()
     with pytest.raises(UserError, match="layer"):
         prompt_activations(lm, prompt, site=f"sae:{sid}", layer=site.layer + 1, dim=3)
+
+
+def test_feature_direction_is_the_decoder_row(tiny_models, tmp_path):
+    from interp_core.features import decoder_direction
+    from interp_core.features.writes import feature_direction
+
+    lm = tiny_models["llama"]
+    sid = _saved(tmp_path, lm, "blocks.1.hook_mlp_out")
+    _, sae = attach(lm, sid)
+    vec, label, where = feature_direction(lm, sid, 7)
+    torch.testing.assert_close(vec, sae.W_dec[7])
+    torch.testing.assert_close(decoder_direction(sae, 7), sae.W_dec[7])
+    assert where == "mlp_out.1" and "feature 7" in label
+    with pytest.raises(UserError, match="out of range"):
+        feature_direction(lm, sid, F)
