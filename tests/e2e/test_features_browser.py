@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_helpers import ROOT, open_app, result_or_click, start_server, stop_server, wait_idle
+from e2e_helpers import ROOT, STARTUP_S, open_app, result_or_click, start_server, stop_server, wait_idle
 
 SAE = "e2e-gemma-l3"
 QUERY = f"ne_site=sae&ne_sae={SAE}&ne_seq=64&ne_batch=4&ne_topk=5&ne_maxtok=2000"
@@ -40,6 +40,19 @@ def feature_server(playwright_api, tmp_path_factory):
     assert "Traceback" not in text, f"the server logged a traceback:\n{text[-4000:]}"
 
 
+@pytest.fixture
+def fpage(browser, feature_server):
+    """A browser page for the feature server only (the shared `page` fixture would start the default server too)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(STARTUP_S * 1000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not [e for e in errors if "ResizeObserver" not in e], f"JavaScript errors in the page: {errors}"
+
+
 def _open(page, server: str, query: str) -> None:
     open_app(page, server, "neuron_explorer", query)
     if page.get_by_text("Page not found").count():
@@ -47,7 +60,8 @@ def _open(page, server: str, query: str) -> None:
         wait_idle(page)
 
 
-def test_feature_scan_contexts_writes_and_ablation(page, feature_server):
+def test_feature_scan_contexts_writes_and_ablation(fpage, feature_server):
+    page = fpage
     _open(page, feature_server, QUERY + "&ne_tab=Layer+scan")
     page.get_by_text(f"Features of {SAE}").first.wait_for()
     result_or_click(page, "Scan layer", f"256 features of sae.4:{SAE} over 2,000 tokens", timeout_s=600)
@@ -55,7 +69,8 @@ def test_feature_scan_contexts_writes_and_ablation(page, feature_server):
     heading = page.get_by_role("heading", name="Feature ").first.inner_text()
     feature = int(heading.split()[-1])
     page.get_by_text("Top contexts").first.wait_for()
-    assert page.locator("span[title]").count() > 10  # the shaded context tokens
+    page.locator("span[title]").nth(10).wait_for(timeout=300_000)  # the shaded context tokens
+    wait_idle(page, 300)
     page.get_by_text("What it writes").first.wait_for()
     page.get_by_text("Promotes").first.wait_for()
     result_or_click(page, "✂️ Ablate this feature", f"Clean vs feature {feature} ablated", timeout_s=300)
@@ -63,7 +78,8 @@ def test_feature_scan_contexts_writes_and_ablation(page, feature_server):
     assert "Traceback" not in page.content()
 
 
-def test_features_on_my_prompt(page, feature_server):
+def test_features_on_my_prompt(fpage, feature_server):
+    page = fpage
     _open(page, feature_server, QUERY + "&ne_tab=On+your+own+prompt&ne_pdim=5")
     page.get_by_text("on your prompt").first.wait_for(timeout=300_000)  # the feature's activation per token
     page.get_by_text("Features on your prompt").first.wait_for(timeout=300_000)
