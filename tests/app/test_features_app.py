@@ -49,3 +49,16 @@ def test_train_pick_scan_ablate_and_prompt(tiny_dirs, monkeypatch, tmp_path):
     at.run()
     _ok(at)
     assert any("Features on your prompt" in m.value for m in at.markdown), [m.value for m in at.markdown][:20]
+
+    # the logit lens: a cell of the hidden state the SAE reads (layer 2) lists the features there, and opens one
+    at.query_params["ll_layer"] = "2"
+    at.query_params["ll_pos"] = "3"
+    at.switch_page("pages/logit_lens.py")
+    at.run()
+    _ok(at)
+    if not any("Features at this layer and position" in m.value for m in at.markdown):
+        for b in at.button:
+            if b.label == "Run the logit lens":
+                b.click().run()
+    _ok(at)
+    assert any("Features at this layer and position" in m.value for m in at.markdown), [m.value for m in at.markdown]

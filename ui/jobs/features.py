@@ -27,6 +27,25 @@ def sae_options(lm: LoadedModel) -> list[str]:
     return [s["id"] for s in list_trained() if str(s["model"]).rstrip("/").split("/")[-1].lower() == name]
 
 
+def saes_reading(lm: LoadedModel, kind: str, layer: int) -> list[str]:
+    """The trained SAEs for this model that read site (kind, layer), e.g. the hidden state of a logit-lens row."""
+    from interp_core.engine.sites import Site
+    from interp_core.errors import UserError
+    from interp_core.features import attach
+
+    out = []
+    for sae in sae_options(lm):
+        try:
+            site, s = attach(lm, sae)
+        except UserError:
+            continue
+        from interp_core.features.store import sites_of
+
+        if sites_of(s)[0] == Site(kind, layer):
+            out.append(sae)
+    return out
+
+
 def feature_site(lm: LoadedModel, sae: str) -> tuple[str, int, int]:
     """(the explorer's site name 'sae:ID', the layer it reads, its number of latents); a UserError if it does not fit."""
     from interp_core.features import attach
