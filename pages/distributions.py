@@ -135,7 +135,7 @@ with tab_x:
     if tab_x.open is not False:
         st.caption("R² is the squared correlation of two layers' activations over all tokens and dimensions: "
                    "how much of one layer a linear rescaling of the other explains.")
-        for which, title in (("r2", "R²"), ("cov", "Covariance")):
+        for which in ("r2", "cov"):
             fig = matrix_figure(result, which)
             st.plotly_chart(fig, key=f"ad_{which}_chart")
             c1, c2 = st.columns([1, 2])

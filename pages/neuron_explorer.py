@@ -24,7 +24,7 @@ from ui.downloads import figure_download, json_download, table_downloads  # noqa
 from ui.errors import shown_errors  # noqa: E402
 from interp_core.estimates import seed_flops  # noqa: E402
 from ui.costs import estimate_s, fmt_seconds  # noqa: E402
-from ui.jobs.base import Cost  # noqa: E402
+from ui.jobs.base import Cost, model_id  # noqa: E402
 from ui.jobs.neurons import CONTEXTS, ContextsKey  # noqa: E402
 from ui.jobs.scan import SCAN, SEED, ScanKey, SeedKey, scan_defaults  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
@@ -133,12 +133,12 @@ with seed_tab:
     st.caption(f"{samples:,} samples × {batch} windows × {seq_len} tokens = {samples * batch * seq_len:,} tokens "
                "through the first layers (lower N, B or T for a quick look).")
     params = (lm.spec, corpus.sha256, site, layer, dim, batch, seq_len, samples, rseed)
-    paper = Cost(repr(lm.spec), "seed", seed_flops(info, 1000, 32, 256, block=layer))
+    paper = Cost(model_id(lm), "seed", seed_flops(info, 1000, 32, 256, block=layer))
     st.button(f"Seed paper's protocol: 1,000 × 32 × 256 ({fmt_seconds(estimate_s(paper))})",
               key="ne_paper", on_click=lambda: st.session_state.update(ne_samples=1000, ne_batch=32, ne_seq=256),
               help="Sets N, B and T to the paper's values; the run then waits for a click with its estimate.")
     kept = None
-    seed_in = SeedKey(repr(lm.spec), *params[1:], tokens=tc)
+    seed_in = SeedKey(model_id(lm), *params[1:], tokens=tc)
     with shown_errors("The seed method"):
         kept = run_keyed(SEED, lm, seed_in, action="Running the seed method", button="Run seed method",
                          auto=seed_tab.open is True)
@@ -191,7 +191,7 @@ with scan_tab:
                 result = cached_scan(lm, tc, **kw)
         if result is None:
             st.caption(f"Scans {n_scan:,} tokens in windows of {seq_len}, {batch} per pass; the result is cached on disk.")
-            scan_in = ScanKey(repr(lm.spec), corpus.sha256, **kw, tokens=tc)
+            scan_in = ScanKey(model_id(lm), corpus.sha256, **kw, tokens=tc)
             with shown_errors("The layer scan"):
                 kept = run_keyed(SCAN, lm, scan_in, action="Scanning the layer", button="Scan layer",
                                  auto=scan_tab.open is not False, show_stale=False)
@@ -247,7 +247,7 @@ with scan_tab:
                 ctx_col, writes_col = st.columns([3, 2])
                 with ctx_col:
                     st.markdown("**Top contexts** (shaded by this neuron's activation; hover a token for its value)")
-                    ctx_key = ContextsKey(repr(lm.spec), skey, neuron, site=site, layer=layer, top=top, tokens=tc)
+                    ctx_key = ContextsKey(model_id(lm), skey, neuron, site=site, layer=layer, top=top, tokens=tc)
                     ctx = run_keyed(CONTEXTS, lm, ctx_key, action="Reading the top contexts", auto=True,
                                     show_stale=False)
                     if ctx is not None and not ctx.stale:

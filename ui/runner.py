@@ -112,20 +112,11 @@ def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress
                show_stale: bool = True, cost: Cost | None = None,
                shared: bool = False, kind: str = SHORT, validate: Callable[[], Any] | None = None
                ) -> Kept[R] | None:
-    """Show a result for `inputs`, computing it when asked.
-
-    The result for exactly these inputs is returned at once when this session (or, with `shared`, any
-    session or the background warm-up) has it. Otherwise it is computed when the `button` is pressed, or
-    without a click when `auto` is set and the estimate from `cost` fits
-    costs.AUTO_BUDGET_S; a run estimated over costs.CONFIRM_OVER_S shows that estimate by its button.
-    A run has a progress bar and a Cancel button (both gone when it ends, fails or is cancelled). Failing
-    that, the newest result of this slot comes back marked stale, with a notice (unless show_stale is
-    False), so the page can still show it.
-    kind: "short" (lens, one ablation: served before the next batch of any long job) or "long" (scans,
-    sweeps, grids). The run is this session's one job: starting it cancels the session's previous one.
-    validate: cheap checks (no model run) called first; their UserError is shown at once, whatever the
-    estimate, and nothing is shown or started. A run that fails shows its error only (no stale result).
-    """
+    """Show the result for `inputs`: kept (this session's, or with `shared` any session's and the warm-up's), else
+    computed on the `button`'s click or, with `auto`, by itself when the estimate from `cost` fits the page's
+    budget (runner.auto_budget); else this slot's newest result, marked stale (a notice unless show_stale is
+    False). `kind`: the scheduler's short or long; starting a run cancels this session's previous one.
+    `validate`: cheap checks whose UserError is shown at once; a failed run shows its error only."""
     if validate is not None:
         ok = False
         with shown_errors(action):
@@ -145,7 +136,7 @@ def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress
     est = costs.estimate_s(cost) if cost is not None else None
     budget = auto_budget(slot)
     start = auto and (est is None or est <= budget)
-    if auto and not start and button is not None:
+    if auto and not start and button is not None and est is not None:
         st.info(f"Not started automatically: {action[:1].lower() + action[1:]} would take {costs.fmt_seconds(est)} "
                 f"on this machine (a page {'opening' if budget <= costs.AUTO_BUDGET_S else 'change'} starts at most "
                 f"{budget:g} s of work by itself); press **{button}** to run it.")

@@ -1,11 +1,6 @@
-"""The background warm-up: once a model is prepared, compute what each page shows on its defaults (logit lens
-with its attention patterns and DLA, distributions, the neuron explorer's layer scan, which goes to the disk
-cache like every scan, and the ablation comparison with generation), so a page opened on its defaults draws a
-chart without waiting.
-
-One daemon thread per model per process (started through ui.cache.warmup); results go into the process-wide
-store that ui.runner reads for shared jobs. LOOKING_GLASS_WARMUP=0 turns it off (tests that measure a cold page).
-"""
+"""The background warm-up: one daemon thread per model per process computes each page's default jobs (lens with
+its attention patterns and DLA, distributions, the default layer scan to the disk cache, the ablation comparison)
+into the process-wide store, so a page opened on its defaults draws at once. LOOKING_GLASS_WARMUP=0 turns it off."""
 from __future__ import annotations
 
 import atexit
@@ -17,13 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .jobs.ablation import COMPARE
-from .jobs.attention import PATTERNS, patterns_key
-from .jobs.base import Cost, Key, PageJob
-from .jobs.distributions import DIST
-from .jobs.dla import DLA, dla_key
-from .jobs.lens import LENS
-from .jobs.scan import warm_default_scan
+from .jobs.base import Cost, Key, PageJob, model_id
 from .store import SessionResults, fingerprint
 
 if TYPE_CHECKING:
@@ -122,8 +111,16 @@ def _stop_at_exit() -> None:
 
 
 def _jobs(lm: LoadedModel) -> list[Task]:
+    # here, not at the top: the sidebar imports this module (server status) before torch may be imported
     from interp_core import UserError
     from interp_core.components import check_dla_supported
+
+    from .jobs.ablation import COMPARE
+    from .jobs.attention import PATTERNS, patterns_key
+    from .jobs.distributions import DIST
+    from .jobs.dla import DLA, dla_key
+    from .jobs.lens import LENS
+    from .jobs.scan import warm_default_scan
 
     tasks: list[Task] = []
     if lm.info.has_lm_head:
@@ -137,7 +134,7 @@ def _jobs(lm: LoadedModel) -> list[Task]:
         except UserError:
             pass
     tasks.append(task(DIST, lm, DIST.defaults(lm)))
-    tasks.append(Task("", {"scan": repr(lm.spec)}, lambda: warm_default_scan(lm)))
+    tasks.append(Task("", {"scan": model_id(lm)}, lambda: warm_default_scan(lm)))
     if lm.info.has_lm_head:  # last: with generation it is the longest
         tasks.append(task(COMPARE, lm, COMPARE.defaults(lm)))
     return tasks

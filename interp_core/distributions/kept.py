@@ -56,9 +56,9 @@ class KeptDistributions:
         lo = np.array([min(p.moments[i].min for p in parts if p.moments[i].n) for i in range(acc.L)])
         hi = np.array([max(p.moments[i].max for p in parts if p.moments[i].n) for i in range(acc.L)])
         edges = _grid(float(lo.min()), float(hi.max()), bins)
-        counts = sum(_rebin(p.hist, edges) for p in parts)  # (L, bins)
+        counts = np.sum([_rebin(p.hist, edges) for p in parts], axis=0)  # (L, bins)
         own_edges = tuple(_grid(float(a), float(b), bins) for a, b in zip(lo, hi))
-        own_counts = tuple(sum(_rebin(p.own[i], e)[0] for p in parts) for i, e in enumerate(own_edges))
+        own_counts = tuple(np.sum([_rebin(p.own[i], e)[0] for p in parts], axis=0) for i, e in enumerate(own_edges))
         return replace(res, edges=edges, counts=counts, own_edges=own_edges, own_counts=own_counts)
 
 
@@ -128,5 +128,5 @@ def measure(lm: LoadedModel, sample: Sample, *, site: str = "resid", scatter_poi
         done += B * T
         if progress is not None:
             progress(done / total, f"{done:,} / {total:,} tokens")
-    return KeptDistributions(lm.spec.name, site, tuple(s.layer for s in sites), len(sample.sequences),
+    return KeptDistributions(lm.spec.name, site, tuple(s.layer for s in sites if s.layer is not None), len(sample.sequences),
                              sample.description, rest, first)

@@ -92,7 +92,7 @@ class Site:
         return f"{base}:{self.sae}" if self.sae else base
 
     @classmethod
-    def parse(cls, text: str) -> "Site":
+    def parse(cls, text: str) -> Site:
         head, _, sae = text.partition(":")
         kind, _, layer = head.partition(".")
         if layer and not layer.lstrip("-").isdigit():

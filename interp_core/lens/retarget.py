@@ -17,8 +17,8 @@ import torch
 
 from interp_core.errors import UserError
 from interp_core.lens.decode import TargetRequest, _direct_logits, decode_stats
-from interp_core.lens.logit_lens import (LensResult, LensTarget, compute_lens, default_position, lens_head,
-                                         require_mask)
+from interp_core.lens.logit_lens import LensResult, LensTarget, compute_lens, lens_head
+from interp_core.lens.trajectory import default_position, require_mask
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
 
@@ -75,7 +75,9 @@ def retarget(lm: LoadedModel, result: LensResult, target: str | None, positions:
         hid = result.hidden[:, p]  # (S, D)
         st = decode_stats(head, hid, 1, [TargetRequest(torch.full((S,), int(ids_pos[p]), dtype=torch.long))],
                           progress, label=f"Ranking the target at position {p}")
-        rank[:, p] = st.target_ranks[0].numpy()
+        ranks = st.target_ranks[0]
+        assert ranks is not None  # asked for (rank=True)
+        rank[:, p] = ranks.numpy()
         exact[:, p] = True
     new_ids = [int(i) for i in ids_pos.tolist() if int(i) not in result.token_text]
     token_text = {**result.token_text, **dict(zip(new_ids, lm.token_strings(new_ids)))} if new_ids else result.token_text

@@ -6,6 +6,7 @@ Plotly renders text, hover text and tick labels as a small HTML subset, so every
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -87,9 +88,9 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5,
                          f"z={t.zscore[s, p]:.2f}")
             row.append("<br>".join(lines))
         hover.append(row)
-    colorbar = {"title": {"text": title}}
+    colorbar: dict[str, Any] = {"title": {"text": title}}
     if color_by == "target_rank":
-        ticks = [v for v in (0, -1, -2, -3, -4, -5, -6) if v >= zmin - 1e-9]
+        ticks = [v for v in (0, -1, -2, -3, -4, -5, -6) if zmin is None or v >= zmin - 1e-9]
         colorbar.update(tickvals=ticks, ticktext=[f"{10 ** -v:,}" for v in ticks])
     fig = go.Figure(go.Heatmap(
         z=z, x=list(range(lo, hi)), y=list(range(n_layers)), text=text, texttemplate="%{text}",

@@ -25,6 +25,8 @@ def cell_figure(values: np.ndarray, row_labels: Sequence[str], col_labels: Seque
     R, C = values.shape
     rows = list(range(R)) if rows is None else list(rows)
     cols = list(range(C)) if cols is None else list(cols)
+    ii: np.ndarray
+    jj: np.ndarray
     ii, jj = np.meshgrid(np.arange(R), np.arange(C), indexing="ij")
     z = values.reshape(-1)
     finite = z[np.isfinite(z)]
@@ -76,7 +78,8 @@ def attribution_figure(attr, kind: str, *, neurons_per_layer: int = 10) -> go.Fi
         cd = np.array(tr.customdata)
         cd[:, 1] = ids.reshape(-1)  # column id = the neuron index
         tr.customdata = cd.tolist()
-        tr.text = [f"layer {l} · neuron {i}" for l, i in zip(np.repeat(np.arange(L), n), ids.reshape(-1))]
+        layer_of: list[int] = np.repeat(np.arange(L), n).tolist()
+        tr.text = [f"layer {l} · neuron {i}" for l, i in zip(layer_of, ids.reshape(-1))]
         return fig
     m = attr.matrix(kind)
     if kind == "head":

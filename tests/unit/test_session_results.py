@@ -1,4 +1,4 @@
-"""Issue 13: a session's kept results are a bounded LRU by approximate bytes, so memory cannot grow with use."""
+"""A session's kept results are a bounded LRU by approximate bytes, so memory cannot grow with use."""
 from __future__ import annotations
 
 from dataclasses import dataclass

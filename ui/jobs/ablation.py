@@ -27,7 +27,7 @@ def widget_defaults(lm: LoadedModel) -> dict[str, Any]:
     mask = getattr(lm.tokenizer, "mask_token", None) or "[MASK]"
     return {
         "ab_prompt": f"{EIFFEL} {mask}." if masked else EIFFEL, "ab_target": "paris" if masked else " Paris",
-        "ab_site": "mlp_out", "ab_layer": min(3, CHOICES["mlp_out"].top_layer(lm.info.n_layers)), "ab_heads": "",
+        "ab_site": "mlp_out", "ab_layer": min(3, CHOICES["mlp_out"].top_layer(lm.info.n_layers) or 0), "ab_heads": "",
         "ab_index": "0", "ab_method": "zero", "ab_scale": 0.0, "ab_noise": 1.0, "ab_pos": "all", "ab_pos_list": "-1",
         "ab_cf": "The Colosseum is located in the city of" + (f" {mask}." if masked else ""),
         "ab_ref_self": False, "ab_budget": 2000, "ab_gen": 0 if masked else 10, "ab_topk": 10, "ab_repair": False,

@@ -3,15 +3,21 @@ strongest context, the neuron zeroed, result computed on arrival) and "see it on
 own-prompt tab on this neuron). Both carry their inputs in the URL."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import streamlit as st
 
 from ..links import open_playground, playground_values
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
+    from interp_core.data import TokenizedCorpus
 
 PROMPT_TAB = "On your own prompt"
 CONTEXT_TOKENS = 24  # tokens of the top context before the firing token that become the prompt
 
 
-def ablation_values(lm, tc, layer: int, neuron: int, index: int) -> dict:
+def ablation_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: int, index: int) -> dict[str, Any]:
     """The ablation playground's inputs for zeroing `neuron` on the prompt that ends at corpus token `index`
     (where it fired hardest), predicting the token that followed it in the corpus."""
     lo = max(0, index - CONTEXT_TOKENS)
@@ -25,7 +31,7 @@ def _see_on_prompt(neuron: int) -> None:
     st.session_state["ne_tab"] = PROMPT_TAB
 
 
-def render_neuron_links(lm, tc, site: str, layer: int, neuron: int, contexts: list[dict]) -> None:
+def render_neuron_links(lm: LoadedModel, tc: TokenizedCorpus, site: str, layer: int, neuron: int, contexts: list[dict]) -> None:
     c1, c2 = st.columns(2)
     if site == "mlp" and contexts and lm.info.has_lm_head and not lm.info.masked_lm:
         values = ablation_values(lm, tc, layer, neuron, int(contexts[0]["index"]))

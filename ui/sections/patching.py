@@ -13,6 +13,7 @@ from interp_core.plots.clickable import clicked_customdata
 from interp_core.plots.patching import attribution_figure, estimate_exact_figure, grid_figure
 
 from ..downloads import figure_download, json_download, table_downloads
+from ..jobs.base import model_id
 from ..jobs.patching import ATTRIBUTION, CHECK, GRID, SCATTER, CheckKey, GridKey, PairKey, ScatterKey
 from ..links import patch_values, playground_url
 from ..runner import run_keyed
@@ -37,7 +38,7 @@ def _use_pair() -> None:
 
 def _inputs(lm: LoadedModel) -> PairKey:
     s = st.session_state
-    return PairKey(repr(lm.spec), s["pt_clean"], s["pt_corrupt"], s["pt_target"], s["pt_foil"] or None,
+    return PairKey(model_id(lm), s["pt_clean"], s["pt_corrupt"], s["pt_target"], s["pt_foil"] or None,
                    s["pt_metric"], "end" if s["pt_align"] else "refuse")
 
 

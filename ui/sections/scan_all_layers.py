@@ -10,6 +10,7 @@ from interp_core.neurons import cached_layers
 from interp_core.settings import load_settings
 
 from ..errors import shown_errors
+from ..jobs.base import model_id
 from ..jobs.scan import SCAN_ALL, ScanAllKey, scan_options
 from ..runner import run_keyed
 
@@ -33,7 +34,7 @@ def render_scan_all_layers(lm: LoadedModel, tc: TokenizedCorpus, corpus: Corpus,
         if not missing:
             return
         via = f" on the Ray cluster {load_settings().ray_address}" if scan_options() else ""
-        key = ScanAllKey(repr(lm.spec), corpus.sha256, "all", **kw, tokens=tc)
+        key = ScanAllKey(model_id(lm), corpus.sha256, "all", **kw, tokens=tc)
         kept = run_keyed(
             SCAN_ALL, lm, key, action=f"Scanning all {n_layers} layers in one pass{via}",
             button=f"Scan all {n_layers} layers in one pass ({missing} not yet scanned)",
