@@ -102,11 +102,8 @@ class Site:
     @property
     def block(self) -> int:
         """Index of the last block whose output this site depends on (-1 = before block 0)."""
-        if self.kind == "sae":
-            from interp_core.engine.codecs import codec_of  # the registry of SAEs imports this module
-
-            codec = codec_of(self)
-            return max(codec.base.block, codec.out.block if codec.out is not None else -1)
+        if self.kind == "sae":  # the layer of the site it reads (and writes): at most block `layer` is needed
+            return self.layer  # type: ignore[return-value]
         if self.kind == "embed" or (self.kind == "resid" and self.layer == 0):
             return -1
         if self.kind == "resid":

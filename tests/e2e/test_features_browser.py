@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_helpers import ROOT, STARTUP_S, open_app, result_or_click, start_server, stop_server, wait_idle
+from e2e_helpers import ROOT, STARTUP_S, open_app, result_or_click, start_server, wait_idle
 
 SAE = "e2e-gemma-l3"
 QUERY = f"ne_site=sae&ne_sae={SAE}&ne_seq=64&ne_batch=4&ne_topk=5&ne_maxtok=2000"
@@ -33,10 +33,10 @@ def feature_server(playwright_api, tmp_path_factory):
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
     assert Path(report["path"], "cfg.json").is_file()
-    proc, url, log = start_server(cache.parent, {"LOOKING_GLASS_CACHE": str(cache), "LOOKING_GLASS_WARMUP": "0"})
-    yield url
-    stop_server(proc)
-    text = log.read_text(errors="replace")
+    srv = start_server(cache.parent, {"LOOKING_GLASS_CACHE": str(cache), "LOOKING_GLASS_WARMUP": "0"})
+    yield srv.url
+    srv.stop()
+    text = srv.log.read_text(errors="replace")
     assert "Traceback" not in text, f"the server logged a traceback:\n{text[-4000:]}"
 
 
