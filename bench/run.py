@@ -134,6 +134,12 @@ def child_lens(a):
             "peak_mb": _peak_mb()}
 
 
+def child_flow(a):
+    """Time to the first information flow graph, 10 and 128 tokens (bench/flow_bench.py), with peak memory."""
+    from flow_bench import run
+    return run("gemma-3-270m", a["device"], a["dtype"], repeat=2 if a.get("quick") else 3)
+
+
 def child_page(a):
     """Warm page interactions (Streamlit AppTest, the real page script): the logit lens page on Gemma, after
     its first run, changing colour mode, hover top-k and trajectory position; each is a full script rerun."""
@@ -284,6 +290,12 @@ def child_generate(a):
     screened path against two cached runs and the no-cache path, in the same process)."""
     from live_bench import bench_generate
     return bench_generate(argparse.Namespace(device=a["device"]), _model(a))
+
+
+def child_steer(a):
+    """Steering's default example: clean + steered 20 + 20 tokens and the 9-α sweep (bench/steer_bench.py)."""
+    from steer_bench import bench_steer
+    return bench_steer(_model(a))
 
 
 FIRST_CHART_PAGES = {"neuron_explorer": "Neuron explorer", "ablation": "Ablation playground", "logit_lens": "Logit lens",
@@ -462,11 +474,13 @@ def suite(text: str, quick: bool, peers: bool, device: str, dtype: str, layer: i
     r["book_scan"] = run_child("scan", {**base, "layer": 9, "tokens": 0 if not quick else 8192})
     r["book_scan_x2"] = run_child("scan", {**base, "layer": 9, "tokens": 0 if not quick else 16384, "times": 2})
     r["lens"] = run_child("lens", base)
+    r["flow"] = run_child("flow", {**base, "quick": quick})
     r["ablation_layer_sweep"] = run_child("sweep", base)
     r["page_interactions"] = run_child("page", base)
     r["warm_start"] = run_child("start", {**base, "cold": False})
     r["cli_start"] = run_child("cli_start", {})
     r["generation"] = run_child("generate", base)
+    r["steering"] = run_child("steer", base)
     if browser and device == "cpu":
         r["first_chart"] = run_child("first_chart", {"repeat": 3}, timeout=3600)
     if cold and not quick:
@@ -500,6 +514,8 @@ def derive(r: dict) -> dict:
         "book scan peak < 2.5 GB": r["book_scan"].get("peak_mb", 1e9) < 2560,
         "book peak flat (x2 text within 10%)": (d["book_peak_growth_x2"] or 9) <= 1.10,
         "lens 32 tokens <= 1.5 s warm": r["lens"].get("lens_s", 1e9) <= 1.5,
+        "flow graph 10 tokens <= 2 s warm": r["flow"].get("t10", {}).get("graph_s", 1e9) <= 2.0,
+        "flow graph 128 tokens <= 15 s": r["flow"].get("t128", {}).get("graph_s", 1e9) <= 15.0,
         "warm start <= 5 s (model load in a fresh process)": r["warm_start"].get("seconds", 1e9) <= 5,
         "warm start <= 5 s (CLI info, fresh process)": r["cli_start"].get("info_fresh_process_s", 1e9) <= 5,
         "warm start <= 5 s (CLI info, resident worker)": r["cli_start"].get("info_worker_s", 1e9) <= 5,

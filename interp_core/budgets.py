@@ -53,6 +53,8 @@ class Budgets:
                                      "prompt tokens for activation patching")
     attention_tokens: Budget = Budget("attention_tokens", "LOOKING_GLASS_MAX_ATTENTION_TOKENS", 512,
                                       "prompt tokens for attention patterns and attribution")
+    flow_tokens: Budget = Budget("flow_tokens", "LOOKING_GLASS_MAX_FLOW_TOKENS", 512,
+                                 "prompt tokens for the information flow graph")
     generate_tokens: Budget = Budget("generate_tokens", "LOOKING_GLASS_MAX_GENERATE_TOKENS", 64, "generated tokens")
     sweep_points: Budget = Budget("sweep_points", "LOOKING_GLASS_MAX_SWEEP_POINTS", 2048,
                                   "interventions in one sweep or grid")

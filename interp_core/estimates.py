@@ -16,7 +16,7 @@ from interp_core.results import atomic_write
 from interp_core.settings import load_settings
 
 # the one vocabulary of kinds of work (each learns its own rate)
-KINDS = ("lens", "dist", "ablate", "sweep", "seed", "scan", "sae_train")
+KINDS = ("lens", "dist", "ablate", "sweep", "seed", "scan", "sae_train", "flow")
 PRIOR_FLOPS_PER_S = 10e9  # a 2-core CPU on short sequences; replaced by the measured rate of the kind
 PRIORS = {"seed": 20e9, "scan": 20e9}  # large batches run several times faster per FLOP
 KEEP_RATES = 5  # the median of this many latest runs: one run slowed by a busy machine moves it little
@@ -68,6 +68,13 @@ def dist_flops(info, tokens: int) -> float:
 def lens_flops(info, prompt_tokens: int, n_states: int) -> float:
     """Forward pass + `n_states` hidden states (engine.sites.n_site_layers("resid", …)) decoded at every position."""
     return forward_flops(info, prompt_tokens, logit_rows=n_states * prompt_tokens)
+
+
+def flow_flops(info, prompt_tokens: int) -> float:
+    """A forward pass plus the information flow decomposition: every (destination, source, head) part built and
+    measured against its whole in d_model (about 8 operations per element), half the pairs under a causal mask."""
+    t = prompt_tokens
+    return forward_flops(info, t) + 8.0 * info.n_layers * info.n_heads * info.d_model * t * (t + 1) / 2
 
 
 def sweep_flops(info, points: int, prompt_tokens: int) -> float:
@@ -132,7 +139,7 @@ def record(model: str, kind: str, flops: float, seconds: float) -> None:
     key = f"{model}|{kind}"
     with _LOCK:
         known = _known()
-        data = {k: v for k, v in _read().items() if _rates(v)}  # other processes' entries stay
+        data = _read()  # other processes may have recorded since: their entries stay
         rates = (_rates(data.get(key)) or known.get(key, []))[-(KEEP_RATES - 1):] + [flops / seconds]
         known[key] = rates
         data[key] = {"rates": rates, "updated": time.time()}

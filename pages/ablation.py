@@ -15,28 +15,47 @@ st.caption("Does this component matter, and what does the network do without it?
            "that exists for one forward pass; the model's weights are never changed.")
 
 # the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
-from interp_core.ablation import COMPONENTS  # noqa: E402
+from interp_core.ablation import (  # noqa: E402
+    COMPONENTS,  # noqa: E402
+    METHODS,
+    NEEDS_REFERENCE,
+)
 from interp_core.data import Corpus  # noqa: E402
-from interp_core.ablation import METHODS, NEEDS_REFERENCE  # noqa: E402
 from interp_core.engine.sites import ABLATION_SITES, CHOICES  # noqa: E402
 from interp_core.plots.ablation import METRICS  # noqa: E402
 from ui.corpus_picker import corpus_picker, corpus_src  # noqa: E402
 from ui.downloads import figure_download, json_download, table_downloads  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
-from ui.runner import run_keyed  # noqa: E402
 from ui.jobs.ablation import COMPARE, SWEEP, compare_key, sweep_key, widget_defaults  # noqa: E402
-from ui.links import COMPARE_TAB  # noqa: E402
+from ui.links import (  # noqa: E402
+    COMPARE_TAB,  # noqa: E402
+    MODES,
+    STEER_MODE,
+)
+from ui.runner import (
+    run_keyed,  # noqa: E402
+    wait_for_warmup,  # noqa: E402
+)
 from ui.sections.ablation_view import render_comparison, render_sweep_head, render_sweep_pick, sweep_figure  # noqa: E402
-from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
-from ui.runner import wait_for_warmup  # noqa: E402
 from ui.sections.attention import render_attention  # noqa: E402
 from ui.sections.patching import render_patching  # noqa: E402
+from ui.sections.steer import render_steer  # noqa: E402
+from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
 
 AB_TABS = (COMPARE_TAB, "Sweeps", "Attention patterns", "Which components matter?")
 
 lm = page_model(no_lm_head="{name} has no LM head, so there are no "
                 "predictions to compare; pick a model with one (e.g. gemma-3-270m).")
 info = lm.info
+
+seed("ab_mode", MODES[0], choices=MODES)
+if st.radio("Mode", MODES, key="ab_mode", horizontal=True,
+            help="Ablate or patch: remove or replace what a component writes. Steer: add a direction to it.") \
+        == STEER_MODE:
+    publish("ab_mode")
+    render_steer(lm)
+    st.stop()
+st.query_params.pop("ab_mode", None)
 
 masked = info.masked_lm
 mask = getattr(lm.tokenizer, "mask_token", None) or "[MASK]"

@@ -18,7 +18,9 @@ def table_downloads(df, name: str, key: str) -> None:
 
 
 def json_download(obj, name: str, key: str, label: str = "⬇ JSON") -> None:
-    st.download_button(label, lambda: json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"),
+    """`obj`: a JSON-safe value, or a callable returning one (a large result's dict is then built on click only)."""
+    st.download_button(label, lambda: json.dumps(obj() if callable(obj) else obj, ensure_ascii=False,
+                                                 default=str).encode("utf-8"),
                        f"{name}.json", "application/json", key=key)
 
 

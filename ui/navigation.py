@@ -19,6 +19,7 @@ PAGES = (
     PageEntry("pages/home.py", "Home", "🏠", "home", default=True),
     PageEntry("pages/neuron_explorer.py", "Neuron explorer", "🧠", "neuron_explorer"),
     PageEntry("pages/logit_lens.py", "Logit lens", "🔭", "logit_lens"),
+    PageEntry("pages/flow.py", "Information flow", "🕸️", "flow"),
     PageEntry("pages/distributions.py", "Activation distributions", "📊", "distributions"),
     PageEntry("pages/ablation.py", "Ablation playground", "✂️", "ablation"),
 )

@@ -1,6 +1,7 @@
 """The background warm-up: one daemon thread per model per process computes each page's default jobs (lens with
-its attention patterns and DLA, distributions, the default layer scan to the disk cache, the ablation comparison)
-into the process-wide store, so a page opened on its defaults draws at once. LOOKING_GLASS_WARMUP=0 turns it off."""
+its attention patterns and DLA, distributions, the default layer scan to the disk cache, the ablation comparison,
+the steering comparison and its α sweep) into the process-wide store, so a page opened on its defaults draws at
+once. LOOKING_GLASS_WARMUP=0 turns it off."""
 from __future__ import annotations
 
 import atexit
@@ -116,9 +117,11 @@ def _jobs(lm: LoadedModel) -> list[Task]:
     from interp_core.components import check_dla_supported
 
     from .jobs.ablation import COMPARE
+    from .jobs.steer import STEER, STEER_SWEEP
     from .jobs.attention import PATTERNS, patterns_key
     from .jobs.distributions import DIST
     from .jobs.dla import DLA, dla_key
+    from .jobs.flow import FLOW
     from .jobs.lens import LENS
     from .jobs.scan import warm_default_scan
 
@@ -133,8 +136,12 @@ def _jobs(lm: LoadedModel) -> list[Task]:
             tasks.append(task(DLA, lm, dla_key(lm, lens.prompt, len(lm.encode(lens.prompt).tokens) - 1)))
         except UserError:
             pass
+    tasks.append(task(FLOW, lm, FLOW.defaults(lm)))  # the information flow page's default graph
     tasks.append(task(DIST, lm, DIST.defaults(lm)))
     tasks.append(Task("", {"scan": model_id(lm)}, lambda: warm_default_scan(lm)))
     if lm.info.has_lm_head:  # last: with generation it is the longest
         tasks.append(task(COMPARE, lm, COMPARE.defaults(lm)))
+    if lm.info.has_lm_head and not lm.info.masked_lm:  # the playground's steering mode: comparison, then sweep
+        tasks.append(task(STEER, lm, STEER.defaults(lm)))
+        tasks.append(task(STEER_SWEEP, lm, STEER_SWEEP.defaults(lm)))
     return tasks

@@ -7,19 +7,43 @@ as on the no-cache path (`greedy_uncached`, which re-runs the whole sequence eac
 reference the tests compare against). Interventions must be position-wise (position p's replacement
 depends only on x[:, p], p and the sequence length), which every `make_intervention` function is.
 Logits are decoded only at the positions asked for (final norm + unembedding), never the full (T, V) matrix.
+Sampling (`Sampling`) gives every row its own generator seeded alike, so rows differ only by their interventions.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from interp_core.engine.hooks import StopForward, hooked, last_block_needed
 from interp_core.engine.sites import Site
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sample instead of taking the argmax: softmax(logits / temperature), one generator per row seeded `seed`."""
+
+    temperature: float = 1.0
+    seed: int = 0
+
+    def generators(self, n: int) -> list[torch.Generator]:
+        return [torch.Generator().manual_seed(int(self.seed)) for _ in range(n)]
+
+
+def pick_tokens(lm: LoadedModel, resid: torch.Tensor, sample: Sampling | None, gens: Sequence[torch.Generator]
+                ) -> list[int]:
+    """Final residual rows (R, D) -> each row's next token: the argmax, or a draw from row r's generator."""
+    if sample is None:
+        return lm.adapter.greedy_tokens(resid)
+    with torch.inference_mode():
+        logits = lm.adapter.decode_resid(resid).float().cpu()  # (R, V)
+    probs = torch.softmax(logits / max(float(sample.temperature), 1e-6), -1)
+    return [int(torch.multinomial(p, 1, generator=g)) for p, g in zip(probs, gens)]
 
 
 def final_resid(lm: LoadedModel, input_ids: torch.Tensor, interventions: Mapping | None = None,
@@ -59,10 +83,19 @@ def greedy_pair(lm: LoadedModel, input_ids: torch.Tensor, n: int, interventions:
     return clean, ablated
 
 
+def generate_rows(lm: LoadedModel, input_ids: torch.Tensor, n: int, per_row: Sequence[Mapping],
+                  sample: Sampling | None = None, progress: Callable[[float, str], None] | None = None,
+                  label: str = "Generating") -> list[tuple[int, ...]]:
+    """Continuations of one prompt (1, T), one KV-cached batch row per entry of `per_row` (that row's
+    interventions), greedy or sampled (every row's generator seeded alike)."""
+    return _greedy_rows(lm, input_ids, n, per_row, progress, label, sample)
+
+
 def _greedy_rows(lm: LoadedModel, input_ids: torch.Tensor, n: int, per_row: Sequence[Mapping],
-                 progress: Callable[[float, str], None] | None, label: str) -> list[tuple[int, ...]]:
-    """Greedy continuations of one prompt (1, T), one batch row per entry of `per_row` (that row's interventions,
-    engine/batching.row_interventions); each row stops at its own EOS, the batch when every row has."""
+                 progress: Callable[[float, str], None] | None, label: str, sample: Sampling | None = None
+                 ) -> list[tuple[int, ...]]:
+    """Greedy (or sampled) continuations of one prompt (1, T), one batch row per entry of `per_row` (that row's
+    interventions, engine/batching.row_interventions); each row stops at its own EOS, the batch when every row has."""
     from transformers import DynamicCache
 
     from interp_core.engine.batching import row_interventions
@@ -76,13 +109,14 @@ def _greedy_rows(lm: LoadedModel, input_ids: torch.Tensor, n: int, per_row: Sequ
     total = new.shape[1]
     outs: list[list[int]] = [[] for _ in per_row]
     done = [False] * len(per_row)
+    gens = sample.generators(len(per_row)) if sample is not None else []
     with hooked(lm, [last], hooks, stop_after_block=last_block_needed([last])) as h:
         for step in range(n):
             try:
                 lm.model(input_ids=new, cache=cache, use_cache=True)
             except StopForward:  # the cache is filled block by block, so stopping after the last block keeps it whole
                 pass
-            nxt = lm.adapter.greedy_tokens(h.cache[last][:, -1])  # (R,)
+            nxt = pick_tokens(lm, h.cache[last][:, -1], sample, gens)  # (R,)
             for r, tok in enumerate(nxt):
                 if not done[r]:
                     outs[r].append(int(tok))
@@ -109,13 +143,20 @@ def _at_offset(fn: Callable[[torch.Tensor], torch.Tensor], offset: list[int]) ->
 
 
 def greedy_uncached(lm: LoadedModel, input_ids: torch.Tensor, n: int, interventions: Mapping | None = None,
-                    progress: Callable[[float, str], None] | None = None, label: str = "Generating") -> tuple[int, ...]:
-    """The reference: like `greedy`, but every step re-runs the whole sequence (no KV cache)."""
+                    progress: Callable[[float, str], None] | None = None, label: str = "Generating",
+                    sample: Sampling | None = None) -> tuple[int, ...]:
+    """The reference: like `greedy` (or sampled like `generate_rows`), but every step re-runs the whole sequence
+    (no KV cache)."""
     ids = input_ids
     eos = getattr(lm.tokenizer, "eos_token_id", None)
     out: list[int] = []
+    gens = sample.generators(1) if sample is not None else []
     for step in range(n):
-        nxt = int(logits_at(lm, ids, [ids.shape[1] - 1], interventions)[0].argmax())
+        resid, _ = final_resid(lm, ids, interventions)
+        if sample is None:
+            nxt = int(decode_positions(lm, resid, [ids.shape[1] - 1])[0].argmax())
+        else:
+            nxt = pick_tokens(lm, resid[:, -1], sample, gens)[0]
         out.append(nxt)
         ids = torch.cat([ids, torch.tensor([[nxt]], device=ids.device, dtype=ids.dtype)], dim=1)
         if progress is not None:

@@ -19,11 +19,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lens": ("interp_core.cli.lens_cmd", "logit lens: every layer's predictions"),
     "dist": ("interp_core.cli.dist_cmd", "activation distributions per layer"),
     "ablate": ("interp_core.cli.ablate_cmd", "ablation / patching experiments"),
+    "steer": ("interp_core.cli.steer_cmd", "steering: add a direction, clean vs steered predictions and generations"),
     "patch": ("interp_core.cli.patch_cmd", "activation patching grids and attribution patching"),
     "attn": ("interp_core.cli.attn_cmd", "attention patterns of one prompt"),
     "dla": ("interp_core.cli.dla_cmd", "direct logit attribution of a target token"),
     "sae": ("interp_core.cli.sae_cmd", "sparse autoencoders: list, load (check against a model), train"),
     "features": ("interp_core.cli.features_cmd", "which SAE features fire on a prompt"),
+    "flow": ("interp_core.cli.flow_cmd", "information flow: the graph of routes to one token"),
 }
 
 

@@ -46,27 +46,48 @@ def norm_gain(norm: nn.Module, d: int, dtype, device) -> tuple[torch.Tensor, tor
     return gain, torch.zeros(d, dtype=dtype, device=device)
 
 
-def freeze(norm: nn.Module, x_clean: torch.Tensor) -> FrozenNorm:
-    """Linearise `norm` at x_clean (D,); checks that the linear map reproduces norm(x_clean)."""
+@dataclass(frozen=True)
+class FrozenRows:
+    """A norm frozen at each of N inputs (rows): apply(c) for c (N, ..., D) scales row n by scale[n]."""
+
+    gain: torch.Tensor  # (D,)
+    bias: torch.Tensor  # (D,) zero for RMSNorm
+    scale: torch.Tensor  # (N,) 1/σ or 1/rms of each row's clean input
+    centred: bool
+
+    def apply(self, c: torch.Tensor) -> torch.Tensor:
+        c = c.float()
+        if self.centred:
+            c = c - c.mean(-1, keepdim=True)
+        return c * self.scale.view(-1, *([1] * (c.dim() - 1))) * self.gain
+
+
+def freeze_rows(norm: nn.Module, x_clean: torch.Tensor) -> FrozenRows:
+    """Linearise `norm` at each row of x_clean (N, D); checks that the linear map reproduces norm(x_clean)."""
     x = x_clean.float()
-    d = x.shape[-1]
     eps = _eps(norm)
-    gain, bias = norm_gain(norm, d, torch.float32, x.device)
-    gain, bias = gain.float(), bias.float()
+    gain, bias = norm_gain(norm, x.shape[-1], torch.float32, x.device)
     centred = is_layer_norm(norm)
-    if centred:
-        scale = float(1.0 / torch.sqrt(x.var(unbiased=False) + eps))
-
-        def apply(c: torch.Tensor) -> torch.Tensor:
-            return (c.float() - c.float().mean(-1, keepdim=True)) * scale * gain
-    else:
-        scale = float(1.0 / torch.sqrt((x * x).mean() + eps))
-
-        def apply(c: torch.Tensor) -> torch.Tensor:
-            return c.float() * scale * gain
+    spread = x.var(-1, unbiased=False) if centred else (x * x).mean(-1)
+    rows = FrozenRows(gain.float(), bias.float(), 1.0 / torch.sqrt(spread + eps), centred)
     want = norm(x_clean).float()
-    got = apply(x) + bias
+    got = rows.apply(x) + rows.bias
     if not torch.allclose(got, want, rtol=1e-3, atol=1e-4 * float(want.abs().max()) + 1e-5):
         raise UserError(f"The {type(norm).__name__} in this model is neither a LayerNorm nor an RMSNorm, "
                         "so its output cannot be split into direct contributions.")
-    return FrozenNorm(apply, gain, bias, scale, centred)
+    return rows
+
+
+def freeze(norm: nn.Module, x_clean: torch.Tensor) -> FrozenNorm:
+    """Linearise `norm` at x_clean (D,); checks that the linear map reproduces norm(x_clean)."""
+    rows = freeze_rows(norm, x_clean.reshape(1, -1))
+    scale = float(rows.scale[0])
+    gain = rows.gain
+
+    if rows.centred:
+        def apply(c: torch.Tensor) -> torch.Tensor:
+            return (c.float() - c.float().mean(-1, keepdim=True)) * scale * gain
+    else:
+        def apply(c: torch.Tensor) -> torch.Tensor:
+            return c.float() * scale * gain
+    return FrozenNorm(apply, gain, rows.bias, scale, rows.centred)

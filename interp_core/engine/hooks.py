@@ -49,9 +49,18 @@ def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, c
                on_capture: Callable[[Site, torch.Tensor], None] | None, where: str):
     adapter = lm.adapter
     heads = site.kind == "attn_heads"
+    values = site.kind == "attn_values"
     owner = threading.get_ident()  # hooks act only for the thread that holds the model (see `hooked`)
 
     def transform(x: torch.Tensor) -> torch.Tensor:
+        if values:  # capture only: the projection's output may hold queries and keys too (GPT-2's fused c_attn)
+            if capture:
+                v = adapter.values_view(site.layer if site.layer is not None else -1, x)
+                if on_capture is not None:
+                    on_capture(site, v)
+                else:
+                    state.cache[site] = v.detach()
+            return x
         view = _reshape_heads(adapter, x) if heads else x
         if intervention is not None:
             new = intervention(view)
@@ -131,8 +140,9 @@ def hooked(lm: LoadedModel, capture: Iterable[Site] = (), interventions: Mapping
                 raise UserError("Editing a transcoder's latents is not supported; capture them, or use an SAE.")
             continue
         lm.adapter.check_site(site)
-        if site.kind == "attn_pattern" and site in interventions:
-            raise UserError("Attention patterns can be captured but not intervened on; ablate a head instead.")
+        if site.kind in ("attn_pattern", "attn_values") and site in interventions:
+            what = "Attention patterns" if site.kind == "attn_pattern" else "Attention values"
+            raise UserError(f"{what} can be captured but not intervened on; ablate a head instead.")
     patterns = any(s.kind == "attn_pattern" for s in sites)  # weights exist only under eager attention
     state = Hooked()
     handles = []

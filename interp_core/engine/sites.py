@@ -13,6 +13,7 @@ SITE_KINDS: dict[str, str] = {
     "attn_out": "attention output of block l, as added to the residual stream (B, T, D)",
     "attn_heads": "per-head attention output of block l, before the output projection (B, T, H, Dh)",
     "attn_pattern": "post-softmax attention weights of block l (B, H, T_query, T_key)",
+    "attn_values": "value vectors of block l, one per key/value head (B, T, H_kv, Dh); capture only",
     "mlp_out": "MLP output of block l, as added to the residual stream (B, T, D)",
     "mlp_neurons": "MLP activations of block l entering the down projection (B, T, M)",
     "mlp_in": "input of block l's MLP, after the pre-MLP norm (B, T, D): where transcoders read",
@@ -20,7 +21,8 @@ SITE_KINDS: dict[str, str] = {
     "final_norm": "the final norm's output (decoders); equals HF's last hidden state (B, T, D)",
     "logits": "unembedding output (B, T, V)",
 }
-LAYERED = {"resid", "attn_out", "attn_heads", "attn_pattern", "mlp_out", "mlp_neurons", "mlp_in", "sae"}
+LAYERED = {"resid", "attn_out", "attn_heads", "attn_pattern", "mlp_out", "mlp_neurons", "mlp_in", "sae",
+           "attn_values"}
 SAE_PREFIX = "sae:"  # a user-facing site name 'sae:ID' names the latents of the SAE with that id
 
 
@@ -58,6 +60,8 @@ def site_width(kind: str, shape) -> int:
         return int(shape.n_heads) * int(shape.d_head)
     if kind == "attn_pattern":
         return int(shape.n_heads)
+    if kind == "attn_values":
+        return int(getattr(shape, "n_kv_heads", None) or shape.n_heads) * int(shape.d_head)
     if kind == "mlp_neurons":
         return int(shape.d_mlp)
     if kind == "logits":
@@ -122,9 +126,11 @@ class SiteChoice:
     kind: str
     label: str
     help: str
+    offset: int = 0  # resid_post L is the residual stream after block L: canonical Site("resid", L + 1)
+    per_block: bool = False  # layers are blocks (0..n_layers-1) even where the canonical kind has one more
 
     def n_layers(self, n_model_layers: int) -> int:
-        return n_site_layers(self.kind, n_model_layers)
+        return n_model_layers if self.per_block else n_site_layers(self.kind, n_model_layers)
 
     def top_layer(self, n_model_layers: int) -> int | None:
         """The highest valid layer index, or None for a site without layers (embeddings)."""
@@ -135,13 +141,13 @@ class SiteChoice:
         return range(self.n_layers(n_model_layers))
 
     def site(self, layer: int | None) -> Site:
-        return Site(self.kind, layer if self.kind in LAYERED else None)
+        return Site(self.kind, layer + self.offset if self.kind in LAYERED and layer is not None else None)
 
     def width(self, shape) -> int:
         return site_width(self.kind, shape)
 
     def layer_label(self, layer: int) -> str:
-        return layer_label(self.kind, layer)
+        return str(layer) if self.per_block else layer_label(self.kind, layer)
 
     def check_layer(self, layer: int, n_model_layers: int) -> None:
         top = self.top_layer(n_model_layers)
@@ -161,12 +167,24 @@ CHOICES: dict[str, SiteChoice] = {c.name: c for c in (
                "MLP neurons of block L (the activations entering the down projection)"),
     SiteChoice("neuron", "mlp_neurons", "Chosen MLP neurons", "chosen MLP neurons of block L"),
     SiteChoice("embed", "embed", "Token embeddings", "token embeddings"),
+    SiteChoice("resid_pre", "resid", "Block input (residual stream)",
+               "residual stream entering block L (what block L reads)", per_block=True),
+    SiteChoice("resid_post", "resid", "Block output (residual stream)",
+               "residual stream leaving block L (block L's input plus its attention and MLP outputs)",
+               offset=1, per_block=True),
 )}
 # which user-facing names each method offers, in display order
 NEURON_SITES = ("resid", "mlp")
 DIST_SITES = ("resid", "attn_out", "mlp_out", "mlp")
 ABLATION_SITES = ("resid", "attn_out", "head", "mlp_out", "neuron", "embed")
 PATCHING_SITES = ("resid", "attn_out", "mlp_out", "head", "neuron")  # what a patched component can be
+STEER_SITES = ("resid_pre", "resid_post", "attn_out", "mlp_out")  # sites of width d_model a direction is added to
+
+
+def resid_block_site(layer: int, n_model_layers: int) -> tuple[str, int]:
+    """Hidden state `layer` (0 = embeddings … n_layers = the last block's output) as a block site: the input of
+    block `layer`, or for the last one the output of the last block (the same tensor, named by block)."""
+    return ("resid_pre", int(layer)) if layer < n_model_layers else ("resid_post", n_model_layers - 1)
 
 
 def choice(name: str, allowed: tuple[str, ...] | None = None) -> SiteChoice:

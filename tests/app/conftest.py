@@ -44,6 +44,15 @@ def press(at: AppTest, key: str) -> AppTest:
     return button.click().run()
 
 
+@pytest.fixture(autouse=True)
+def fresh_rates(tmp_path, monkeypatch):
+    """Each test starts from the estimator's priors, as a fresh server does: rates measured earlier on this machine
+    (kept in the user's cache, perhaps while it was busy) would decide which runs start without a click."""
+    from interp_core import estimates
+
+    monkeypatch.setattr(estimates, "_path", lambda: tmp_path / "estimates.json")
+
+
 @pytest.fixture
 def app() -> SimpleNamespace:
     """`app.open(page, query=…, state=…, model=…)` and `app.press(at, key)`."""

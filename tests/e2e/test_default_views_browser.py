@@ -13,6 +13,7 @@ import pytest
 from e2e_helpers import open_app, result_or_click, wait_idle
 
 PAGES = {"logit_lens": "Top-1 prediction at every layer and position", "ablation": "KL(clean ‖ ablated)",
+         "flow": "Routes to",
          "distributions": "Tokens measured", "neuron_explorer": "Top contexts"}
 
 

@@ -6,7 +6,7 @@ import time
 
 from e2e_helpers import NAV_LINKS, open_app, start_server, wait_idle
 
-TITLES = ("Home", "Neuron explorer", "Logit lens", "Activation distributions", "Ablation playground")
+TITLES = ("Home", "Neuron explorer", "Logit lens", "Information flow", "Activation distributions", "Ablation playground")
 
 
 def test_home_shows_loaded_model(page, server):

@@ -14,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.slow  # resident workers and calls in Python processes of their own
+
 
 def _cli(env: dict, *argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "interp_core", *argv], env=env, cwd=cwd or ROOT,

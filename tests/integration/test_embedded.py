@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from interp_core import Site
@@ -38,6 +39,7 @@ def _cli(*args):
     return p.returncode, p.stdout, p.stderr
 
 
+@pytest.mark.slow  # Python processes of their own (torch, transformers)
 def test_cli_models_and_info():
     rc, out, err = _cli("models", "--json")
     assert rc == 0, err
@@ -50,6 +52,7 @@ def test_cli_models_and_info():
     assert info["family"] == "bert" and info["n_layers"] == 6 and info["has_lm_head"] is False
 
 
+@pytest.mark.slow
 def test_cli_uncached_hub_id_is_one_clear_sentence():
     rc, out, err = _cli("info", "--model", "EleutherAI/gpt-neo-125m", "--json")
     assert rc == 1

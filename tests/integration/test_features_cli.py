@@ -85,6 +85,11 @@ def test_train_then_explore_a_feature(tiny_dirs, tiny_models, capsys):
     assert rc == 0, err
     assert abl["kl"] > 0
 
+    rc, steer, err = _run(capsys, "steer", "--model", model, "--prompt", prompt, "--layer", "2", "--feature",
+                          f"tiny-sae:{best['index']}", "--alpha", "8", "--json")
+    assert rc == 0, err
+    assert "tiny-sae" in json.dumps(steer)
+
 
 def test_errors_are_one_sentence(tiny_dirs, capsys, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -198,3 +198,16 @@ def test_feature_direction_is_the_decoder_row(tiny_models, tmp_path):
     assert where == "mlp_out.1" and "feature 7" in label
     with pytest.raises(UserError, match="out of range"):
         feature_direction(lm, sid, F)
+
+
+def test_feature_is_a_steering_source(tiny_models, tmp_path):
+    from interp_core.ablation.directions import DirectionSpec, build_direction
+
+    lm = tiny_models["gpt2"]
+    sid = _saved(tmp_path, lm, "blocks.1.hook_resid_post")
+    _, sae = attach(lm, sid)
+    d = build_direction(lm, DirectionSpec.of("feature", sae=sid, feature=5), Site("resid", 2))
+    torch.testing.assert_close(d.vector, sae.W_dec[5])
+    assert d.kind == "feature" and d.site == "resid.2"
+    with pytest.raises(UserError, match="needs its SAE"):
+        build_direction(lm, DirectionSpec.of("feature", feature=5), Site("resid", 2))

@@ -97,6 +97,7 @@ def test_random_argv(env, argv):
     check_outcome(argv, rc, out, err)
 
 
+@pytest.mark.slow  # a Python process (torch, transformers) per case
 @pytest.mark.parametrize("args, needle", [
     (["info", "--model", "no-such-org/no-such-model"], "no-such-org/no-such-model"),
     # /etc reached through '..' from the checkout, wherever it lives: the CLI is unrestricted unless roots are configured

@@ -9,16 +9,22 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from interp_core.plots.ablation import (METRICS, head_sweep_figure, layer_sweep_figure, scale_sweep_figure,
-                                        self_repair_figure, topk_figure)
+from interp_core.plots.ablation import (
+    METRICS,
+    head_sweep_figure,
+    layer_sweep_figure,
+    scale_sweep_figure,
+    self_repair_figure,
+    topk_figure,
+)
 from interp_core.plots.clickable import clicked_cell, clicked_value, with_click_cells
 
 from ..downloads import figure_download, json_download, table_downloads
 from ..errors import shown_errors
 from ..head_view import render_head
 from ..jobs.ablation import COMPARE, compare_key, widget_defaults
-from ..links import COMPARE_TAB
-from ..runner import run_keyed
+from ..links import COMPARE_TAB, STEER_SLOTS, steer_instead_values
+from ..runner import follow_link, run_keyed
 
 if TYPE_CHECKING:
     from interp_core import LoadedModel
@@ -78,6 +84,11 @@ def render_comparison(lm: LoadedModel, res: AblationResult, key: str = "ab") -> 
         st.plotly_chart(fig, key=f"{key}_repair_fig")
         figure_download(fig, "ablation_self_repair", f"{key}_repair_fig_dl")
     json_download(res.to_dict(), "ablation_result", f"{key}_json", "⬇ Full result (JSON)")
+    if key == "ab" and not lm.info.masked_lm:
+        values = steer_instead_values(st.session_state, lm.info.n_layers)
+        st.button("🧭 Steer instead", key="ab_steer_instead", on_click=follow_link, args=(values, STEER_SLOTS),
+                  help="Add a direction at the same place instead of removing what is there: towards the target "
+                       "token (or along the neuron's output weight), in the playground's steering mode.")
 
 
 def sweep_figure(sw: AblationSweep, metric: str):

@@ -1,5 +1,6 @@
-"""The logit-lens cell a click selected: its top-k, and "ablate here", which opens the ablation playground on
-the same prompt with that hidden state (layer, position) zeroed, its result computed on arrival."""
+"""The logit-lens cell a click selected: its top-k, "ablate here", which opens the ablation playground on
+the same prompt with that hidden state (layer, position) zeroed, and "steer towards this token", which adds the
+cell's top token's unembedding direction there; both computed on arrival."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -7,9 +8,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from interp_core.engine.sites import resid_block_site
+
+from ..links import open_playground, open_steering, playground_values, steer_values
 from ..errors import shown_errors
 from ..jobs.features import FEATURES, FeaturesKey, saes_reading
-from ..links import open_playground, playground_values
 from ..runner import run_keyed
 
 if TYPE_CHECKING:
@@ -42,6 +45,12 @@ def render_cell(lm: LoadedModel, result: LensResult, layer: int, position: int, 
                  help=f"Zero the hidden state at layer {labels[layer]}, position {position} in the ablation "
                       f"playground and compare the prediction of {values['ab_target']!r}."):
         open_playground(values)
+    token = top["token"].iloc[0]
+    where, block = resid_block_site(layer, lm.info.n_layers)
+    if st.button("🧭 Steer towards this token", key="ll_steer_here",
+                 help=f"Add the unembedding direction of {token!r} at {where} {block} in the playground's steering "
+                      "mode and compare the clean and steered continuations."):
+        open_steering(steer_values(st.session_state["ll_prompt"], site=where, layer=block, src="token", token=token))
 
 
 def _features_here(lm: LoadedModel, layer: int, position: int) -> None:

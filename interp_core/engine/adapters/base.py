@@ -65,6 +65,19 @@ class Adapter:
         """The attention module that returns (output, post-softmax weights (B, H, Tq, Tk)) under eager attention."""
         raise NotImplementedError
 
+    def attn_values_point(self, layer: int) -> HookPoint:
+        """The value projection's output (or a fused projection holding the values), read by `values_view`."""
+        raise NotImplementedError
+
+    def values_view(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, H_kv, Dh) values from the output of `attn_values_point`'s module (B, T, H_kv*Dh)."""
+        return x.view(*x.shape[:-1], self.n_kv_heads, self.d_head)
+
+    def post_add_norms(self, layer: int) -> tuple[nn.Module | None, nn.Module | None]:
+        """Post-norm blocks (BERT): the norms applied after the attention and the MLP are added to the residual
+        stream; (None, None) for pre-norm blocks, whose residual stream is a plain sum."""
+        return None, None
+
     def attn_post_norm(self, layer: int) -> nn.Module | None:
         """A norm applied to the attention output before it is added to the residual stream (Gemma 2/3), else None."""
         return None
@@ -110,6 +123,11 @@ class Adapter:
     @property
     def n_heads(self) -> int:
         return int(self.config.num_attention_heads)
+
+    @property
+    def n_kv_heads(self) -> int:
+        """Key/value heads: fewer than n_heads under grouped-query attention, query head h reads kv head h // group."""
+        return int(getattr(self.config, "num_key_value_heads", None) or self.n_heads)
 
     @property
     def d_head(self) -> int:
@@ -172,6 +190,8 @@ class Adapter:
             raise UserError("An SAE site is hooked where its SAE reads; resolve it through its codec first.")
         if k == "attn_pattern":
             return HookPoint(self.attn_module(layer), "weights")
+        if k == "attn_values":
+            return self.attn_values_point(layer)
         if k == "final_norm":
             norm = self.final_norm_module()
             if norm is None:

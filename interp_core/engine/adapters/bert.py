@@ -36,6 +36,13 @@ class BertAdapter(Adapter):
     def mlp_down_proj(self, layer):
         return self.blocks()[layer].output.dense
 
+    def attn_values_point(self, layer):
+        return HookPoint(self.blocks()[layer].attention.self.value, "output")
+
+    def post_add_norms(self, layer):
+        block = self.blocks()[layer]
+        return block.attention.output.LayerNorm, block.output.LayerNorm
+
     def attn_module(self, layer):
         return self.blocks()[layer].attention.self
 

@@ -30,6 +30,13 @@ class GPT2Adapter(Adapter):
     def mlp_down_proj(self, layer):
         return self.blocks()[layer].mlp.c_proj
 
+    def attn_values_point(self, layer):
+        return HookPoint(self.blocks()[layer].attn.c_attn, "output")  # fused (B, T, 3D): queries, keys, values
+
+    def values_view(self, layer, x):
+        v = x[..., 2 * self.d_model:]
+        return v.reshape(*v.shape[:-1], self.n_kv_heads, self.d_head)
+
     def attn_module(self, layer):
         return self.blocks()[layer].attn
 

@@ -1,6 +1,7 @@
 """GPT-Neo family (EleutherAI/gpt-neo-125m, …): GPT-2's layout, with attention nested in `attn.attention`."""
 from __future__ import annotations
 
+from interp_core.engine.adapters.base import HookPoint
 from interp_core.engine.adapters.gpt2 import GPT2Adapter
 
 
@@ -11,6 +12,12 @@ class GPTNeoAdapter(GPT2Adapter):
 
     def attn_o_proj(self, layer):
         return self.blocks()[layer].attn.attention.out_proj
+
+    def attn_values_point(self, layer):
+        return HookPoint(self.blocks()[layer].attn.attention.v_proj, "output")
+
+    def values_view(self, layer, x):
+        return x.view(*x.shape[:-1], self.n_kv_heads, self.d_head)
 
     def attn_module(self, layer):
         return self.blocks()[layer].attn.attention

@@ -30,6 +30,9 @@ class LlamaAdapter(Adapter):
     def mlp_down_proj(self, layer):
         return self.blocks()[layer].mlp.down_proj
 
+    def attn_values_point(self, layer):
+        return HookPoint(self.blocks()[layer].self_attn.v_proj, "output")
+
     def attn_module(self, layer):
         return self.blocks()[layer].self_attn
 
