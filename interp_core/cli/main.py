@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "patch": ("interp_core.cli.patch_cmd", "activation patching grids and attribution patching"),
     "attn": ("interp_core.cli.attn_cmd", "attention patterns of one prompt"),
     "dla": ("interp_core.cli.dla_cmd", "direct logit attribution of a target token"),
+    "lesson": ("interp_core.cli.lesson_cmd", "validate lesson files (lesson check FILE…)"),
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "interp_core"
 MAX_LINES = 300
-METHOD_ROOMS = ("lens", "neurons", "distributions", "ablation", "patching", "components")
+METHOD_ROOMS = ("lens", "neurons", "distributions", "ablation", "patching", "components", "lessons")
 # a module may import only from its own layer or lower ones
 LAYERS = {
     "base": 0,  # errors, settings, results, budgets, paths
@@ -169,7 +169,7 @@ def test_one_hook_entry_point():
 
 
 PUBLIC_FOR_PAGES = re.compile(
-    r"^interp_core(\.(lens|neurons|distributions|ablation|patching|components|data|results|budgets|settings|errors"
+    r"^interp_core(\.(lens|neurons|distributions|ablation|patching|components|lessons|data|results|budgets|settings|errors"
     r"|estimates)|\.engine\.sites|\.plots\.\w+)?$")
 
 
