@@ -6,7 +6,6 @@ are never changed. Decoders are compared at the last prompt position; BERT at it
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -21,7 +20,6 @@ from interp_core.engine.sites import Site
 from interp_core.budgets import budgets
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
-from interp_core.estimates import ablate_flops, observe
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
 
@@ -154,9 +152,7 @@ def run_ablation(lm: LoadedModel, prompt: str, ab: Ablation, *, target: str | No
     gen_c = gen_a = ()
     if generate:
         sub = None if progress is None else (lambda f, m: tick(m))
-        t0 = time.perf_counter()
         gen_c, gen_a = greedy_pair(lm, enc.input_ids, generate, hooks, sub, "Clean and ablated generation")
-        observe(lm, "generate", ablate_flops(lm.info, T, generate), time.perf_counter() - t0)
     repair = None
     if self_repair:
         t = tid if tid is not None else int(clean[0].argmax())

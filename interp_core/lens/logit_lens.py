@@ -25,7 +25,7 @@ from interp_core.errors import UserError
 from interp_core.lens.decode import LensHead, TargetRequest, decode_stats
 from interp_core.lens.trajectory import Trajectory, default_position, require_mask, snap_layer, trajectory  # noqa: F401 (re-exported)
 from interp_core.results import Progress
-from interp_core.engine.sites import Site, n_site_layers
+from interp_core.engine.sites import Site, layer_label, n_site_layers
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class LensResult:
         return int(self.top_ids.shape[-1])
 
     def layer_labels(self) -> list[str]:
-        return ["embed" if layer == 0 else str(layer) for layer in self.layers]
+        return [layer_label("resid", layer) for layer in self.layers]
 
     def top_tokens(self, layer_index: int, position: int, k: int | None = None) -> list[str]:
         ids = self.top_ids[layer_index, position, : k or self.top_k]

@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -17,7 +16,6 @@ import numpy as np
 import torch
 
 from interp_core.errors import UserError
-from interp_core.estimates import lens_flops, observe
 from interp_core.lens.decode import TargetRequest, _direct_logits, decode_stats
 from interp_core.lens.logit_lens import (LensResult, LensTarget, compute_lens, default_position, lens_head,
                                          require_mask)
@@ -29,13 +27,8 @@ if TYPE_CHECKING:
 
 
 def lens_decode(lm: LoadedModel, prompt: str, method: str = "auto", top_k: int = 10, progress: Progress | None = None) -> LensResult:
-    """The expensive step: forward pass + top-k decode, tracking each position's final prediction.
-
-    Its throughput is recorded for estimates (interp_core.estimates, kind "lens")."""
-    t0 = time.perf_counter()
-    res = compute_lens(lm, prompt, method, top_k, None, progress)
-    observe(lm, "lens", lens_flops(lm.info, len(res.tokens), len(res.layers)), time.perf_counter() - t0)
-    return res
+    """The expensive step: forward pass + top-k decode, tracking each position's final prediction."""
+    return compute_lens(lm, prompt, method, top_k, None, progress)
 
 
 def retarget(lm: LoadedModel, result: LensResult, target: str | None, positions: Sequence[int] | None = None,

@@ -99,14 +99,6 @@ def head_map_figure(ap: AttentionPatterns, score: str = "entropy", selected: tup
     return fig
 
 
-def clicked_head(event) -> tuple[int, int] | None:
-    """(layer, head) of the head-map square a Streamlit selection event points at (trace 0 only)."""
-    for p in ((event or {}).get("selection") or {}).get("points") or []:
-        if p.get("curve_number", 0) == 0 and "x" in p and "y" in p:
-            return int(round(p["y"])), int(round(p["x"]))
-    return None
-
-
 def attention_tokens_html(ap: AttentionPatterns, layer: int, head: int) -> str:
     """CircuitsVis-style token view: hover a token to see, under it, the prompt shaded by where it attends
     (pure CSS, no script; every token is escaped)."""

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from interp_core.engine.sites import layer_label
+
 
 def _shown(text: str) -> str:
     return html.escape(text)
@@ -82,7 +84,7 @@ def attribution_figure(attr, kind: str, *, neurons_per_layer: int = 10) -> go.Fi
     else:
         cols = list(attr.prep.positions)
         labels = [f"{p}: {attr.prep.position_label(p)}" for p in cols]
-    rows = [("emb" if kind == "resid" and l == 0 else str(l)) for l in range(m.shape[0])]
+    rows = [layer_label(kind, l) for l in range(m.shape[0])]
     return cell_figure(m, rows, labels, cols=cols, title=f"Attribution estimate: {kind}",
                        value_name="estimated Δ metric", x_title="head" if kind == "head" else "position")
 

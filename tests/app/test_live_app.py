@@ -96,7 +96,7 @@ def test_warm_up_computes_the_lens_pages_whole_default_view(monkeypatch):
     """A crowd of new sessions on the lens page must not each compute the default prompt's attention patterns and
     DLA: the background warm-up computes them once, with exactly the inputs the page asks for."""
     from ui import cache, warmup
-    from ui.runner import fingerprint
+    from ui.store import fingerprint
 
     _open("pages/home.py")  # loads the default model into this process's cache (other tests may have loaded others)
     spec = next(s for s in cache._LOADED if s.name == "gemma-3-270m")
@@ -109,12 +109,11 @@ def test_warm_up_computes_the_lens_pages_whole_default_view(monkeypatch):
 
     def recomputed(*a, **k):
         raise AssertionError("the page recomputed a result the warm-up had")
+    import interp_core.components as components_pkg
     import interp_core.lens as lens_pkg
-    import ui.sections.attention as attention_section
-    import ui.sections.dla as dla_section
     monkeypatch.setattr(lens_pkg, "compute_lens", recomputed)
-    monkeypatch.setattr(attention_section, "attention_patterns", recomputed)
-    monkeypatch.setattr(dla_section, "direct_logit_attribution", recomputed)
+    monkeypatch.setattr(components_pkg, "attention_patterns", recomputed)
+    monkeypatch.setattr(components_pkg, "direct_logit_attribution", recomputed)
     at = _open("pages/logit_lens.py")
     assert not at.error, [e.value for e in at.error]
     assert any(m.label == "Sum of the parts" for m in at.metric)  # the DLA section drew its result

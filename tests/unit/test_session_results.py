@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ui.runner import SessionResults, approx_bytes
+from ui.store import SessionResults, approx_bytes
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..runner import follow_link
+from ..links import open_playground, playground_values
 
 PROMPT_TAB = "On your own prompt"
 CONTEXT_TOKENS = 24  # tokens of the top context before the firing token that become the prompt
@@ -17,8 +17,7 @@ def ablation_values(lm, tc, layer: int, neuron: int, index: int) -> dict:
     lo = max(0, index - CONTEXT_TOKENS)
     prompt = lm.tokenizer.decode([int(i) for i in tc.ids[lo:index + 1]])
     nxt = lm.tokenizer.decode([int(tc.ids[index + 1])]) if index + 1 < len(tc.ids) else ""
-    return {"ab_prompt": prompt, "ab_target": nxt, "ab_site": "neuron", "ab_layer": int(layer),
-            "ab_index": str(int(neuron)), "ab_method": "zero", "ab_pos": "all"}
+    return playground_values(prompt, nxt, "neuron", layer, index=str(int(neuron)))
 
 
 def _see_on_prompt(neuron: int) -> None:
@@ -33,8 +32,6 @@ def render_neuron_links(lm, tc, site: str, layer: int, neuron: int, contexts: li
         if c1.button("✂️ Ablate this neuron", key="ne_ablate_neuron",
                      help=f"Zero neuron {neuron} of MLP layer {layer} on its strongest context and compare the "
                           f"prediction of the next corpus token {values['ab_target']!r}."):
-            follow_link({**values, "ab_tab": "Compare clean vs ablated"}, slots=("ab",))
-            frame = {k: st.query_params[k] for k in ("model", "device", "dtype") if k in st.query_params}
-            st.switch_page("pages/ablation.py", query_params={**frame, **{k: str(v) for k, v in values.items()}})
+            open_playground(values)
     c2.button("🔎 See it on my prompt", key="ne_see_on_prompt", on_click=_see_on_prompt, args=(neuron,),
               help="Open the 'On your own prompt' tab on this neuron.")
