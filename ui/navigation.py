@@ -21,6 +21,7 @@ PAGES = (
     PageEntry("pages/logit_lens.py", "Logit lens", "🔭", "logit_lens"),
     PageEntry("pages/distributions.py", "Activation distributions", "📊", "distributions"),
     PageEntry("pages/ablation.py", "Ablation playground", "✂️", "ablation"),
+    PageEntry("pages/lessons.py", "Lessons", "📚", "lessons"),
 )
 
 

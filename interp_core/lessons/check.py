@@ -37,8 +37,7 @@ class View:
                     v = v == "prompt"  # the page's ab_ref_self flag
                 out[f.url_key] = ("true" if v else "false") if isinstance(v, bool) else f"{v:g}" \
                     if isinstance(v, float) else str(v)
-        if self.kind.name == "patching":
-            out["pt_pair"], out["pt_mode"] = "Custom", "exact"
+        out.update(self.kind.fixed)
         if self.kind.name == "distributions" and "prompt" in self.values and "source" not in self.values:
             out["ad_source"] = "prompt"
         if self.kind.tab is not None:
@@ -144,11 +143,17 @@ def check_lesson(lesson: Lesson) -> list[str]:
     if not lesson.meta.get("title"):
         problems.append("Line 1: the lesson needs a 'title:' in its front matter.")
     for step in lesson.steps:
+        kinds: set[str] = set()
         for d in step.directives:
             try:
-                check_directive(d)
+                v = check_directive(d)
             except UserError as e:
                 problems.append(str(e))
+                continue
+            if v.kind.name in kinds:
+                problems.append(f"Line {d.line}: step {step.title!r} already shows a {v.kind.name} view; put this "
+                                "one in a step of its own.")
+            kinds.add(v.kind.name)
     return problems
 
 

@@ -2,7 +2,7 @@
 view's result (its `.to_dict()`). No expression is ever evaluated; the grammar is
 
     METRIC [at layer N | at scale S] COMPARISON
-    METRIC      p(T) rank(T) z(T) top snap(T) kl repair generation worst cell(L, P) winner share(T)
+    METRIC      p(T) rank(T) z(T) top snap(T) kl repair generation worst cell(L, P) winner share(T) top_share
                 kurtosis std max min mean r2(A, B)            (T: a quoted token such as ' Paris')
     COMPARISON  above X | below X | between X and Y | is V | is not V | starts with 'TEXT'
                 | drops below X | rises above X | stays above X | stays below X     (before -> after)

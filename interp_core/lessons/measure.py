@@ -77,6 +77,8 @@ def _seed(e: Expectation, r: Mapping[str, Any]) -> tuple[Any, Any]:
     winners = r["winners"]
     if e.metric == "winner":
         return None, winners[0]["token"] if winners else None
+    if e.metric == "top_share":
+        return None, winners[0]["fraction"] if winners else 0.0
     return None, sum(w["fraction"] for w in winners if w["token"] == e.token)
 
 

@@ -32,6 +32,7 @@ class ViewKind:
     fields: tuple[Field, ...]
     metrics: tuple[str, ...]
     tab: tuple[str, str] | None = None  # (tab URL key, tab label) that shows this view on the full page
+    fixed: tuple[tuple[str, str], ...] = ()  # URL values the full page needs to show this view
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -77,7 +78,7 @@ VIEWS: dict[str, ViewKind] = {v.name: v for v in (
         Field("foil", "token", "pt_foil"),
         Field("grid", "choice", "pt_grid", ("resid", "attn_out", "mlp_out", "heads"), required=True),
         Field("metric", "choice", "pt_metric", ("logit_diff", "prob")),
-    ), ("cell",), ("ab_tab", "Which components matter?")),
+    ), ("cell",), ("ab_tab", "Which components matter?"), (("pt_pair", "(your own prompts)"), ("pt_mode", "exact"))),
     ViewKind("seed", "neuron_explorer", (
         Field("corpus", "corpus", "ne_corpus_src"),
         Field("site", "choice", "ne_site", NEURON_SITES, required=True),
@@ -87,7 +88,7 @@ VIEWS: dict[str, ViewKind] = {v.name: v for v in (
         Field("batch", "int", "ne_batch", lo=1, hi=1024),
         Field("seq_len", "int", "ne_seq", lo=2, hi=8192),
         Field("seed", "int", "ne_seed", lo=0, hi=2**31 - 1),
-    ), ("winner", "share"), ("ne_tab", "Seed method")),
+    ), ("winner", "share", "top_share"), ("ne_tab", "Seed method")),
     ViewKind("distributions", "distributions", (
         Field("source", "choice", "ad_source", ("corpus", "prompt")),
         Field("prompt", "text", "ad_prompt"),
