@@ -98,6 +98,8 @@ def parse_expectation(text: str) -> Expectation:
         rest = rest[1:]
     where = None
     rest = rest.strip()
+    if metric == "worst":  # "worst layer is 3", "worst scale is 0": the word is for the reader
+        rest = re.sub(r"^(layer|scale|head)\s+", "", rest)
     wm = re.match(r"^at\s+(layer|scale)\s+(\S+)\s+", rest)
     if wm:
         where, rest = (wm.group(1), wm.group(2)), rest[wm.end():]
@@ -138,7 +140,7 @@ def check_fits(e: Expectation, view: str, metrics: tuple[str, ...], target: str 
         raise ExpectError(f"{e.metric} needs a quoted token, e.g. {e.metric}(' Paris')")
     if e.metric in ("cell", "r2") and len(e.args) != 2:
         raise ExpectError(f"{e.metric} needs two values, e.g. {e.metric}(13, 9)")
-    if view in ("lens", "compare") and e.token is not None and target is not None and e.token != target:
+    if view in ("lens", "compare", "sweep") and e.token is not None and target is not None and e.token != target:
         raise ExpectError(f"this view tracks the target {target!r}, not {e.token!r}")
     if e.metric in NEEDS_LAYER.get(view, ()) and (e.where is None or e.where[0] != "layer"):
         raise ExpectError(f"{e.metric} needs 'at layer N' here")
