@@ -13,4 +13,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# the shipped lessons are valid (pages, views, fields, budgets, expectations): no model, no browser
+LOOKING_GLASS_WORKER=0 python -m interp_core lesson check assets/lessons/*/*.md
 exec python -m pytest "$@"

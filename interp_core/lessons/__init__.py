@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .check import View, check_directive, check_lesson, read_lesson
 from .document import Directive, Lesson, Step, parse_lesson
-from .expect import ExpectError, Expectation, Outcome, parse_expectation
+from .expect import Expectation, ExpectError, Outcome, parse_expectation
 from .library import LANGUAGES, LESSONS_ROOT, lesson_names, lesson_path, load_lesson
 from .measure import measure
 from .vocabulary import PAGES, VIEWS

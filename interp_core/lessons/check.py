@@ -11,7 +11,7 @@ from interp_core.budgets import budgets
 from interp_core.errors import UserError
 
 from .document import Directive, Lesson, parse_lesson, unquote
-from .expect import ExpectError, Expectation, check_fits, parse_expectation
+from .expect import Expectation, ExpectError, check_fits, parse_expectation
 from .vocabulary import PAGES, VIEWS, Field, ViewKind
 
 MAX_TEXT = 2000  # characters in one text field (prompts are sentences, not documents)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .expect import ExpectError, Expectation, Outcome, _number
+from .expect import Expectation, ExpectError, Outcome, _number
 
 
 def _layer_index(labels: Sequence[Any], layer: str) -> int:

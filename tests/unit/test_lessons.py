@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from interp_core.errors import UserError
-from interp_core.lessons import (LANGUAGES, check_directive, check_lesson, lesson_names, lesson_path, measure,
-                                 parse_expectation, parse_lesson)
+from interp_core.lessons import (
+    LANGUAGES,
+    check_directive,
+    check_lesson,
+    lesson_names,
+    lesson_path,
+    measure,
+    parse_expectation,
+    parse_lesson,
+)
 from interp_core.lessons.expect import ExpectError, check_fits
 
 ROOT = Path(__file__).resolve().parents[2]

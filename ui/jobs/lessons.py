@@ -62,6 +62,6 @@ def view_job(lm: LoadedModel, view: View, tokenized: Callable[[Any], Any]) -> tu
                              int(val.get("batch", sd["batch_size"])), int(val.get("seq_len", sd["seq_len"])),
                              int(val.get("samples", SEED_SAMPLES)), int(val.get("seed", 0)), tokens=tokenized(corpus))
     source = val.get("source", "prompt" if "prompt" in val else "corpus")
-    corpus = load_corpus(val.get("corpus", DIST_CORPUS)) if source == "corpus" else None
-    return DIST, dist_key(lm, source, val.get("prompt", ""), corpus, int(val.get("tokens", DIST_TOKENS)),
+    sample = load_corpus(val.get("corpus", DIST_CORPUS)) if source == "corpus" else None
+    return DIST, dist_key(lm, source, val.get("prompt", ""), sample, int(val.get("tokens", DIST_TOKENS)),
                           val.get("site", "resid"), bool(val.get("exclude_first", True)), int(val.get("bins", 80)))
