@@ -18,12 +18,6 @@ seed("ls_lang", "en", choices=tuple(LANGUAGES))
 st.sidebar.radio("Lesson language", tuple(LANGUAGES), format_func=LANGUAGES.get, key="ls_lang", horizontal=True)
 lang = st.session_state["ls_lang"]
 names = lesson_names(lang)
-titles = {}
-for n in names:
-    try:
-        titles[n] = load_lesson(lang, n).title
-    except UserError:
-        titles[n] = n
 seed("ls_lesson", "", choices=("", *names))
 seed("ls_step", 1, int, lo=1, hi=100)
 url_notices()
@@ -33,7 +27,11 @@ if not st.session_state["ls_lesson"]:
     st.caption("Each lesson reproduces one experiment of the course behind Looking Glass on the loaded model. "
                "Every view runs live; the numbers the lesson expects are checked beside it.")
     for n in names:
-        lesson = load_lesson(lang, n)
+        try:
+            lesson = load_lesson(lang, n)
+        except UserError as e:
+            st.error(str(e))
+            continue
         with st.container(border=True):
             st.markdown(f"**{lesson.title}** · {len(lesson.steps)} steps")
             if lesson.meta.get("summary"):

@@ -42,6 +42,8 @@ class View:
             out["ad_source"] = "prompt"
         if self.kind.tab is not None:
             out[self.kind.tab[0]] = self.kind.tab[1]
+        if self.kind.name == "distributions" and any(e.metric == "r2" for e in self.expects):
+            out["ad_tab"] = "Between layers"  # the tab that shows R²
         return out
 
 
