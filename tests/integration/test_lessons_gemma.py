@@ -32,6 +32,7 @@ def test_every_expectation_holds(gemma, results, lang, name):
                 results[ident] = job.compute(gemma, key).to_dict()
             for e in view.expects:
                 o = measure(e, view.kind.name, results[ident])
+                print(f"{lang}/{name}:{d.line} {'ok' if o.ok else 'DISAGREES'} {e.text} ({o.values_text()})")
                 if not o.ok:
                     failed.append(f"line {d.line}: {e.text} (model: {o.values_text()})")
     assert not failed, failed
