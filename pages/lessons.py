@@ -80,3 +80,7 @@ if st.session_state["ls_lesson"]:
     lesson_step(st.session_state["ls_lesson"])
 else:
     lesson_list()
+    if st.session_state.get("lm") is None:  # a direct link on a fresh server runs this file without app.py's tail
+        from ui.sidebar import load_pending
+
+        load_pending()
