@@ -34,15 +34,15 @@ def test_a_lesson_runs_from_first_to_last_step_with_every_expectation_met(page, 
         page.get_by_text(f"Step {number} of {len(lesson.steps)}").first.wait_for(timeout=120_000)
         texts = [t for d in step.directives for t, _ in d.expects]
         if texts:  # wait for this step's own outcomes (the previous step's may still be on screen for a moment)
-            js = ("([ts]) => { const shown = Array.from(document.querySelectorAll("
-                  "'[data-testid=stAlertContentSuccess], [data-testid=stAlertContentWarning]')).map(e => e.innerText);"
-                  " return ts.every(t => shown.some(s => s.includes(t)))"
-                  " || document.body.innerText.includes('Not started automatically'); }")
-            page.wait_for_function(js, arg=[texts], timeout=600_000)
+            shown = ("([ts]) => { const shown = Array.from(document.querySelectorAll("
+                     "'[data-testid=stAlertContentSuccess], [data-testid=stAlertContentWarning]'))"
+                     ".map(e => e.innerText); return ts.every(t => shown.some(s => s.includes(t))); }")
+            waiting = "document.body.innerText.includes('Not started automatically')"
+            page.wait_for_function(f"([ts]) => ({shown})([ts]) || {waiting}", arg=[texts], timeout=600_000)
             if page.get_by_text("Not started automatically").count():  # over the page-open budget: one click
                 page.get_by_role("button", name="Run this view", exact=True).first.click()
                 wait_idle(page, 600)
-                page.wait_for_function(js, arg=[texts], timeout=600_000)
+                page.wait_for_function(shown, arg=[texts], timeout=600_000)
             ok = [t for t in _alerts(page, "Success") if t.startswith("✓")]
             assert all(any(t in o for o in ok) for t in texts), (number, texts, ok, _alerts(page, "Warning"))
             assert not [t for t in _alerts(page, "Warning") if "disagrees" in t], _alerts(page, "Warning")
