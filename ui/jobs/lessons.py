@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .ablation import COMPARE, SWEEP, compare_key, sweep_key, widget_defaults
 from .base import Key, PageJob, model_id
 from .distributions import DIST, DIST_CORPUS, DIST_TOKENS, dist_key
-from .lens import LENS, lens_key
+from .lens import LENS, RETARGET, LensKey, lens_key, retarget_key
 from .patching import GRID, GridKey
 from .scan import SEED, SeedKey, scan_defaults
 
@@ -42,8 +42,8 @@ def view_job(lm: LoadedModel, view: View, tokenized: Callable[[Any], Any]) -> tu
     cached tokenization, so the seed method shares it with the neuron explorer)."""
     val = view.values
     name = view.kind.name
-    if name == "lens":
-        return LENS, lens_key(lm, val["prompt"], val.get("method", "auto"), val.get("target", ""))
+    if name == "lens":  # like the page: the model runs once per (prompt, method); the target is `then_job`
+        return LENS, lens_key(lm, val["prompt"], val.get("method", "auto"))
     if name in ("compare", "sweep"):
         v, reference = _ablation_values(lm, view)
         sha = reference.sha256 if reference is not None else None
@@ -65,3 +65,11 @@ def view_job(lm: LoadedModel, view: View, tokenized: Callable[[Any], Any]) -> tu
     sample = load_corpus(val.get("corpus", DIST_CORPUS)) if source == "corpus" else None
     return DIST, dist_key(lm, source, val.get("prompt", ""), sample, int(val.get("tokens", DIST_TOKENS)),
                           val.get("site", "resid"), bool(val.get("exclude_first", True)), int(val.get("bins", 80)))
+
+
+def then_job(view: View, key: Key, result: Any) -> tuple[PageJob[Any, Any], Key] | None:
+    """The page's second stage of a view, when it has one: a lens tracking its target re-reads the kept lens
+    (the logit-lens page's retarget, exact ranks at the default position); None otherwise."""
+    if view.kind.name != "lens" or not view.values.get("target") or not isinstance(key, LensKey):
+        return None
+    return RETARGET, retarget_key(key, result, view.values["target"], -1)

@@ -13,7 +13,7 @@ from interp_core.lessons import Outcome, Step, check_directive, measure
 
 from ..cache import cached_tokens
 from ..errors import shown_errors
-from ..jobs.lessons import view_job
+from ..jobs.lessons import then_job, view_job
 from ..links import FRAME_KEYS, page_url
 from ..runner import run_keyed
 
@@ -86,6 +86,9 @@ def render_view(lm: LoadedModel, view: View, key: str) -> ShownView | None:
             job, jkey = view_job(lm, view, lambda c: cached_tokens(lm.spec, c.sha256, lm, c))
             kept = run_keyed(job, lm, jkey, action="Running this view", button="Run this view", auto=True,
                              show_stale=False)
+            then = then_job(view, jkey, kept.result) if kept is not None and not kept.stale else None
+            if then is not None:
+                kept = run_keyed(then[0], lm, then[1], action="Tracking the target", auto=True, show_stale=False)
         if kept is None or kept.stale:
             return None
         st.plotly_chart(_figure(view, kept.result), key=f"{key}_fig")
