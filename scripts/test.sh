@@ -16,6 +16,8 @@ fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 python -m ruff check .
 python -m mypy
+# the shipped lessons are valid (pages, views, fields, budgets, expectations): no model, no browser
+LOOKING_GLASS_WORKER=0 python -m interp_core lesson check assets/lessons/*/*.md
 if [ "${1:-}" = "--fast" ]; then
   shift
   exec python -m pytest -m "not slow and not browser and not e2e and not load" "$@"

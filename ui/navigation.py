@@ -22,6 +22,7 @@ PAGES = (
     PageEntry("pages/flow.py", "Information flow", "🕸️", "flow"),
     PageEntry("pages/distributions.py", "Activation distributions", "📊", "distributions"),
     PageEntry("pages/ablation.py", "Ablation playground", "✂️", "ablation"),
+    PageEntry("pages/lessons.py", "Lessons", "📚", "lessons"),
 )
 
 

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sae": ("interp_core.cli.sae_cmd", "sparse autoencoders: list, load (check against a model), train"),
     "features": ("interp_core.cli.features_cmd", "which SAE features fire on a prompt"),
     "flow": ("interp_core.cli.flow_cmd", "information flow: the graph of routes to one token"),
+    "lesson": ("interp_core.cli.lesson_cmd", "validate lesson files (lesson check FILE…)"),
 }
 
 

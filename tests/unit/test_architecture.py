@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "interp_core"
 MAX_LINES = 300
 METHOD_ROOMS = ("lens", "neurons", "distributions", "ablation", "patching", "components", "features",
-                "flow")
+                "flow", "lessons")
 # a module may import only from its own layer or lower ones
 LAYERS = {
     "base": 0,  # errors, settings, results, budgets, paths
@@ -207,7 +207,7 @@ def test_one_hook_entry_point():
 
 
 PUBLIC_FOR_PAGES = re.compile(
-    r"^interp_core(\.(lens|neurons|distributions|ablation|patching|components|flow|data|results|budgets|settings|errors"
+    r"^interp_core(\.(lens|neurons|distributions|ablation|patching|components|flow|lessons|data|results|budgets|settings|errors"
     r"|estimates)|\.engine\.sites|\.plots\.\w+)?$")
 
 
