@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,7 +37,7 @@ class Pin:
     provenance: Provenance
     numbers: tuple[tuple[str, str], ...] = ()
     note: str = ""  # free text (a lesson step's prose, an expectation); shown as plain text
-    pinned_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    pinned_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
     @classmethod
     def make(cls, title: str, page: str, inputs: Mapping[str, Any], figure: Any, provenance: Provenance, *,
