@@ -115,7 +115,7 @@ def test_idle_rooms_end_with_an_injected_clock():
 
 def test_room_ends_when_the_presenter_leaves():
     gone: set[str] = set()
-    reg, clock = _reg(alive=lambda sid: sid not in gone)
+    reg, _ = _reg(alive=lambda sid: sid not in gone)
     code = reg.open("P")
     reg.follow(code, "F")
     gone.add("P")  # the server reports the presenter's session disconnected
