@@ -62,3 +62,34 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
+
+
+def figure_numbers(fig: Any, limit: int = 4) -> list[tuple[str, str]]:
+    """Key numbers read off a figure when its page names none: each trace's largest value and where it is
+    (a heatmap's cell, a bar's or line's x). Traces without numbers are skipped."""
+    import numpy as np
+
+    out: list[tuple[str, str]] = []
+    for i, tr in enumerate(getattr(fig, "data", ())[:limit]):
+        name = getattr(tr, "name", None) or f"{tr.type} {i + 1}"
+        try:
+            if tr.type == "heatmap" and tr.z is not None:
+                z = np.asarray(tr.z, dtype=float)
+                if z.ndim != 2 or not np.isfinite(z).any():
+                    continue
+                r, c = np.unravel_index(np.nanargmax(np.where(np.isfinite(z), z, np.nan)), z.shape)
+                x = tr.x[c] if tr.x is not None and c < len(tr.x) else c
+                y = tr.y[r] if tr.y is not None and r < len(tr.y) else r
+                out.append((f"{name}: largest value", f"{_fmt(float(z[r, c]))} at ({x}, {y})"))
+            elif tr.type in ("bar", "scatter", "scattergl") and tr.y is not None and len(tr.y):
+                y = np.asarray(tr.y, dtype=float)
+                if not np.isfinite(y).any():
+                    continue
+                j = int(np.nanargmax(np.where(np.isfinite(y), y, np.nan)))
+                x = tr.x[j] if tr.x is not None and j < len(tr.x) else j
+                out.append((f"{name}: largest value", f"{_fmt(float(y[j]))} at {x}"))
+            elif tr.type == "histogram" and tr.x is not None:
+                out.append((f"{name}: values", str(len(tr.x))))
+        except (TypeError, ValueError):
+            continue
+    return out

@@ -1,0 +1,52 @@
+"""Report board: the views this session pinned, exported as one self-contained HTML file that opens offline."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from ui.frame import require_frame
+
+require_frame()
+
+st.title("📌 Report board")
+st.caption("Every chart has a **📌 Pin** button: it keeps the chart, its inputs, its key numbers and the model's "
+           "fingerprint here. Export the board as one HTML file with interactive charts; it opens offline.")
+
+import plotly.io as pio  # noqa: E402
+
+from ui.board import BOARD, pins, report_html  # noqa: E402
+from ui.charts import chart  # noqa: E402
+
+board = pins()
+if not board:
+    st.info("Nothing pinned yet: press **📌 Pin** under any chart.")
+    st.stop()
+
+st.text_input("Report title", key="board_title", value="Looking Glass report", max_chars=200)
+st.text_area("Introduction (optional)", key="board_intro", max_chars=5000,
+             placeholder="What this report shows; it appears as plain text above the views.")
+parts = urlsplit(st.context.url or "")
+base = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+c1, c2 = st.columns([1, 1])
+c1.download_button("⬇ Export the report (HTML)", type="primary", key="board_export",
+                   data=lambda: report_html(st.session_state.get("board_title", ""),
+                                            st.session_state.get("board_intro", ""), base),
+                   file_name="looking-glass-report.html", mime="text/html",
+                   help="One file: the charts stay interactive, plotly.js is inside it, nothing is fetched.")
+if c2.button("Clear the board", key="board_clear"):
+    st.session_state[BOARD] = []
+    st.rerun()
+
+for i, p in enumerate(board):
+    with st.container(border=True):
+        head, rm = st.columns([6, 1])
+        head.markdown(f"**{i + 1}. {p.title}** · {p.page} · {p.pinned_at}")
+        if rm.button("Remove", key=f"board_rm_{i}_{id(p)}"):
+            board.pop(i)
+            st.rerun()
+        chart(pio.from_json(p.figure), key=f"board_fig_{i}_{id(p)}", pin=False)
+        left, right = st.columns(2)
+        left.dataframe({"input": [k for k, _ in p.inputs], "value": [v for _, v in p.inputs]}, hide_index=True)
+        right.dataframe({"number": [k for k, _ in p.numbers], "value": [v for _, v in p.numbers]}, hide_index=True)
+        st.caption(" · ".join(f"{k}: {v}" for k, v in p.provenance.rows()))
