@@ -13,10 +13,10 @@ st.title("📌 Report board")
 st.caption("Every chart has a **📌 Pin** button: it keeps the chart, its inputs, its key numbers and the model's "
            "fingerprint here. Export the board as one HTML file with interactive charts; it opens offline.")
 
-import plotly.io as pio  # noqa: E402
+import plotly.io as pio
 
-from ui.board import BOARD, pins, report_html  # noqa: E402
-from ui.charts import chart  # noqa: E402
+from ui.board import BOARD, pins, report_html
+from ui.charts import chart
 
 board = pins()
 if not board:

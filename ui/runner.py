@@ -186,6 +186,10 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
             ok = True
         if not ok:
             return None
+    from . import workshop
+
+    # in a room every result is shared: the presenter computes it once, each follower shows it (never computes)
+    shared = shared or workshop.role() is not None
     store = session_results()
     fp = fingerprint(inputs)
     item = store.get(slot, fp)
@@ -195,6 +199,9 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
             store.put(slot, fp, item[0], item[1])
     if item is not None:
         return Kept(item[0], False, item[1])
+    if workshop.following():  # the presenter's run will bring it; meanwhile the newest result, marked stale
+        workshop.wait_for_presenter()
+        auto, button = False, None
     est = costs.estimate_s(*cost) if cost is not None else None
     budget = auto_budget(slot)
     start = auto and (est is None or est <= budget)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from interp_core.errors import UserError
 
-from .navigation import PAGES, PageEntry
+from .navigation import PAGES, url_path_of
 from .rooms import REGISTRY, ROOM_KEYS, NotPresenter, View, normalize, pretty
 from .runner import session_id
 
@@ -57,13 +57,9 @@ def wait_for_presenter() -> None:
             icon="⏳")
 
 
-def _entry(nav) -> PageEntry:
-    return next((p for p in PAGES if p.title == nav.title), PAGES[0])
-
-
 def _view_of_this_run(nav) -> tuple[str, tuple[tuple[str, str], ...]]:
     q = tuple(sorted((k, v) for k, v in st.query_params.to_dict().items() if k not in ROOM_KEYS))
-    return _entry(nav).url_path, q
+    return url_path_of(nav), q
 
 
 def _apply(view: View, code: str) -> None:
@@ -89,7 +85,7 @@ def room_start() -> None:
     if "present" in qp and (r is None or r[0] != "present"):
         st.session_state[ROLE] = ("present", REGISTRY.open(sid))
         qp.pop("follow", None)
-    elif "follow" in qp and (r is None or r[1] != normalize(qp["follow"]) or r[0] == "present"):
+    elif "follow" in qp and (r is None or r[0] != "follow" or r[1] != normalize(qp["follow"])):
         raw = qp["follow"]
         qp.pop("follow", None)
         try:
