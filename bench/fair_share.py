@@ -4,7 +4,7 @@ and, for comparison, as a long one (plain first-come-first-served between batche
 
     python -m bench.fair_share [--model gemma-3-270m] [--n 5] [--json out.json]
 
-Target (issue 13): lens p95 with 3 scans <= 2x its solo p95. CPU or CUDA (--device)."""
+Target: lens p95 with 3 scans <= 2x its solo p95. CPU or CUDA (--device)."""
 from __future__ import annotations
 
 import argparse
@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
 
     from pathlib import Path
 
-    from bench.load import private_cache
+    from tests.e2e.e2e_helpers import private_cache
 
     # a private cache (scans stay uncached) whose models/ links to the converted models: no re-conversion
     os.environ["LOOKING_GLASS_CACHE"] = str(private_cache(Path(tempfile.mkdtemp(prefix="lg-fair-"))))

@@ -1,4 +1,4 @@
-"""Live-workshop timings (issue 12): warm start, generation, lens retarget, distribution views, page first charts.
+"""Live-workshop timings: warm start, generation, lens retarget, distribution views, page first charts.
 
     python bench/live_bench.py [--only start,generate,lens,dist,pages] [--json]
 

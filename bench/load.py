@@ -20,20 +20,15 @@ import json
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-NAV_LINKS = '[data-testid="stSidebar"] a[data-testid^="stPageLink"]'  # the app's page links (ui/navigation.py)
+from tests.e2e.e2e_helpers import (CHROMIUM, LAUNCH_ARGS, NAV_LINKS, Server, free_port, healthy,  # noqa: F401
+                                   private_cache, start_server)
+
 ACTION_TIMEOUT_S = 300
 WARMUP_TIMEOUT_S = 1800  # server start, model load and the background warm-up (slow on a busy 2-core machine)
 VERBOSE = bool(os.environ.get("LG_LOAD_VERBOSE"))
@@ -46,97 +41,11 @@ RUNNING_JS = """() => { const w = document.querySelector('[data-testid="stStatus
   return !!w && /Running|Stop/.test(w.innerText); }"""
 
 
-# --- the server -----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except Exception:  # noqa: BLE001 - not up yet
-        return False
-
-
-def private_cache(tmp: Path) -> Path:
-    """A fresh cache whose `models` links to the shared converted models (no copy; scans start uncached)."""
-    shared = Path(os.environ.get("LOOKING_GLASS_CACHE") or Path.home() / ".cache" / "looking-glass")
-    cache = tmp / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    if (shared / "models").is_dir():
-        (cache / "models").symlink_to((shared / "models").resolve(), target_is_directory=True)
-    return cache
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen
-    url: str
-    log: Path
-    stats: Path
-
-    def rss(self) -> int:
-        from ui.server_stats import rss_bytes
-
-        return rss_bytes(self.proc.pid)
-
-    def read_stats(self) -> dict:
-        try:
-            return json.loads(self.stats.read_text())
-        except (OSError, ValueError):
-            return {}
-
-    def wait_idle(self, timeout_s: float = 300, quiet_s: float = 3.0) -> bool:
-        """Wait until no run is in progress (no hooks, no jobs, no warm-up) for quiet_s; False if that never happened.
-        A leaked hook never goes away, so it is still seen after this."""
-        end, quiet_since = time.monotonic() + timeout_s, None
-        while time.monotonic() < end:
-            s = self.read_stats()
-            if s and s.get("hooks") == 0 and s.get("jobs") == 0 and not s.get("warmup"):
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= quiet_s:
-                    return True
-            else:
-                quiet_since = None
-            time.sleep(0.5)
-        return False
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
-def start_server(tmp: Path, workshop: bool = True) -> Server:
-    port = free_port()
-    cache = private_cache(tmp)
-    stats = tmp / "stats.json"
-    log = tmp / f"streamlit-{port}.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "LOOKING_GLASS_CACHE": str(cache), "LOOKING_GLASS_STATS_FILE": str(stats),
-           "LOOKING_GLASS_WARMUP": "1"}  # a real server warms up (the test process that starts it does not)
-    if workshop:
-        env["LOOKING_GLASS_WORKSHOP"] = "1"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline and not healthy(url):
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    if not healthy(url):
-        proc.kill()
-        raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
-    return Server(proc, url, log, stats)
+# --- the server: the e2e tests' harness ----------------------------------------------------------------------------
+def start_load_server(tmp: Path, workshop: bool = True) -> Server:
+    """The app on a private cache (scans really run) that writes its status file, as a shared server runs."""
+    env = {"LOOKING_GLASS_CACHE": str(private_cache(tmp)), **({"LOOKING_GLASS_WORKSHOP": "1"} if workshop else {})}
+    return start_server(tmp, env, stats=True, healthy_s=90)
 
 
 # --- one simulated user ------------------------------------------------------------------------------
@@ -348,7 +257,7 @@ async def main_async(args) -> dict:
     from playwright.async_api import async_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="lg-load-"))
-    server = start_server(tmp, workshop=not args.no_workshop)
+    server = start_load_server(tmp, workshop=not args.no_workshop)
     report: dict = {"users": args.users, "minutes": args.minutes, "cpu_count": os.cpu_count()}
     try:
         async with async_playwright() as p:

@@ -1,4 +1,4 @@
-"""Looking Glass benchmark harness (issue 8). Not part of the test suite.
+"""Looking Glass benchmark harness. Not part of the test suite.
 
     python bench/run.py [--text FILE] [--quick] [--json] [--record] [--peers] [--no-browser] [--device cpu|cuda] [--dtype float32|bfloat16]
 
@@ -300,12 +300,12 @@ def child_first_chart(a):
     area: the first open of each page; then, `repeat` times each, a warm open three ways: from the sidebar link
     in an open tab (the app's JavaScript, Plotly's included, already loaded), in a new tab of the same browser
     (new session, browser cache warm) and in a new browser profile (new session, nothing cached)."""
-    from load import CHROMIUM, LAUNCH_ARGS, NAV_LINKS, start_server
+    from load import CHROMIUM, LAUNCH_ARGS, NAV_LINKS, start_load_server
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="lg-first-chart-"))
     t = time.perf_counter()
-    server = start_server(tmp, workshop=False)
+    server = start_load_server(tmp, workshop=False)
     extra: list = []  # the bare page's server
     out: dict = {"pages": {}, "app_healthy_s": time.perf_counter() - t}  # the app's warm start (models cached)
     view = {"width": 1400, "height": 1000}
@@ -408,7 +408,8 @@ def run_child(name: str, args: dict, timeout: float = 1800) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--args", json.dumps(args)]
     t = time.perf_counter()
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ})
+        path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])  # the tests' harness
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": path})
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]

@@ -1,4 +1,4 @@
-"""Scaling benchmark for issue 16: scan throughput vs Ray workers, batch size, all layers in one pass vs one pass
+"""Scaling benchmark: scan throughput vs Ray workers, batch size, all layers in one pass vs one pass
 per layer, the auto-chosen batch vs the best measured one, and torch.compile on the bare forward and in the scan.
 
 Needs only torch + transformers (+ ray for the worker part, skipped when ray is missing or on CUDA).

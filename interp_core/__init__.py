@@ -24,7 +24,7 @@ _MODULES = {
     "interp_core.engine.sites": ("SITE_KINDS", "Site"),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
-__all__ = sorted(_WHERE)
+__all__ = [name for name in sorted(_WHERE)]
 
 
 def __getattr__(name: str):

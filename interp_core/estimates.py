@@ -1,43 +1,30 @@
-"""Honest run-time estimates from measured throughput, kept on disk per (model, device, dtype, kind of work).
-
-Work is counted in floating-point operations (`forward_flops`: blocks actually run, so a site's depth counts,
-plus vocabulary decodes). Each finished run records the FLOP/s it achieved (`observe`); an estimate divides a
-run's FLOPs by the rate measured for that kind on that model, device and dtype (a moving average over runs,
-kept in <cache>/estimates.json through atomic_write, so every process and restart shares it). Before any run of
-a kind, a one-off calibration forward (64 tokens through every block, about a second on a CPU) gives the rate.
-"""
+"""Run-time estimates, one store for the app and every process: work counted in floating-point operations
+(`forward_flops`: the blocks actually run, plus vocabulary decodes), divided by the rate runs of the same kind on
+the same model identity (name, revision, device, dtype) achieved: the median of the latest KEEP_RATES, kept in
+<cache>/estimates.json so a restart starts from them; a conservative prior before any run."""
 from __future__ import annotations
 
 import json
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from pathlib import Path
+from statistics import median
+from typing import Any
 
 from interp_core.results import atomic_write
 from interp_core.settings import load_settings
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from interp_core.engine.model import LoadedModel
-
-KINDS = ("seed", "scan", "dist", "lens", "sweep", "ablate", "generate", "calibration")
-SMOOTHING = 0.5  # weight of the newest measurement in the moving average
+# the one vocabulary of kinds of work (each learns its own rate)
+KINDS = ("lens", "dist", "ablate", "sweep", "seed", "scan")
+PRIOR_FLOPS_PER_S = 10e9  # a 2-core CPU on short sequences; replaced by the measured rate of the kind
+PRIORS = {"seed": 20e9, "scan": 20e9}  # large batches run several times faster per FLOP
+KEEP_RATES = 5  # the median of this many latest runs: one run slowed by a busy machine moves it little
 MIN_SECONDS = 0.05  # shorter runs say nothing reliable about throughput
-CALIBRATION_TOKENS = 64
 MAX_ENTRIES = 200
 _LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Estimate:
-    seconds: float
-    source: str  # "measured" (runs of this kind), "calibrated" (the calibration forward) or "prior"
-
-    @property
-    def text(self) -> str:
-        how = {"measured": "from earlier runs on this machine", "calibrated": "from a calibration run",
-               "prior": "a rough guess"}[self.source]
-        return f"{fmt_seconds(self.seconds)} ({how})"
+# this process's view of the cache file: "identity|kind" -> FLOP/s of the latest runs, read once per cache folder
+_STATE: dict[str, Any] = {"path": None, "rates": {}}
 
 
 def fmt_seconds(s: float) -> str:
@@ -81,22 +68,21 @@ def sweep_flops(info, points: int, prompt_tokens: int) -> float:
     return forward_flops(info, (points + 1) * prompt_tokens, logit_rows=points + 1)
 
 
-def ablate_flops(info, prompt_tokens: int, generate: int = 0) -> float:
-    """Clean and ablated passes, and greedy generation with the KV cache (each new token runs once)."""
-    return forward_flops(info, 2 * (prompt_tokens + generate), logit_rows=2 * (1 + generate))
+def ablate_flops(info, prompt_tokens: int, generate: int = 0, *, self_repair: bool = False,
+                 patch: bool = False) -> float:
+    """Clean and ablated passes, each greedy step counted as re-running the sequence (a KV-cached generation
+    only makes the measured rate higher), self-repair two more passes, a patch one counterfactual pass."""
+    n, g = prompt_tokens, generate
+    tokens = 2 * sum(n + i for i in range(g + 1)) + (2 * n if self_repair else 0) + (n if patch else 0)
+    return forward_flops(info, tokens, logit_rows=2 * (g + 1))
 
 
 # --- measured rates ------------------------------------------------------------------------------------------
-def _key(lm: LoadedModel, kind: str) -> str:
-    spec = lm.spec
-    return "|".join([spec.name, spec.revision or "", str(spec.device), str(spec.dtype), kind])
-
-
-def _path():
+def _path() -> Path:
     return load_settings().cache_dir / "estimates.json"
 
 
-def _read() -> dict:
+def _read() -> dict[str, Any]:
     try:
         data = json.loads(_path().read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else {}
@@ -104,71 +90,51 @@ def _read() -> dict:
         return {}
 
 
-def rate(lm: LoadedModel, kind: str) -> float | None:
-    """Measured FLOP/s of this kind of work on this model, device and dtype (None before any run)."""
-    entry = _read().get(_key(lm, kind))
-    r = entry.get("flops_per_s") if isinstance(entry, dict) else None
-    return float(r) if isinstance(r, (int, float)) and r > 0 else None
+def _rates(entry: Any) -> list[float]:
+    rates = entry.get("rates") if isinstance(entry, Mapping) else None
+    return [float(r) for r in rates if isinstance(r, (int, float)) and r > 0][-KEEP_RATES:] if isinstance(
+        rates, list) else []
 
 
-def observe(lm: LoadedModel, kind: str, flops: float, seconds: float) -> None:
-    """Record what a finished run achieved (moving average); runs under MIN_SECONDS are ignored."""
+def _known() -> dict[str, list[float]]:
+    """The rates kept by earlier processes, read once per process and cache folder (call with _LOCK held)."""
+    path = _path()
+    if _STATE["path"] != path:
+        _STATE["path"], _STATE["rates"] = path, {k: r for k, e in _read().items() if (r := _rates(e))}
+    return _STATE["rates"]
+
+
+def rate(model: str, kind: str) -> float | None:
+    """The median measured FLOP/s of this kind of work on this model identity (None before any run)."""
+    with _LOCK:
+        rates = _known().get(f"{model}|{kind}")
+        return median(rates) if rates else None
+
+
+def estimate_s(model: str, kind: str, flops: float) -> float:
+    """Seconds `flops` of work of this kind should take on this model identity."""
+    return flops / (rate(model, kind) or PRIORS.get(kind, PRIOR_FLOPS_PER_S))
+
+
+def record(model: str, kind: str, flops: float, seconds: float) -> None:
+    """Remember the rate a finished run achieved, `seconds` being its working time (without waits in a queue),
+    here and in the cache file; runs shorter than MIN_SECONDS are ignored."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
     if not (flops > 0 and seconds > MIN_SECONDS):
         return
-    new = flops / seconds
+    key = f"{model}|{kind}"
     with _LOCK:
-        data = _read()
-        key = _key(lm, kind)
-        old = data.get(key, {}).get("flops_per_s") if isinstance(data.get(key), dict) else None
-        avg = new if not old else SMOOTHING * new + (1 - SMOOTHING) * float(old)
-        runs = int(data.get(key, {}).get("runs", 0)) + 1 if isinstance(data.get(key), dict) else 1
-        data[key] = {"flops_per_s": avg, "runs": runs, "updated": time.time()}
+        known = _known()
+        data = {k: v for k, v in _read().items() if _rates(v)}  # other processes' entries stay
+        rates = (_rates(data.get(key)) or known.get(key, []))[-(KEEP_RATES - 1):] + [flops / seconds]
+        known[key] = rates
+        data[key] = {"rates": rates, "updated": time.time()}
         if len(data) > MAX_ENTRIES:  # temporary models (tests, uploads) must not grow the file forever
             keep = sorted(data, key=lambda k: data[k].get("updated", 0) if isinstance(data[k], dict) else 0)
             data = {k: data[k] for k in keep[-MAX_ENTRIES:]}
-        atomic_write(_path(), lambda tmp: tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8"))
+        text = json.dumps(data, indent=1, sort_keys=True)
 
-
-def calibrate(lm: LoadedModel) -> float:
-    """FLOP/s of one full forward pass of CALIBRATION_TOKENS tokens (measured once per model/device/dtype)."""
-    known = rate(lm, "calibration")
-    if known:
-        return known
-    import torch
-
-    ids = torch.randint(0, lm.adapter.vocab_size, (1, CALIBRATION_TOKENS))
-    lm.run(ids[:, :8], need_logits=False)  # warm-up: first-call allocations are not throughput
-    t0 = time.perf_counter()
-    lm.run(ids, need_logits=False)
-    seconds = max(time.perf_counter() - t0, 1e-3)
-    flops = forward_flops(lm.info, CALIBRATION_TOKENS)
-    observe(lm, "calibration", flops, max(seconds, MIN_SECONDS * 1.01))
-    return flops / seconds
-
-
-def estimate(lm: LoadedModel, kind: str, flops: float, *, calibrate_if_needed: bool = True) -> Estimate:
-    """Seconds this much work of `kind` should take here: measured rate, else calibration, else a prior."""
-    r = rate(lm, kind)
-    if r:
-        return Estimate(flops / r, "measured")
-    c = rate(lm, "calibration") or (calibrate(lm) if calibrate_if_needed else None)
-    if c:
-        return Estimate(flops / c, "calibrated")
-    return Estimate(flops / 4e9, "prior")
-
-
-class timed:
-    """`with timed(lm, kind, flops): run()` records the run's throughput when it finishes without an error."""
-
-    def __init__(self, lm: LoadedModel, kind: str, flops: float) -> None:
-        self.lm, self.kind, self.flops = lm, kind, flops
-
-    def __enter__(self):
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            observe(self.lm, self.kind, self.flops, time.perf_counter() - self.t0)
+        def write(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+        atomic_write(_path(), write)  # a read-only cache: the rate still serves this process

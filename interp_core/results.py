@@ -23,7 +23,7 @@ class Result(Protocol):
     def to_dict(self) -> dict: ...
 
 
-def atomic_write(path: Path, write: Callable[[Path], None], *, suffix: str = ".part") -> bool:
+def atomic_write(path: Path, write: Callable[[Path], object], *, suffix: str = ".part") -> bool:
     """Write through `write(tmp)` to a temporary sibling, then rename it over `path` (readers never see half a file).
 
     Returns False instead of raising when the disk refuses: every cache is an optimisation, and a

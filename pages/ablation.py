@@ -24,15 +24,15 @@ from ui.corpus_picker import corpus_picker, corpus_src  # noqa: E402
 from ui.downloads import figure_download, json_download, table_downloads  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
-from ui.sections.ablation_view import (compare_cost, compare_inputs, compute_compare, compute_sweep, defaults,  # noqa: E402
-                                       render_comparison, render_sweep_pick, sweep_cost, sweep_figure, sweep_inputs,
-                                       validate)
+from ui.jobs.ablation import COMPARE, SWEEP, compare_key, sweep_key, widget_defaults  # noqa: E402
+from ui.links import COMPARE_TAB  # noqa: E402
+from ui.sections.ablation_view import render_comparison, render_sweep_head, render_sweep_pick, sweep_figure  # noqa: E402
 from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
-from ui.warmup import wait_for_warmup  # noqa: E402
-from ui.sections.attention import render_attention, render_sweep_head  # noqa: E402
+from ui.runner import wait_for_warmup  # noqa: E402
+from ui.sections.attention import render_attention  # noqa: E402
 from ui.sections.patching import render_patching  # noqa: E402
 
-AB_TABS = ("Compare clean vs ablated", "Sweeps", "Attention patterns", "Which components matter?")
+AB_TABS = (COMPARE_TAB, "Sweeps", "Attention patterns", "Which components matter?")
 
 lm = page_model(no_lm_head="{name} has no LM head, so there are no "
                 "predictions to compare; pick a model with one (e.g. gemma-3-270m).")
@@ -40,7 +40,7 @@ info = lm.info
 
 masked = info.masked_lm
 mask = getattr(lm.tokenizer, "mask_token", None) or "[MASK]"
-D = defaults(lm)
+D = widget_defaults(lm)
 SITES, METHOD_NAMES, POS = list(ABLATION_SITES), list(METHODS), ["all", "last", "chosen"]
 
 # --- inputs (URL-shareable) -------------------------------------------------------------------
@@ -125,14 +125,13 @@ with tab_cmp:
     e3.checkbox("Self-repair (direct vs total effect)", key="ab_repair", disabled=masked or site not in COMPONENTS,
                 help="For attn_out, head, mlp_out or neuron in a pre-LN decoder.")
     publish("ab_gen", "ab_topk", "ab_repair")
-    inp = compare_inputs(lm, st.session_state, ref_sha)
+    inp = compare_key(lm, st.session_state, ref_sha, reference)
     if tab_cmp.open is not False:
-        wait_for_warmup(lm, "ab", inp)
+        wait_for_warmup(lm, COMPARE, inp)
     kept = None
     with shown_errors("Running the ablation"):
-        kept = run_keyed("ab", inp, lambda prog: compute_compare(lm, inp, reference, prog),
-                         action="Running the ablation", button="Run ablation", auto=tab_cmp.open is not False,
-                         cost=compare_cost(lm, inp), shared=True, validate=lambda: validate(lm, inp))
+        kept = run_keyed(COMPARE, lm, inp, action="Running the ablation", button="Run ablation",
+                         auto=tab_cmp.open is not False)
     if kept is not None:
         render_comparison(lm, kept.result, "ab")
 
@@ -153,12 +152,10 @@ with tab_sweep:
                 "scale": "The current site multiplied by each factor: 0 removes it, 1 is the clean run, >1 amplifies it."
                 }[kind])
     publish("ab_sweep", "ab_metric", *(["ab_scales"] if kind == "scale" else []))
-    sinp = sweep_inputs(lm, st.session_state, ref_sha)
+    sinp = sweep_key(lm, st.session_state, ref_sha, reference)
     kept = None
     with shown_errors("Running the sweep"):
-        kept = run_keyed("ab_sweep", sinp, lambda prog: compute_sweep(lm, sinp, reference, prog),
-                         action="Running the sweep", button="Run sweep", auto=tab_sweep.open is True,
-                         cost=sweep_cost(lm, sinp), shared=True, validate=lambda: validate(lm, sinp))
+        kept = run_keyed(SWEEP, lm, sinp, action="Running the sweep", button="Run sweep", auto=tab_sweep.open is True)
     if kept is not None:
         sw = kept.result
         frame = sw.frame()

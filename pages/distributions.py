@@ -17,15 +17,15 @@ st.title("📊 Activation distributions")
 st.caption("How do the hidden states change shape through the network?")
 
 # the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
-from interp_core.engine.sites import CHOICES, DIST_SITES, NEURON_SITES  # noqa: E402
+from interp_core.engine.sites import CHOICES, DIST_SITES, NEURON_SITES, layer_title  # noqa: E402
 from interp_core.plots.distributions import histogram_figure, matrix_figure, scatter_figure, spread_figure  # noqa: E402
 from ui.corpus_picker import corpus_picker, corpus_src  # noqa: E402
 from ui.downloads import figure_download, table_downloads  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
-from ui.sections.run_specs import DIST_PROMPT, DIST_TOKENS, compute_dist_for, dist_cost, dist_inputs  # noqa: E402
+from ui.jobs.distributions import DIST, DIST_PROMPT, DIST_TOKENS, dist_key  # noqa: E402
 from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
-from ui.warmup import wait_for_warmup  # noqa: E402
+from ui.runner import wait_for_warmup  # noqa: E402
 
 DEFAULT_PROMPT = DIST_PROMPT
 SOURCES = {"corpus": "Corpus sample", "prompt": "Prompt"}
@@ -82,13 +82,12 @@ if source == "corpus" and corpus is None:
     st.stop()
 
 site, exclude_first, bins = st.session_state["ad_site"], bool(st.session_state["ad_first"]), int(st.session_state["ad_bins"])
-inp = dist_inputs(lm, source, st.session_state["ad_prompt"] if source == "prompt" else corpus.sha256,
-                  int(st.session_state["ad_tokens"]), site, exclude_first, bins)
-wait_for_warmup(lm, "ad", inp)
+inp = dist_key(lm, source, st.session_state["ad_prompt"], corpus, int(st.session_state["ad_tokens"]), site,
+               exclude_first, bins)
+wait_for_warmup(lm, DIST, inp)
 kept = None
 with shown_errors("Measuring the activations"):
-    kept = run_keyed("ad", inp, lambda prog: compute_dist_for(lm, inp, corpus, prog), action="Measuring the activations",
-                     button="Measure", auto=True, cost=dist_cost(lm, inp), shared=True)
+    kept = run_keyed(DIST, lm, inp, action="Measuring the activations", button="Measure", auto=True)
 result = kept.result if kept is not None else None
 if result is None:
     st.stop()
@@ -136,7 +135,7 @@ with tab_x:
     if tab_x.open is not False:
         st.caption("R² is the squared correlation of two layers' activations over all tokens and dimensions: "
                    "how much of one layer a linear rescaling of the other explains.")
-        for which, title in (("r2", "R²"), ("cov", "Covariance")):
+        for which in ("r2", "cov"):
             fig = matrix_figure(result, which)
             st.plotly_chart(fig, key=f"ad_{which}_chart")
             c1, c2 = st.columns([1, 2])
@@ -174,7 +173,7 @@ with tab_t:
                                         "abs_max": st.column_config.NumberColumn("max |value|", format="%.4g")})
             labels = dict(zip(result.layers, result.labels))
             pick = st.selectbox("Open an outlier dimension of layer", result.layers, key="ad_open_layer",
-                                format_func=lambda l: "embeddings" if labels[l] == "emb" else f"layer {labels[l]}")
+                                format_func=lambda l: layer_title(labels[l]))
             cols = st.columns(len(out[out["layer"] == pick]) or 1)
             for col, row in zip(cols, out[out["layer"] == pick].itertuples()):
                 col.page_link("pages/neuron_explorer.py", label=f"dim {row.dim}", icon="🧠",

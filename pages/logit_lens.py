@@ -15,17 +15,17 @@ st.caption("At which layer does the model know? Each layer's hidden state is dec
 # the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
 from interp_core.lens import (METHOD_HELP, default_position, require_mask,  # noqa: E402
                               trajectory)
-from interp_core.lens import masked_sweep, next_token_sweep  # noqa: E402
+from interp_core.lens import next_token_sweep  # noqa: E402
 from interp_core.plots.lens import COLOR_MODES, lens_heatmap, position_window, sweep_heatmap, trajectory_figure  # noqa: E402
 from ui.downloads import json_download, table_and_figure  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
 from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
-from ui.sections.run_specs import (BERT_PROMPT, DECODER_PROMPT, PAGE_TOP_K, compute_lens_for, lens_cost, lens_inputs,  # noqa: E402
-                                   masked_sweep_cost, retargeted)
+from ui.jobs.lens import (BERT_PROMPT, DECODER_PROMPT, LENS, MASKED_SWEEP, PAGE_TOP_K, RETARGET, SweepKey,  # noqa: E402
+                          lens_key, retarget_key)
 from ui.sections.lens_cell import render_cell  # noqa: E402
 from ui.sections.lens_window import DRAWN, drawn_window, render_position_window  # noqa: E402
-from ui.warmup import wait_for_warmup  # noqa: E402
+from ui.runner import wait_for_warmup  # noqa: E402
 from interp_core.plots.clickable import clicked_cell, with_click_cells  # noqa: E402
 from ui.sections.attention import render_attention  # noqa: E402
 from ui.sections.dla import render_dla  # noqa: E402
@@ -67,17 +67,18 @@ publish("ll_prompt", "ll_method", "ll_target", "ll_topk", "ll_color")
 check_tab("ll_view", LL_VIEWS)
 url_notices()
 # the model runs once per (prompt, method); a target is a cheap re-read of the kept hidden states (retarget)
-lens_in = lens_inputs(lm, st.session_state["ll_prompt"], st.session_state["ll_method"], "")
-wait_for_warmup(lm, "ll_lens", lens_in)
+lens_in = lens_key(lm, st.session_state["ll_prompt"], st.session_state["ll_method"])
+wait_for_warmup(lm, LENS, lens_in)
 kept = None
 with shown_errors("Running the logit lens"):
-    kept = run_keyed("ll_lens", lens_in, lambda prog: compute_lens_for(lm, lens_in, prog), action="Running the logit lens",
-                     button="Run the logit lens", auto=True, cost=lens_cost(lm, lens_in), shared=True)
+    kept = run_keyed(LENS, lm, lens_in, action="Running the logit lens", button="Run the logit lens", auto=True)
 result = kept.result if kept is not None else None
 if result is not None and st.session_state["ll_target"]:
     decoded, result = result, None
     with shown_errors("Tracking the target"):
-        result = retargeted(lm, decoded, lens_in, st.session_state["ll_target"], int(st.session_state["ll_pos"]))
+        rt_key = retarget_key(lens_in, decoded, st.session_state["ll_target"], int(st.session_state["ll_pos"]))
+        kept_rt = run_keyed(RETARGET, lm, rt_key, action="Tracking the target", auto=True, show_stale=False)
+        result = None if kept_rt is None or kept_rt.stale else kept_rt.result
 if result is None:
     st.stop()
 
@@ -160,11 +161,9 @@ with tab_sweep:
                 st.toggle("Run the masked sweep", key="ll_sweep")
                 publish("ll_sweep")
                 if st.session_state["ll_sweep"]:
-                    sw_in = {k: lens_in[k] for k in ("model", "prompt", "method")}
-                    kept_sw = run_keyed("ll_sweep", sw_in,
-                                        lambda prog: masked_sweep(lm, sw_in["prompt"], sw_in["method"], prog),
-                                        action="Masking each token in turn", button="Run the masked sweep", auto=True,
-                                        cost=masked_sweep_cost(lm, sw_in), shared=True, show_stale=False)
+                    sw_in = SweepKey(lens_in.model, lens_in.prompt, lens_in.method)
+                    kept_sw = run_keyed(MASKED_SWEEP, lm, sw_in, action="Masking each token in turn",
+                                        button="Run the masked sweep", auto=True, show_stale=False)
                     sweep = kept_sw.result if kept_sw is not None else None
             else:
                 st.caption("The actual next token's z-score at every layer and position (from the same lens pass), "

@@ -13,22 +13,27 @@ st.caption("What makes this neuron fire? The **seed method** samples random wind
 
 # the title and explanation are drawn before the heavy imports below (torch, plotly): a first paint at once
 from interp_core.engine.sites import CHOICES, NEURON_SITES  # noqa: E402
-from interp_core.neurons import seed_method, window_activations  # noqa: E402
+from interp_core.neurons import window_activations  # noqa: E402
+from interp_core.plots.clickable import clicked_value  # noqa: E402
 from interp_core.plots.neurons import (STATS, context_heatmap_html, histogram_figure, layer_figure,  # noqa: E402
                                        top_tokens_figure, winners_figure)
-from interp_core.neurons import cached_scan, scan_layer  # noqa: E402
+from interp_core.neurons import cached_scan  # noqa: E402
 from ui.cache import cached_tokens  # noqa: E402
 from ui.corpus_picker import corpus_picker, corpus_src  # noqa: E402
 from ui.downloads import figure_download, json_download, table_downloads  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
-from ui.costs import fmt_seconds, forward_flops, estimate_s  # noqa: E402
+from interp_core.estimates import seed_flops  # noqa: E402
+from ui.costs import estimate_s, fmt_seconds  # noqa: E402
+from ui.jobs.base import Cost, model_id  # noqa: E402
+from ui.jobs.neurons import CONTEXTS, ContextsKey  # noqa: E402
+from ui.jobs.scan import SCAN, SEED, ScanKey, SeedKey, scan_defaults  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
 from ui.sections.neuron_links import render_neuron_links  # noqa: E402
 from ui.state import check_tab, publish, seed, url_notices  # noqa: E402
-from ui.warmup import scan_defaults, wait_for_scan  # noqa: E402
+from ui.runner import wait_for_scan  # noqa: E402
 from ui.sections.neuron_prompt import apply_pending, render_prompt_tab  # noqa: E402
 from ui.sections.neuron_writes import render_neuron_writes  # noqa: E402
-from ui.sections.scan_all_layers import render_scan_all_layers, scan_options  # noqa: E402
+from ui.sections.scan_all_layers import render_scan_all_layers  # noqa: E402
 
 NE_TABS = ("Seed method", "Layer scan", "On your own prompt")
 
@@ -107,19 +112,15 @@ with seed_tab:
     st.caption(f"{samples:,} samples × {batch} windows × {seq_len} tokens = {samples * batch * seq_len:,} tokens "
                "through the first layers (lower N, B or T for a quick look).")
     params = (lm.spec, corpus.sha256, site, layer, dim, batch, seq_len, samples, rseed)
-    paper = forward_flops(info, 1000 * 32 * 256, layers=layer + 1)
-    st.button(f"Seed paper's protocol: 1,000 × 32 × 256 ({fmt_seconds(estimate_s(repr(lm.spec), 'seed', paper))})",
+    paper = Cost(model_id(lm), "seed", seed_flops(info, 1000, 32, 256, block=layer))
+    st.button(f"Seed paper's protocol: 1,000 × 32 × 256 ({fmt_seconds(estimate_s(paper))})",
               key="ne_paper", on_click=lambda: st.session_state.update(ne_samples=1000, ne_batch=32, ne_seq=256),
               help="Sets N, B and T to the paper's values; the run then waits for a click with its estimate.")
     kept = None
-    seed_in = dict(zip(("model", "corpus", "site", "layer", "dim", "batch", "seq_len", "samples", "seed"),
-                       (repr(lm.spec), *params[1:])))
+    seed_in = SeedKey(model_id(lm), *params[1:], tokens=tc)
     with shown_errors("The seed method"):
-        kept = run_keyed("ne_seed", seed_in, lambda prog: seed_method(
-            lm, tc, site=site, layer=layer, dim=dim, batch_size=batch, seq_len=seq_len, samples=samples, seed=rseed,
-            progress=prog), action="Running the seed method", button="Run seed method", auto=seed_tab.open is True,
-            cost=(repr(lm.spec), "seed", forward_flops(info, samples * batch * seq_len, layers=layer + 1)),
-            shared=True)
+        kept = run_keyed(SEED, lm, seed_in, action="Running the seed method", button="Run seed method",
+                         auto=seed_tab.open is True)
     stored = (params, kept.result) if kept is not None and not kept.stale else None
     if stored is not None and stored[0] == params:
         res = stored[1]
@@ -169,14 +170,12 @@ with scan_tab:
                 result = cached_scan(lm, tc, **kw)
         if result is None:
             st.caption(f"Scans {n_scan:,} tokens in windows of {seq_len}, {batch} per pass; the result is cached on disk.")
-            scan_in = {"model": repr(lm.spec), "corpus": corpus.sha256, **kw}
+            scan_in = ScanKey(model_id(lm), corpus.sha256, **kw, tokens=tc)
             with shown_errors("The layer scan"):
-                kept = run_keyed("ne_scan", scan_in, lambda prog: scan_layer(lm, tc, **kw, **scan_options(), progress=prog),
-                                 action="Scanning the layer", button="Scan layer", auto=scan_tab.open is not False,
-                                 cost=(repr(lm.spec), "scan", forward_flops(info, n_scan, layers=layer + 1)),
-                                 show_stale=False)
+                kept = run_keyed(SCAN, lm, scan_in, action="Scanning the layer", button="Scan layer",
+                                 auto=scan_tab.open is not False, show_stale=False)
                 result = kept.result if kept is not None else None
-        render_scan_all_layers(lm, tc, corpus, kw, n_scan)
+        render_scan_all_layers(lm, tc, corpus, kw)
         if result is not None:
             st.session_state["ne_scan_result"] = (skey, result)
         if result is not None:
@@ -187,10 +186,9 @@ with scan_tab:
             # so the highlighted point and the number input agree; a later typed number wins until the next click
             if int(st.session_state["ne_neuron"]) < 0 or int(st.session_state["ne_neuron"]) >= result.n_neurons:
                 st.session_state["ne_neuron"] = int(result.stats[stat].to_numpy().argmax())  # open on the strongest
-            event = st.session_state.get("ne_chart") or {}
-            points = (event.get("selection") or {}).get("points") or []
-            if points:
-                clicked = int(round(points[0]["x"]))
+            x = clicked_value(st.session_state.get("ne_chart"))
+            if x is not None:
+                clicked = int(round(x))
                 if st.session_state.get("ne_last_click") != (skey, clicked):
                     st.session_state["ne_last_click"] = (skey, clicked)
                     st.session_state["ne_neuron"] = clicked
@@ -227,9 +225,9 @@ with scan_tab:
                 ctx_col, writes_col = st.columns([3, 2])
                 with ctx_col:
                     st.markdown("**Top contexts** (shaded by this neuron's activation; hover a token for its value)")
-                    ctx = run_keyed("ne_ctx", {"scan": skey, "neuron": neuron},
-                                    lambda prog: window_activations(lm, tc, top.head(10), site=site, layer=layer, dim=neuron),
-                                    action="Reading the top contexts", auto=True, show_stale=False, shared=True)
+                    ctx_key = ContextsKey(model_id(lm), skey, neuron, site=site, layer=layer, top=top, tokens=tc)
+                    ctx = run_keyed(CONTEXTS, lm, ctx_key, action="Reading the top contexts", auto=True,
+                                    show_stale=False)
                     if ctx is not None and not ctx.stale:
                         render_neuron_links(lm, tc, site, layer, neuron, ctx.result)
                         _heatmaps(ctx.result, scale=float(abs(row["max"]) or 1.0))
@@ -245,5 +243,8 @@ with scan_tab:
 with prompt_tab:
     if prompt_tab.open is not False:  # only the open tab is drawn
         with shown_errors("Running your prompt"):
-            render_prompt_tab(lm, site, layer, width, default_prompt="The Eiffel Tower is located in the city of Paris.")
+            pdim = render_prompt_tab(lm, site, layer, width,
+                                     default_prompt="The Eiffel Tower is located in the city of Paris.")
+            st.subheader(f"What {site} L{layer} #{pdim} writes")
+            render_neuron_writes(lm, site, layer, pdim, key="ne_prompt")
         publish("ne_pdim")

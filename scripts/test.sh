@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs, then run it. Safe to re-run; used by CI (.ci/run).
+# Install everything the test suite needs, check types and lint, then run the tests. Safe to re-run; used by CI
+# (.ci/run). `--fast` runs only the cheap tier (no Gemma, no browser, no load test); other arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install -q -r requirements-dev.txt
@@ -13,4 +14,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+python -m ruff check .
+python -m mypy
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  exec python -m pytest -m "not slow and not browser and not e2e and not load" "$@"
+fi
 exec python -m pytest "$@"

@@ -19,6 +19,18 @@ from tiny_models import FAMILIES, build_tiny  # noqa: E402
 SHARED_BOOK = ROOT.parent / "shared" / "corpora" / "through_the_looking_glass.txt"
 
 
+def pytest_collection_modifyitems(items):
+    """The cost tiers (scripts/test.sh --fast leaves out slow, browser and load): a test that takes the `gemma`
+    fixture or runs a page in AppTest (the pages open on Gemma) is slow, every test under tests/e2e is a browser
+    test; files that load Gemma some other way carry their own `slow` mark."""
+    for item in items:
+        parts = item.path.parts
+        if "gemma" in getattr(item, "fixturenames", ()) or ("tests" in parts and "app" in parts):
+            item.add_marker(pytest.mark.slow)
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def tiny_dirs(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("tiny")

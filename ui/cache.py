@@ -52,7 +52,7 @@ def cached_tokens(spec: ModelSpec, corpus_sha256: str, _lm: LoadedModel, _corpus
 @st.cache_resource(show_spinner=False)
 def shared_store():
     """Results any session may reuse (ui.runner run_keyed(shared=True)); one per process, bounded in bytes."""
-    from .runner import SessionResults
+    from .store import SessionResults
 
     return SessionResults(max_bytes=512 * 1024 * 1024)
 

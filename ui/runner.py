@@ -6,29 +6,27 @@ which unwinds the computation (hooks are removed in `finally`) and nothing is ke
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import sys
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import streamlit as st
 
 from interp_core.engine.scheduler import SHORT, bind_session, job
 from interp_core.results import Progress
 
-from . import costs
+from . import cache, costs, room_state
 from .errors import shown_errors
+from .jobs.base import Cost, Key, PageJob
+from .store import SessionResults, fingerprint
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
 
 R = TypeVar("R")
+K = TypeVar("K", bound=Key)
 STORE = "_lg_results"
-# per browser session; least recently used results go first (LOOKING_GLASS_SESSION_RESULTS_MB, default 256)
-MAX_SESSION_BYTES = int(float(os.environ.get("LOOKING_GLASS_SESSION_RESULTS_MB", "") or 256) * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -38,66 +36,6 @@ class Kept(Generic[R]):
     result: R
     stale: bool
     inputs: Mapping[str, Any]
-
-
-def fingerprint(inputs: Mapping[str, Any]) -> str:
-    """A stable key for a dict of inputs (model identity, prompt, every parameter)."""
-    raw = json.dumps({k: repr(v) for k, v in sorted(inputs.items())}, ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
-
-
-def approx_bytes(obj: Any, _depth: int = 0) -> int:
-    """Rough size of a result: arrays, tensors and frames by their buffers, containers and dataclasses by parts."""
-    if _depth > 4:
-        return 0
-    if hasattr(obj, "nbytes") and isinstance(getattr(obj, "nbytes"), int):  # numpy
-        return int(obj.nbytes)
-    if hasattr(obj, "element_size") and hasattr(obj, "nelement"):  # torch
-        return int(obj.element_size() * obj.nelement())
-    if hasattr(obj, "memory_usage") and hasattr(obj, "columns"):  # pandas
-        return int(obj.memory_usage(index=True, deep=False).sum())
-    if isinstance(obj, Mapping):
-        return sum(approx_bytes(v, _depth + 1) for v in obj.values()) + 64 * len(obj)
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return sum(approx_bytes(v, _depth + 1) for v in obj) + 8 * len(obj)
-    if hasattr(obj, "__dataclass_fields__"):
-        return sum(approx_bytes(getattr(obj, f, None), _depth + 1) for f in obj.__dataclass_fields__)
-    return sys.getsizeof(obj) if isinstance(obj, (str, bytes)) else 16
-
-
-class SessionResults:
-    """LRU of (slot, inputs) -> result, bounded by approximate bytes; one per browser session."""
-
-    def __init__(self, max_bytes: int = MAX_SESSION_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, str], tuple[Any, Mapping, int]] = OrderedDict()
-        self._latest: dict[str, str] = {}  # slot -> fingerprint of its newest result
-        self._lock = threading.RLock()  # the process-wide store is written by sessions and the warm-up thread
-
-    @property
-    def n_bytes(self) -> int:
-        return sum(size for _, _, size in self._items.values())
-
-    def get(self, slot: str, fp: str):
-        with self._lock:
-            item = self._items.get((slot, fp))
-            if item is not None:
-                self._items.move_to_end((slot, fp))
-            return item
-
-    def latest(self, slot: str):
-        fp = self._latest.get(slot)
-        return None if fp is None else self._items.get((slot, fp))
-
-    def put(self, slot: str, fp: str, result: Any, inputs: Mapping) -> None:
-        with self._lock:
-            self._items[(slot, fp)] = (result, dict(inputs), approx_bytes(result))
-            self._items.move_to_end((slot, fp))
-            self._latest[slot] = fp
-            while len(self._items) > 1 and self.n_bytes > self.max_bytes:
-                (old_slot, old_fp), _ = self._items.popitem(last=False)
-                if self._latest.get(old_slot) == old_fp:
-                    del self._latest[old_slot]
 
 
 def session_id() -> str | None:
@@ -134,9 +72,7 @@ def progress_bar(label: str) -> tuple[Any, Progress]:
 def shared_results() -> SessionResults:
     """Results every session may reuse (deterministic work for the same inputs, e.g. a page's defaults and
     what the background warm-up computed), bounded; process-wide."""
-    from .cache import shared_store
-
-    return shared_store()
+    return cache.shared_store()
 
 
 SEEN = "_lg_slots_seen"
@@ -160,25 +96,27 @@ def follow_link(values: Mapping[str, Any], slots: tuple[str, ...] = ()) -> None:
     st.session_state.setdefault(SEEN, set()).update(slots)
 
 
-def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress], R], *, action: str,
-              button: str | None = None, auto: bool = False, button_help: str | None = None,
-              show_stale: bool = True, cost: tuple[str, str, float] | None = None,
-              shared: bool = False, kind: str = SHORT, validate: Callable[[], Any] | None = None
-              ) -> Kept[R] | None:
-    """Show a result for `inputs`, computing it when asked.
+def run_keyed(job: PageJob[K, R], lm: LoadedModel, key: K, *, action: str, button: str | None = None,
+              auto: bool = False, button_help: str | None = None, show_stale: bool = True,
+              slot: str | None = None) -> Kept[R] | None:
+    """Show `job`'s result for `key` (see run_cached), computing it with the job's compute, cost, scheduler kind
+    and checks; `slot` overrides the job's own (one section drawn under several prefixes)."""
+    return run_cached(slot or job.slot, job.inputs(key), lambda progress: job.compute(lm, key, progress),
+                      action=action, button=button, auto=auto, button_help=button_help, show_stale=show_stale,
+                      cost=job.cost(lm, key), shared=job.shared, kind=job.kind,
+                      validate=(lambda: job.validate(lm, key)) if type(job).validate is not PageJob.validate else None)
 
-    The result for exactly these inputs is returned at once when this session (or, with `shared`, any
-    session or the background warm-up) has it. Otherwise it is computed when the `button` is pressed, or
-    without a click when `auto` is set and the estimate from `cost` = (model, kind, FLOPs) fits
-    costs.AUTO_BUDGET_S; a run estimated over costs.CONFIRM_OVER_S shows that estimate by its button.
-    A run has a progress bar and a Cancel button (both gone when it ends, fails or is cancelled). Failing
-    that, the newest result of this slot comes back marked stale, with a notice (unless show_stale is
-    False), so the page can still show it.
-    kind: "short" (lens, one ablation: served before the next batch of any long job) or "long" (scans,
-    sweeps, grids). The run is this session's one job: starting it cancels the session's previous one.
-    validate: cheap checks (no model run) called first; their UserError is shown at once, whatever the
-    estimate, and nothing is shown or started. A run that fails shows its error only (no stale result).
-    """
+
+def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress], R], *, action: str,
+               button: str | None = None, auto: bool = False, button_help: str | None = None,
+               show_stale: bool = True, cost: Cost | None = None,
+               shared: bool = False, kind: str = SHORT, validate: Callable[[], Any] | None = None
+               ) -> Kept[R] | None:
+    """Show the result for `inputs`: kept (this session's, or with `shared` any session's and the warm-up's), else
+    computed on the `button`'s click or, with `auto`, by itself when the estimate from `cost` fits the page's
+    budget (runner.auto_budget); else this slot's newest result, marked stale (a notice unless show_stale is
+    False). `kind`: the scheduler's short or long; starting a run cancels this session's previous one.
+    `validate`: cheap checks whose UserError is shown at once; a failed run shows its error only."""
     if validate is not None:
         ok = False
         with shown_errors(action):
@@ -186,10 +124,8 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
             ok = True
         if not ok:
             return None
-    from . import workshop
-
     # in a room every result is shared: the presenter computes it once, each follower shows it (never computes)
-    shared = shared or workshop.role() is not None
+    shared = shared or room_state.role() is not None
     store = session_results()
     fp = fingerprint(inputs)
     item = store.get(slot, fp)
@@ -199,13 +135,13 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
             store.put(slot, fp, item[0], item[1])
     if item is not None:
         return Kept(item[0], False, item[1])
-    if workshop.following():  # the presenter's run will bring it; meanwhile the newest result, marked stale
-        workshop.wait_for_presenter()
+    if room_state.following():  # the presenter's run will bring it; meanwhile the newest result, marked stale
+        room_state.wait_for_presenter()
         auto, button = False, None
-    est = costs.estimate_s(*cost) if cost is not None else None
+    est = costs.estimate_s(cost) if cost is not None else None
     budget = auto_budget(slot)
     start = auto and (est is None or est <= budget)
-    if auto and not start and button is not None:
+    if auto and not start and button is not None and est is not None:
         st.info(f"Not started automatically: {action[:1].lower() + action[1:]} would take {costs.fmt_seconds(est)} "
                 f"on this machine (a page {'opening' if budget <= costs.AUTO_BUDGET_S else 'change'} starts at most "
                 f"{budget:g} s of work by itself); press **{button}** to run it.")
@@ -225,7 +161,7 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
                 with job(kind, session=session_id(), progress=progress) as j:
                     result = compute(progress)
                 if cost is not None:  # the model's speed: time spent queued behind other sessions is not work
-                    costs.record(cost[0], cost[1], cost[2], time.perf_counter() - t0 - j.waited_s)
+                    costs.record(cost, time.perf_counter() - t0 - j.waited_s)
                 store.put(slot, fp, result, inputs)
                 if shared:
                     shared_results().put(slot, fp, result, inputs)
@@ -244,3 +180,21 @@ def run_keyed(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress]
         st.info(f"Showing the result for earlier inputs ({what or 'inputs'} changed)"
                 + (f"; press **{button}** to update." if button else "."))
     return Kept(latest[0], True, latest[1])
+
+
+def wait_for_warmup(lm: LoadedModel, job: PageJob[K, Any], key: K, timeout_s: float = 300.0) -> None:
+    """If the warm-up is still computing exactly this result, wait for it (with a spinner) instead of
+    starting the same work a second time."""
+    task = cache.warmup(lm.spec, lm).pending(job.slot, job.inputs(key))
+    if task is not None:
+        with st.spinner("Preparing the default view in the background (once per server)…"):
+            task.done.wait(timeout_s)
+
+
+def wait_for_scan(lm: LoadedModel, timeout_s: float = 180.0) -> None:
+    """Wait for the warm-up's default layer scan if it is still running."""
+    task = cache.warmup(lm.spec, lm).scan()
+    if task is not None:
+        with st.spinner("Scanning the default layer of the built-in corpus in the background (once per server, "
+                        "then cached on disk)…"):
+            task.done.wait(timeout_s)

@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from interp_core.engine.scheduler import LONG_SLOTS, active_jobs
@@ -18,6 +19,10 @@ from . import warmup
 ENV = "LOOKING_GLASS_STATS_FILE"
 _STARTED = threading.Lock()
 _THREAD: list[threading.Thread] = []
+
+
+def _write_text(text: str, path: Path) -> None:
+    path.write_text(text)
 
 
 def rss_bytes(pid: int | str = "self") -> int:
@@ -52,8 +57,7 @@ def start_stats_writer() -> None:
 
         def loop() -> None:
             while True:
-                data = json.dumps(snapshot())
-                atomic_write(target, lambda tmp: tmp.write_text(data))
+                atomic_write(target, partial(_write_text, json.dumps(snapshot())))
                 time.sleep(1.0)
         t = threading.Thread(target=loop, name="looking-glass-stats", daemon=True)
         t.start()

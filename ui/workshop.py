@@ -14,13 +14,12 @@ import streamlit as st
 from interp_core.errors import UserError
 
 from .navigation import PAGES, url_path_of
+from .room_state import ROLE, WAITING, role
 from .rooms import REGISTRY, ROOM_KEYS, NotPresenter, View, normalize, pretty
 from .runner import session_id
 
-ROLE = "_lg_room"  # ("present" | "follow" | "explore", code)
 APPLIED = "_lg_room_applied"  # the View a follower last switched to
 BASELINE = "_lg_room_baseline"  # (page, query) the follower's own run made of that view
-WAITING = "_lg_room_waiting"  # a follower's page found no presenter result for its inputs (ui.runner)
 NOTE = "_lg_room_note"  # a sentence to show once (room ended, you changed the view, forged code)
 POLL_S = 0.4  # followers' poll period: a change shows within about this plus one page run
 COUNT_S = 2.0  # the presenter's heartbeat and follower count refresh
@@ -39,22 +38,6 @@ def _alive(sid: str) -> bool:
 
 
 REGISTRY.alive = _alive
-
-
-def role() -> tuple[str, str] | None:
-    return st.session_state.get(ROLE)
-
-
-def following() -> bool:
-    r = role()
-    return r is not None and r[0] == "follow"
-
-
-def wait_for_presenter() -> None:
-    """A follower's page lacks the presenter's result for these inputs: say so; the poll reruns when it comes."""
-    st.session_state[WAITING] = True
-    st.info("Waiting for the presenter's result… (it appears here as soon as the presenter's page has it)",
-            icon="⏳")
 
 
 def _view_of_this_run(nav) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -49,7 +49,7 @@ class Ablation:
         """The canonical site the hook sits on."""
         return CHOICES[self.site].site(self.layer)
 
-    def at(self, **changes) -> "Ablation":
+    def at(self, **changes) -> Ablation:
         """A copy with some fields changed (sweeps move the layer, head or scale)."""
         return replace(self, **changes)
 
@@ -121,6 +121,7 @@ def resolve_positions(positions: str | Sequence[int], prompt_len: int) -> tuple[
         return None
     if positions == "last":
         return (prompt_len - 1,)
+    assert not isinstance(positions, str), positions  # "all" / "last" are the only words
     out = []
     for p in positions:
         q = p + prompt_len if p < 0 else p

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -10,6 +11,11 @@ from interp_core.ablation.interventions import Ablation
 SWEEP_COLUMNS = ["layer", "head", "scale", "kl", "target_prob_clean", "target_prob_ablated", "target_prob_delta",
                  "target_logit_delta", "target_rank_ablated", "top_token_ablated", "top_prob_ablated"]
 
+
+
+def _delta(ablated: float | None, clean: float | None) -> float | None:
+    """ablated - clean, or None without a target (both are None together)."""
+    return None if clean is None or ablated is None else ablated - clean
 
 @dataclass(frozen=True)
 class TokenProb:
@@ -46,12 +52,12 @@ class Comparison:
     @property
     def target_prob_delta(self) -> float | None:
         c, a = self.clean.target_prob, self.ablated.target_prob
-        return None if c is None else a - c
+        return None if c is None or a is None else a - c
 
     @property
     def target_logit_delta(self) -> float | None:
         c, a = self.clean.target_logit, self.ablated.target_logit
-        return None if c is None else a - c
+        return None if c is None or a is None else a - c
 
     def frame(self) -> pd.DataFrame:
         """Top-k side by side: rank, clean token/prob, ablated token/prob."""
@@ -130,7 +136,7 @@ class AblationResult:
 
     def to_dict(self) -> dict:
         m = self.main
-        out = {
+        out: dict[str, Any] = {
             "model": self.model, "ablation": self.ablation.label(), "tokens": list(self.tokens),
             "ablated_positions": "all" if self.positions is None else list(self.positions),
             "position": m.position, "target": self.target,
@@ -178,8 +184,8 @@ class AblationSweep:
             rows.append({
                 "layer": p.layer, "head": p.head, "scale": p.scale, "kl": p.kl,
                 "target_prob_clean": tp_c, "target_prob_ablated": tp_a,
-                "target_prob_delta": None if tp_c is None else tp_a - tp_c,
-                "target_logit_delta": None if tp_c is None else p.ablated.target_logit - self.clean.target_logit,
+                "target_prob_delta": _delta(tp_a, tp_c),
+                "target_logit_delta": None if tp_c is None else _delta(p.ablated.target_logit, self.clean.target_logit),
                 "target_rank_ablated": p.ablated.target_rank,
                 "top_token_ablated": p.ablated.top[0].token, "top_prob_ablated": p.ablated.top[0].prob,
             })
@@ -202,7 +208,6 @@ class AblationSweep:
         for p in self.points:
             recs.append({"layer": p.layer, "head": p.head, "scale": p.scale, "clean": self.clean.to_dict(),
                          "ablated": p.ablated.to_dict(), "kl": p.kl,
-                         "target_prob_delta": None if self.clean.target_prob is None
-                         else p.ablated.target_prob - self.clean.target_prob})
+                         "target_prob_delta": _delta(p.ablated.target_prob, self.clean.target_prob)})
         return {"model": self.model, "sweep": self.kind, "ablation": self.label(), "tokens": list(self.tokens),
                 "position": self.position, "target": self.target, "records": recs}

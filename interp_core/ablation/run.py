@@ -6,7 +6,6 @@ are never changed. Decoders are compared at the last prompt position; BERT at it
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -21,7 +20,6 @@ from interp_core.engine.sites import Site
 from interp_core.budgets import budgets
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
-from interp_core.estimates import ablate_flops, observe
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
 
@@ -70,11 +68,14 @@ def _target_id(lm: LoadedModel, target: str | None) -> int | None:
 
 
 def _resources(lm: LoadedModel, ablations: Sequence[Ablation], enc, reference, counterfactual, budget: int,
-               progress: Progress) -> tuple[dict, dict, tuple[dict, ...], str | None]:
+               progress: Progress | None) -> tuple[dict, dict, tuple[dict, ...], str | None]:
     """Reference statistics / patch sources for every hook site the ablations use (one pass each)."""
     sites = list(dict.fromkeys(a.hook_site for a in ablations))
     methods = {a.method for a in ablations}
-    stats, patches, align, ref_label = {}, {}, (), None
+    stats: dict = {}
+    patches: dict = {}
+    align: tuple = ()
+    ref_label: str | None = None
     if methods & set(NEEDS_REFERENCE):
         if reference is None:
             raise UserError("Mean, median and noise ablation need a reference corpus; choose one "
@@ -151,14 +152,13 @@ def run_ablation(lm: LoadedModel, prompt: str, ab: Ablation, *, target: str | No
     comps = tuple(Comparison(p, enc.tokens[p], _side(lm, clean[i], tid, top_k), _side(lm, ablated[i], tid, top_k),
                              kl_divergence(clean[i], ablated[i])) for i, p in enumerate(preds))
 
-    gen_c = gen_a = ()
+    gen_c: tuple[int, ...] = ()
+    gen_a: tuple[int, ...] = ()
     if generate:
         sub = None if progress is None else (lambda f, m: tick(m))
-        t0 = time.perf_counter()
         gen_c, gen_a = greedy_pair(lm, enc.input_ids, generate, hooks, sub, "Clean and ablated generation")
-        observe(lm, "generate", ablate_flops(lm.info, T, generate), time.perf_counter() - t0)
     repair = None
-    if self_repair:
+    if self_repair and out_site is not None:
         t = tid if tid is not None else int(clean[0].argmax())
         abl_out = lm.run(enc.input_ids, capture=[out_site], interventions=hooks, need_logits=False).cache[out_site]
         tick("Direct effect")

@@ -37,7 +37,8 @@ def sweep(lm: LoadedModel, prompt: str, ab: Ablation, kind: str, *, target: str 
             raise UserError("Token embeddings have no layers to sweep; pick resid, attn_out, head, mlp_out or neuron.")
         layers = CHOICES[ab.site].layers(a.n_layers)
         variants = [ab.at(layer=l) for l in layers]
-        keys = [(l, None, ab.scale if ab.method == "scale" else None) for l in layers]
+        keys: list[tuple[int | None, int | None, float | None]] = [
+            (l, None, ab.scale if ab.method == "scale" else None) for l in layers]
     elif kind == "heads":
         variants, keys = [], []
         for l in range(a.n_layers):
@@ -79,10 +80,10 @@ def sweep(lm: LoadedModel, prompt: str, ab: Ablation, kind: str, *, target: str 
                 clean = lg
                 tick("Clean run")
                 continue
-            l, h, s = item[1]
-            points.append(SweepPoint(l, h, s, _side(lm, lg, tid, top_k), kl_divergence(clean, lg)))
-            where = f"layer {l}" + (f" head {h}" if h is not None and kind == "heads" else "") + \
-                (f" scale {s:g}" if kind == "scale" else "")
+            at_layer, at_head, at_scale = item[1]
+            points.append(SweepPoint(at_layer, at_head, at_scale, _side(lm, lg, tid, top_k), kl_divergence(clean, lg)))
+            where = f"layer {at_layer}" + (f" head {at_head}" if at_head is not None and kind == "heads" else "") + \
+                (f" scale {at_scale:g}" if kind == "scale" else "")
             tick(f"Sweep: {where} ({len(points)}/{len(variants)})")
     return AblationSweep(kind, ab, lm.spec.name, enc.tokens, pred, target or None, _side(lm, clean, tid, top_k),
                        tuple(points))

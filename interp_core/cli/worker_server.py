@@ -105,7 +105,7 @@ def serve(path: Path | None = None, preload: str | None = "default") -> None:
                 op = req.get("op")
                 if op == "ping":
                     send(conn, {"pid": os.getpid(), "since": started, "path": str(path), **mine,
-                                 "models": [repr(s) for s in cli_main.RESIDENT], "served": served[0]})
+                                 "models": [repr(s) for s in cli_main.RESIDENT or ()], "served": served[0]})
                 elif op == "stop":
                     send(conn, {"stopping": os.getpid()})
                     stopping.set()
@@ -202,6 +202,7 @@ def command(argv: list[str]) -> int:
         if args.action == "run":
             serve(preload=preload)
             return 0
+        info: dict | None
         if args.action in ("start", "restart"):
             info = start(args.model)
             print(json.dumps(info) if args.json else

@@ -58,8 +58,9 @@ class AttentionPatterns:
         if self.kinds[i] == "bidirectional":
             return np.ones((t, t), dtype=bool)
         ok = k <= q
-        if self.kinds[i] == "sliding":
-            ok &= q - k < int(self.windows[i])
+        window = self.windows[i]
+        if self.kinds[i] == "sliding" and window is not None:  # a sliding layer always has its window
+            ok &= q - k < int(window)
         return ok
 
     def frame(self, layer: int | None = None, head: int | None = None) -> pd.DataFrame:

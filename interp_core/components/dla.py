@@ -117,12 +117,15 @@ def direct_logit_attribution(lm: LoadedModel, prompt: str, target: str | None, *
     # no LM head over every position (262k-wide for Gemma): the one position's logits are computed below
     res = lm.run(enc.input_ids, capture=sites, interventions=interventions, need_logits=False)
     c = {s: v[0, pos] for s, v in res.cache.items()}  # site -> (D,) or (H, Dh) at the position
+    norm, head = a.final_norm_module(), a.unembed_module()
+    assert norm is not None and head is not None  # check_dla_supported: a decoder with a final norm and LM head
     with torch.inference_mode():  # (V,) the model's logits here, before any soft-capping; split models: each
-        normed = a.final_norm_module()(c[Site("resid", n)].to(module_device(a.final_norm_module())))  # module's device
-        raw = a.unembed_module()(normed.to(module_device(a.unembed_module())))
+        normed = norm(c[Site("resid", n)].to(module_device(norm)))  # module's device
+        raw = head(normed.to(module_device(head)))
     if tid is None:
         tid = int(a.finish_logits(raw).argmax())
         target = lm.token_strings([tid])[0]
+    assert target is not None
     with torch.inference_mode():
         fn = freeze(a.final_norm_module(), c[Site("resid", n)])
         w_u = a.unembed_matrix()

@@ -33,7 +33,7 @@ def parameter_breakdown(lm: LoadedModel) -> pd.DataFrame:
     embed = count(a.embed_module().parameters())  # first, so a tied unembedding counts here
     for layer, block in enumerate(a.blocks()):
         attn = {id(p) for p in a.attn_module(layer).parameters()}
-        parts = {"attention": [], "MLP": [], "norms": []}
+        parts: dict[str, list] = {"attention": [], "MLP": [], "norms": []}
         for name, p in block.named_parameters():
             parts["attention" if id(p) in attn else "norms" if _is_norm(name) else "MLP"].append(p)
         rows += [(str(layer), layer, part, count(ps)) for part, ps in parts.items()]

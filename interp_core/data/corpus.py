@@ -41,7 +41,7 @@ class Corpus:
     sha256: str  # of the UTF-8 text
 
     @classmethod
-    def from_text(cls, text: str, name: str = "pasted text", source: str = "pasted") -> "Corpus":
+    def from_text(cls, text: str, name: str = "pasted text", source: str = "pasted") -> Corpus:
         if not isinstance(text, str):
             raise UserError("The corpus must be text.")
         if "\x00" in text:
@@ -53,7 +53,7 @@ class Corpus:
         return cls(text, name, source, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
     @classmethod
-    def from_bytes(cls, data: bytes, name: str, source: str) -> "Corpus":
+    def from_bytes(cls, data: bytes, name: str, source: str) -> Corpus:
         """Decode an upload or file: UTF-8 (with BOM) only; anything else is refused with a clear message."""
         if len(data) > 4 * MAX_CHARS:
             raise UserError(f"'{name}' is {len(data):,} bytes; the limit is {4 * MAX_CHARS:,}.")
@@ -63,7 +63,7 @@ class Corpus:
             raise UserError(f"'{name}' is not valid UTF-8 text (bad byte at position {e.start}); save it as UTF-8.") from e
         return cls.from_text(text, name, source)
 
-    def map_text(self, fn) -> "Corpus":
+    def map_text(self, fn) -> Corpus:
         """A corpus with `fn` applied to the text (hash recomputed)."""
         new = fn(self.text)
         return self if new == self.text else Corpus.from_text(new, self.name, self.source)

@@ -24,7 +24,7 @@ from interp_core.settings import load_settings
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
 
-_FINGERPRINTS: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
+_FINGERPRINTS: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 TOKENS_VERSION = 2
 
 

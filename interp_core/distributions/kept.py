@@ -9,7 +9,6 @@ a value can land at most one fine bin (≈ 1/1,000 of the range) away from where
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -20,7 +19,6 @@ from interp_core.distributions.run import DistAccumulator, DistResult, _batches,
 from interp_core.distributions.sampling import Sample
 from interp_core.engine.sites import DIST_SITES, choice
 from interp_core.errors import UserError
-from interp_core.estimates import dist_flops, observe
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
 
@@ -58,9 +56,9 @@ class KeptDistributions:
         lo = np.array([min(p.moments[i].min for p in parts if p.moments[i].n) for i in range(acc.L)])
         hi = np.array([max(p.moments[i].max for p in parts if p.moments[i].n) for i in range(acc.L)])
         edges = _grid(float(lo.min()), float(hi.max()), bins)
-        counts = sum(_rebin(p.hist, edges) for p in parts)  # (L, bins)
+        counts = np.sum([_rebin(p.hist, edges) for p in parts], axis=0)  # (L, bins)
         own_edges = tuple(_grid(float(a), float(b), bins) for a, b in zip(lo, hi))
-        own_counts = tuple(sum(_rebin(p.own[i], e)[0] for p in parts) for i, e in enumerate(own_edges))
+        own_counts = tuple(np.sum([_rebin(p.own[i], e)[0] for p in parts], axis=0) for i, e in enumerate(own_edges))
         return replace(res, edges=edges, counts=counts, own_edges=own_edges, own_counts=own_counts)
 
 
@@ -118,7 +116,6 @@ def measure(lm: LoadedModel, sample: Sample, *, site: str = "resid", scatter_poi
                             scatter_points=scatter_points, seed=seed + 1)
     first.rate = rest.rate  # position 0 sampled as densely as the rest, so the merged scatter stays uniform
     total, done = sample.n_tokens, 0
-    t0 = time.perf_counter()
     for idx in _batches(sample, batch_tokens):
         ids = torch.tensor([sample.sequences[i] for i in idx], dtype=torch.long)  # (B, T)
         B, T = ids.shape
@@ -131,6 +128,5 @@ def measure(lm: LoadedModel, sample: Sample, *, site: str = "resid", scatter_poi
         done += B * T
         if progress is not None:
             progress(done / total, f"{done:,} / {total:,} tokens")
-    observe(lm, "dist", dist_flops(lm.info, total), time.perf_counter() - t0)
-    return KeptDistributions(lm.spec.name, site, tuple(s.layer for s in sites), len(sample.sequences),
+    return KeptDistributions(lm.spec.name, site, tuple(s.layer for s in sites if s.layer is not None), len(sample.sequences),
                              sample.description, rest, first)

@@ -226,11 +226,11 @@ def activation_distributions(lm: LoadedModel, sample: Sample, *, site: str = "re
         acts = np.stack([res.cache[s][:, skip:].float().reshape(B * (T - skip), -1).cpu().numpy()
                          for s in sites])  # (L, B*(T-skip), D)
         del res
-        seq = np.repeat(np.asarray(idx), T - skip)
+        seq: np.ndarray = np.repeat(np.asarray(idx), T - skip)
         pos = np.tile(np.arange(skip, T), B)
         acc.add(acts, seq, pos)
         done += B * T
         if progress is not None:
             progress(done / total, f"{done:,} / {total:,} tokens")
-    return acc.result(model=lm.spec.name, site=site, layers=[s.layer for s in sites],
+    return acc.result(model=lm.spec.name, site=site, layers=[s.layer for s in sites if s.layer is not None],
                       n_sequences=len(sample.sequences), exclude_first=exclude_first, sample=sample.description)

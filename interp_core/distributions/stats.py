@@ -31,7 +31,7 @@ class Moments:
         m2b, m3b, m4b = float(d2.sum()), float((d2 * d).sum()), float((d2 * d2).sum())
         self._merge(nb, mb, m2b, m3b, m4b, float(v.min()), float(v.max()))
 
-    def merge(self, other: "Moments") -> None:
+    def merge(self, other: Moments) -> None:
         """Fold another stream's moments into this one (as if its values had been added here)."""
         if other.n:
             self._merge(other.n, other.mean, other.m2, other.m3, other.m4, other.min, other.max)
@@ -79,7 +79,7 @@ class SharedHistogram:
         self.max_bins = int(max_bins)
         self.w: float | None = None
         self.a = self.b = 0  # absolute indices of the first and one-past-last bin
-        self.counts = np.zeros((n_layers, 0), dtype=np.int64)  # (L, b - a)
+        self.counts: np.ndarray = np.zeros((n_layers, 0), dtype=np.int64)  # (L, b - a)
 
     def _index(self, v: np.ndarray) -> np.ndarray:
         """Absolute bin index k with k·w <= v < (k+1)·w, exact in floating point."""
@@ -101,13 +101,13 @@ class SharedHistogram:
             self.w *= 2
             ka, kb = ka // 2, (kb - 1) // 2 + 1
             if counts.shape[1]:
-                idx = np.arange(ca, ca + counts.shape[1]) // 2
+                idx: np.ndarray = np.arange(ca, ca + counts.shape[1]) // 2
                 na, nb = int(idx[0]), int(idx[-1]) + 1
-                merged = np.zeros((counts.shape[0], nb - na), dtype=np.int64)
+                merged: np.ndarray = np.zeros((counts.shape[0], nb - na), dtype=np.int64)
                 for i in range(counts.shape[0]):
                     merged[i] = np.bincount(idx - na, weights=counts[i], minlength=nb - na)
                 counts, ca = merged, na
-        grown = np.zeros((counts.shape[0], kb - ka), dtype=np.int64)
+        grown: np.ndarray = np.zeros((counts.shape[0], kb - ka), dtype=np.int64)
         grown[:, ca - ka: ca - ka + counts.shape[1]] = counts
         self.counts, self.a, self.b = grown, ka, kb
 
@@ -154,10 +154,11 @@ class CrossLayer:
             self.s1 += c.sum(axis=1)
         self.n += x.shape[1]
 
-    def merge(self, other: "CrossLayer") -> None:
+    def merge(self, other: CrossLayer) -> None:
         """Fold another stream's sums into this one (re-shifted to this one's shift)."""
         if not other.n:
             return
+        assert other.shift is not None  # set with its first batch (other.n > 0)
         if self.shift is None:
             self.shift, self.s1, self.s2, self.n = other.shift.copy(), other.s1.copy(), other.s2.copy(), other.n
             return

@@ -58,7 +58,7 @@ def _build(weight: torch.Tensor) -> _Screen:
             h = torch.randn(4, w.shape[1], generator=g) * torch.tensor([[1.0], [10.0], [100.0], [1000.0]])
             exact = h @ w.float().T
             scr = (h.to(torch.float16) @ w16.T).float()
-            ok = bool((torch.isfinite(scr).all() and ((scr - exact).abs() <= _bound(h, screen, scr)).all()))
+            ok = bool(torch.isfinite(scr).all() and ((scr - exact).abs() <= _bound(h, screen, scr)).all())
     return screen if ok else _Screen(w16, screen.row_norm, weight._version, id(weight), False)
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
 
+MARK = "_looking_glass"  # set on every hook function registered here, to count ours apart from HF's
 Intervention = Callable[[torch.Tensor], torch.Tensor]
 """Receives a site's activation ((B, T, ...), heads as (B, T, H, Dh)) and returns its replacement."""
 
@@ -72,7 +73,7 @@ def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, c
                 return (new, *args[1:]), kwargs
             new = transform(kwargs["hidden_states"])
             return args, {**kwargs, "hidden_states": new}
-        pre_hook._looking_glass = True
+        setattr(pre_hook, MARK, True)
         return pre_hook
 
     def post_hook(module, args, output):
@@ -88,13 +89,13 @@ def _make_hook(lm: LoadedModel, site: Site, intervention: Intervention | None, c
         if isinstance(output, torch.Tensor):
             return new
         return (new, *output[1:])
-    post_hook._looking_glass = True
+    setattr(post_hook, MARK, True)
     return post_hook
 
 
 def our_hooks(module: torch.nn.Module) -> int:
     """How many Looking Glass hooks (marked `_looking_glass`) sit on `module` itself (HF registers its own too)."""
-    return sum(bool(getattr(fn, "_looking_glass", False))
+    return sum(bool(getattr(fn, MARK, False))
                for fn in (*module._forward_hooks.values(), *module._forward_pre_hooks.values()))
 
 
@@ -144,7 +145,7 @@ def hooked(lm: LoadedModel, capture: Iterable[Site] = (), interventions: Mapping
                     if threading.get_ident() != owner:
                         return None
                     raise StopForward
-                stop._looking_glass = True
+                setattr(stop, MARK, True)
                 blocks = lm.adapter.blocks()
                 if stop_after_block < 0:  # only embeddings needed: stop as block 0 is entered
                     handles.append(blocks[0].register_forward_pre_hook(stop))

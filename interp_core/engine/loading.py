@@ -168,6 +168,7 @@ def _dispatch(model: torch.nn.Module, spec: ModelSpec) -> torch.nn.Module:
     """Split an already loaded model (pickle checkpoints) with Accelerate's dispatch_model."""
     from accelerate import dispatch_model, infer_auto_device_map
 
+    assert spec.device_map is not None  # only a spec with a device map is dispatched
     dmap = device_map_value(spec.device_map)
     if isinstance(dmap, str):
         dmap = infer_auto_device_map(model, no_split_module_classes=getattr(model, "_no_split_modules", None))

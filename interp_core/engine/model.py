@@ -5,6 +5,7 @@ import weakref
 from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -62,7 +63,7 @@ class ForwardResult:
     cache: dict[Site, torch.Tensor] = field(default_factory=dict)
 
 
-LIVE_MODELS: "weakref.WeakSet[LoadedModel]" = weakref.WeakSet()  # every model in memory, for hook audits
+LIVE_MODELS: weakref.WeakSet[LoadedModel] = weakref.WeakSet()  # every model in memory, for hook audits
 
 
 def live_hooks() -> int:
@@ -74,7 +75,7 @@ def live_hooks() -> int:
 class LoadedModel:
     spec: ModelSpec
     model: torch.nn.Module
-    tokenizer: object
+    tokenizer: Any
     adapter: Adapter
     source: str
     lock: PriorityLock = field(default_factory=PriorityLock)  # short requests before a long job's next batch

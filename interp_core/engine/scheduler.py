@@ -280,7 +280,7 @@ class PriorityLock:
         else:
             self._owner = None
 
-    def __enter__(self) -> "PriorityLock":
+    def __enter__(self) -> PriorityLock:
         self.acquire()
         return self
 

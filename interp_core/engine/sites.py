@@ -30,6 +30,16 @@ def n_site_layers(kind: str, n_layers: int) -> int:
     return n_layers + 1 if kind == "resid" else n_layers
 
 
+def layer_label(kind: str, layer: int) -> str:
+    """Short axis label of a layer of a site kind: 'emb' for the residual stream before block 0, else the number."""
+    return "emb" if kind == "resid" and layer == 0 else str(layer)
+
+
+def layer_title(label: str) -> str:
+    """The long form of a layer label: 'embeddings' or 'layer 3'."""
+    return "embeddings" if label == "emb" else f"layer {label}"
+
+
 def site_width(kind: str, shape) -> int:
     """Size of a site's last dimension (heads: H*Dh before reshaping; patterns: the key length is not fixed).
 
@@ -65,7 +75,7 @@ class Site:
         return self.kind if self.layer is None else f"{self.kind}.{self.layer}"
 
     @classmethod
-    def parse(cls, text: str) -> "Site":
+    def parse(cls, text: str) -> Site:
         kind, _, layer = text.partition(".")
         if layer and not layer.lstrip("-").isdigit():
             raise UserError(f"Site '{text}' has a non-integer layer.")
@@ -111,8 +121,7 @@ class SiteChoice:
         return site_width(self.kind, shape)
 
     def layer_label(self, layer: int) -> str:
-        """Short axis label: 'emb' for the residual stream before block 0, else the layer number."""
-        return "emb" if self.kind == "resid" and layer == 0 else str(layer)
+        return layer_label(self.kind, layer)
 
     def check_layer(self, layer: int, n_model_layers: int) -> None:
         top = self.top_layer(n_model_layers)
@@ -137,6 +146,7 @@ CHOICES: dict[str, SiteChoice] = {c.name: c for c in (
 NEURON_SITES = ("resid", "mlp")
 DIST_SITES = ("resid", "attn_out", "mlp_out", "mlp")
 ABLATION_SITES = ("resid", "attn_out", "head", "mlp_out", "neuron", "embed")
+PATCHING_SITES = ("resid", "attn_out", "mlp_out", "head", "neuron")  # what a patched component can be
 
 
 def choice(name: str, allowed: tuple[str, ...] | None = None) -> SiteChoice:

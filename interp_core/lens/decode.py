@@ -157,7 +157,7 @@ def _decode_block(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequenc
             merged_v, pick = torch.cat([top_v[grow], cv], 1).topk(k, dim=-1)
             top_i[grow] = torch.cat([top_i[grow], ci + v0], 1).gather(1, pick)
             top_v[grow] = merged_v
-        if moments is None:
+        if s1_parts is not None and s2_parts is not None:  # no kept moments: sum the logits chunk by chunk
             torch.sum(logits, -1, out=s1_parts[:, c])
             torch.linalg.vector_norm(logits, dim=-1, out=s2_parts[:, c])
         for t_val, ids, cnt, own in zip(t_logits, t_ids, counts, own_rows):
@@ -173,11 +173,12 @@ def _decode_block(head: LensHead, hidden: torch.Tensor, k: int, targets: Sequenc
             frac = span[0] + (span[1] - span[0]) * (c + 1) / n_chunks
             progress(frac, f"{label}: vocabulary chunk {c + 1}/{n_chunks}")
     lse = torch.logsumexp(lse_parts, -1)
-    if moments is None:
+    if s1_parts is not None and s2_parts is not None:
         mean = s1_parts.double().sum(-1) / vocab
         var = ((s2_parts.double() ** 2).sum(-1) / vocab - mean * mean).clamp_min(0.0)
         std = var.sqrt()
     else:
+        assert moments is not None  # the parts are left out exactly when the moments are kept
         mean, std = moments.mean_std(x)
     cpu = lambda t: t.detach().to("cpu")  # noqa: E731
     return RowStats(
@@ -200,6 +201,7 @@ def target_zscores(head: LensHead, hidden: torch.Tensor, ids: torch.Tensor, prog
     if progress is not None:
         progress(span[0], f"{label}: logit moments")
     moments = head_moments(head.weight, head.bias)
+    assert moments is not None  # computed unless cached_only
     x = head.pre_rows(hidden)  # (N, D), where the unembedding lives (split models)
     logit = _direct_logits(head, x, ids.to(x.device))  # (N,)
     mean, std = moments.mean_std(x)

@@ -23,9 +23,9 @@ from interp_core.engine.placement import module_device
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
 from interp_core.lens.decode import LensHead, TargetRequest, decode_stats
-from interp_core.lens.trajectory import Trajectory, default_position, require_mask, snap_layer, trajectory  # noqa: F401 (re-exported)
+from interp_core.lens.trajectory import require_mask
 from interp_core.results import Progress
-from interp_core.engine.sites import Site, n_site_layers
+from interp_core.engine.sites import Site, layer_label, n_site_layers
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class LensResult:
         return int(self.top_ids.shape[-1])
 
     def layer_labels(self) -> list[str]:
-        return ["embed" if layer == 0 else str(layer) for layer in self.layers]
+        return [layer_label("resid", layer) for layer in self.layers]
 
     def top_tokens(self, layer_index: int, position: int, k: int | None = None) -> list[str]:
         ids = self.top_ids[layer_index, position, : k or self.top_k]
@@ -150,6 +150,7 @@ def lens_head(lm: LoadedModel, method: str) -> LensHead:
     if method == "dot-product":
         return LensHead(lambda h: h, adapter.unembed_matrix(), None, lambda x: x, linear=True)
     head = adapter.unembed_module()
+    assert head is not None  # resolve_method refused models without an LM head
     if method == "full-head":  # BertLMPredictionHead: transform (dense, GELU, LayerNorm) then decoder
         return LensHead(head.transform, head.decoder.weight, head.decoder.bias, finish, linear)
     norm = adapter.final_norm_module()
@@ -211,6 +212,7 @@ def compute_lens(lm: LoadedModel, prompt: str, method: str = "auto", top_k: int 
         st = decode_stats(head, rows, top_k, reqs, progress, (0.05, 1.0))
         tgt_ids_pos = torch.full((n_pos,), target_id, dtype=torch.long)
         t_logit, t_rank = st.target_logits[0], st.target_ranks[0]
+        assert t_rank is not None  # asked for (rank=True)
         top_v, top_i, lse, mean, std = st.top_vals, st.top_ids, st.lse, st.mean, st.std
         next_logit = st.target_logits[1] if decoder else None
     else:

@@ -53,7 +53,7 @@ def head_moments(weight: torch.Tensor, bias: torch.Tensor | None, cached_only: b
     """The moments of (weight, bias), computed once per weight tensor; `cached_only` never computes."""
     with _lock:
         entry = _cache.get(id(weight))
-    if entry is not None and entry[0]() is weight and entry[1].version == weight._version:
+    if entry is not None and entry[0]() is weight and entry[1].version == getattr(weight, "_version", None):
         return entry[1]
     if cached_only:
         return None
@@ -73,7 +73,9 @@ def head_moments(weight: torch.Tensor, bias: torch.Tensor | None, cached_only: b
         moments = HeadMoments(vocab, weight._version, gram, w_sum, wb,
                               float(b.sum()) if b is not None else 0.0, float((b * b).sum()) if b is not None else 0.0)
     key = id(weight)
-    ref = weakref.ref(weight, lambda r, key=key: _forget(key, r))
+    def forget(r: weakref.ref, key: int = key) -> None:
+        _forget(key, r)
+    ref = weakref.ref(weight, forget)
     with _lock:
         _cache[key] = (ref, moments)
     return moments

@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -17,10 +16,9 @@ import numpy as np
 import torch
 
 from interp_core.errors import UserError
-from interp_core.estimates import lens_flops, observe
 from interp_core.lens.decode import TargetRequest, _direct_logits, decode_stats
-from interp_core.lens.logit_lens import (LensResult, LensTarget, compute_lens, default_position, lens_head,
-                                         require_mask)
+from interp_core.lens.logit_lens import LensResult, LensTarget, compute_lens, lens_head
+from interp_core.lens.trajectory import default_position, require_mask
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
 
@@ -29,13 +27,8 @@ if TYPE_CHECKING:
 
 
 def lens_decode(lm: LoadedModel, prompt: str, method: str = "auto", top_k: int = 10, progress: Progress | None = None) -> LensResult:
-    """The expensive step: forward pass + top-k decode, tracking each position's final prediction.
-
-    Its throughput is recorded for estimates (interp_core.estimates, kind "lens")."""
-    t0 = time.perf_counter()
-    res = compute_lens(lm, prompt, method, top_k, None, progress)
-    observe(lm, "lens", lens_flops(lm.info, len(res.tokens), len(res.layers)), time.perf_counter() - t0)
-    return res
+    """The expensive step: forward pass + top-k decode, tracking each position's final prediction."""
+    return compute_lens(lm, prompt, method, top_k, None, progress)
 
 
 def retarget(lm: LoadedModel, result: LensResult, target: str | None, positions: Sequence[int] | None = None,
@@ -82,7 +75,9 @@ def retarget(lm: LoadedModel, result: LensResult, target: str | None, positions:
         hid = result.hidden[:, p]  # (S, D)
         st = decode_stats(head, hid, 1, [TargetRequest(torch.full((S,), int(ids_pos[p]), dtype=torch.long))],
                           progress, label=f"Ranking the target at position {p}")
-        rank[:, p] = st.target_ranks[0].numpy()
+        ranks = st.target_ranks[0]
+        assert ranks is not None  # asked for (rank=True)
+        rank[:, p] = ranks.numpy()
         exact[:, p] = True
     new_ids = [int(i) for i in ids_pos.tolist() if int(i) not in result.token_text]
     token_text = {**result.token_text, **dict(zip(new_ids, lm.token_strings(new_ids)))} if new_ids else result.token_text

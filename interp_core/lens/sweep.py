@@ -67,7 +67,7 @@ def next_token_sweep(result: LensResult) -> LensSweep:
         raise UserError("The next-token sweep is for decoders; BERT uses the masked sweep.")
     if len(result.tokens) < 2:
         raise UserError("The prompt needs at least two tokens to score next-token predictions.")
-    z = result.next_zscore[:, :-1].astype(np.float32)  # (S, T-1)
+    z: np.ndarray = result.next_zscore[:, :-1].astype(np.float32)  # (S, T-1)
     return LensSweep("next-token", result.model, result.method, tuple(result.tokens[1:]),
                        tuple(range(len(result.tokens) - 1)), result.layers, z, minmax_per_column(z))
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from interp_core.engine.integrity import weight_fingerprint
 from interp_core.errors import UserError
 from interp_core.neurons.scan_state import ScanState
 from interp_core.results import Progress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
@@ -40,12 +41,10 @@ class ScanWorker:
         # activation is bit-identical to the single-process scan (Ray's num_cpus=1 only schedules).
         torch.set_num_threads(threads)
         self.lm = load_model(spec)
-        self.states = {}
-        self.tc = None
+        self.states: dict[int, ScanState] = {}
+        self.tc: Any = None  # the tokenized corpus, sent with begin()
 
     def fingerprint(self) -> str:
-        from interp_core.neurons.scan import weight_fingerprint
-
         return weight_fingerprint(self.lm)
 
     def begin(self, tc, sites: dict, width: int, top_k: int, threshold: float) -> None:
@@ -82,7 +81,7 @@ def connect(address: str = "auto"):
     root = str(Path(__file__).resolve().parents[2])
     env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
-    runtime_env = {"env_vars": env}
+    runtime_env: dict[str, Any] = {"env_vars": env}
     if address not in (None, "", "auto", "local"):
         runtime_env["py_modules"] = [str(Path(root) / "interp_core")]  # remote nodes get this code
     try:
@@ -134,7 +133,6 @@ def shards(n_batches: int, workers: int) -> list[tuple[int, int]]:
 def ray_scan(lm: LoadedModel, tc, sites: dict, *, width: int, top_k: int, threshold: float, batches: list, n_used: int,
              address: str = "auto", workers: int | None = None, progress: Progress | None = None) -> dict:
     """{layer: merged ScanState} for the given batches, computed by Ray actors; exact merge in batch order."""
-    from interp_core.neurons.scan import weight_fingerprint
 
     ray = connect(address)
     actors, key = _pool(ray, lm.spec, address, workers, len(batches))

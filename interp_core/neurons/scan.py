@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 
 from interp_core.engine.model import LoadedModel
 from interp_core.budgets import budgets
@@ -24,6 +22,7 @@ from interp_core.errors import UserError
 from interp_core.results import Progress, atomic_write
 from interp_core.engine.sites import NEURON_SITES, choice
 from interp_core.engine.compiled import wants_compile
+from interp_core.engine.integrity import weight_fingerprint
 from interp_core.neurons.scan_pass import CPU_BATCH, MAX_BATCH, auto_batch_size, run_batches, window_batches
 from interp_core.neurons.scan_state import RESERVOIR, SAMPLE_SEED, ScanState
 from interp_core.neurons.seed import check_dim, validate
@@ -35,7 +34,6 @@ SCAN_VERSION = 1
 MAX_TOP_K = 1000  # kept per neuron: (k, M) buffers; more is never useful and could exhaust memory
 STAT_COLUMNS = ["index", "mean", "std", "max", "min", "frac_active"]
 TOP_COLUMNS = ["rank", "token", "token_id", "activation", "index", "window_start", "window_end", "context"]
-_WEIGHT_FP: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -95,26 +93,6 @@ class ScanResult:
                         "min": float(st["min"]), "frac_active": float(st["frac_active"]),
                         "top": [{**r, "bos_prepended": bos} for r in top.drop(columns="rank").to_dict("records")]})
         return {**self.provenance, "neurons": out}
-
-
-def weight_fingerprint(lm: LoadedModel) -> str:
-    """Cheap identity of the weights: every parameter's name, shape and first/last values (memoized per model;
-    parameters offloaded to disk by a device map contribute name, shape and dtype only)."""
-    try:
-        return _WEIGHT_FP[lm.model]
-    except KeyError:
-        pass
-    h = hashlib.sha256()
-    with torch.no_grad():
-        for name, p in lm.model.named_parameters():
-            flat = p.detach().reshape(-1)
-            h.update(name.encode() + str(tuple(p.shape)).encode() + str(p.dtype).encode())
-            if p.device.type == "meta":  # offloaded by a device map: its values are not in memory
-                continue
-            h.update(flat[:512].float().cpu().numpy().tobytes() + flat[-512:].float().cpu().numpy().tobytes())
-    fp = h.hexdigest()[:24]
-    _WEIGHT_FP[lm.model] = fp
-    return fp
 
 
 def _params(lm: LoadedModel, tc, site, layer, top_k, seq_len, batch_size, max_tokens, threshold) -> dict:

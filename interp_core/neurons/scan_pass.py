@@ -27,7 +27,7 @@ GPU_MEMORY_BUDGET = 0.6  # share of the free GPU memory one scan pass may use
 def window_batches(n_used: int, seq_len: int, batch_size: int) -> list[tuple[np.ndarray, int]]:
     """Consecutive windows [s, s+seq_len) covering [0, n_used): full-length batches, then the shorter tail alone."""
     n_full = n_used // seq_len
-    starts = np.arange(n_full, dtype=np.int64) * seq_len
+    starts: np.ndarray = np.arange(n_full, dtype=np.int64) * seq_len
     out = [(starts[i:i + batch_size], seq_len) for i in range(0, n_full, batch_size)]
     tail = n_used - n_full * seq_len
     if tail:

@@ -58,7 +58,7 @@ class ScanState:
     reservoir: int
 
     @classmethod
-    def empty(cls, width: int, top_k: int, device, threshold: float = 0.0, reservoir: int = RESERVOIR) -> "ScanState":
+    def empty(cls, width: int, top_k: int, device, threshold: float = 0.0, reservoir: int = RESERVOIR) -> ScanState:
         m, k = width, top_k
         return cls(top_v=torch.full((k, m), -torch.inf, device=device),
                    top_i=torch.full((k, m), -1, dtype=torch.long, device=device),
@@ -120,7 +120,7 @@ class ScanState:
         self.sample = all_rows[torch.from_numpy(order).to(all_rows.device)]
         self.sample_hash, self.sample_index = all_h[order], all_i[order]
 
-    def merge(self, other: "ScanState") -> "ScanState":
+    def merge(self, other: ScanState) -> ScanState:
         """Fold another shard's state into this one (exact for top-k, extrema, counts and the sample)."""
         if other.top_v.shape != self.top_v.shape:
             raise ValueError(f"cannot merge scan states of shapes {tuple(self.top_v.shape)} and {tuple(other.top_v.shape)}")
@@ -136,7 +136,7 @@ class ScanState:
         self.n += other.n
         return self
 
-    def to(self, device) -> "ScanState":
+    def to(self, device) -> ScanState:
         """A copy with every tensor on `device` (e.g. 'cpu' before sending a shard's state home)."""
         t = {k: getattr(self, k).to(device) for k in ("top_v", "top_i", "total", "total_sq", "vmax", "vmin",
                                                       "active", "sample")}

@@ -6,7 +6,6 @@ samples are reported with their context and enough provenance to recompute them.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,6 @@ import torch
 from interp_core.budgets import budgets
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
-from interp_core.estimates import observe, seed_flops
 from interp_core.engine.sites import NEURON_SITES, Site, choice
 from interp_core.data.tokens import TokenizedCorpus, context, context_text, display_tokens
 from interp_core.results import Progress
@@ -86,7 +84,6 @@ def seed_method(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layer: int, 
         raise UserError("The batch size and the number of samples must be at least 1.")
     budgets().seed_tokens.check(samples * batch_size * seq_len)
     offsets = sample_offsets(tc.n_tokens, seq_len, batch_size, samples, seed)  # (N, B)
-    t0 = time.perf_counter()
     picked: list[tuple[int, float]] = []  # (global index, activation) per sample
     win_start: list[int] = []
     for s in range(samples):
@@ -105,7 +102,6 @@ def seed_method(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layer: int, 
         win_start.append(start)
         if progress is not None:
             progress((s + 1) / samples, f"sample {s + 1:,}/{samples:,} · {(s + 1) * batch_size * seq_len:,} tokens")
-    observe(lm, "seed", seed_flops(lm.info, samples, batch_size, seq_len, hook_site.block), time.perf_counter() - t0)
     rows = []
     for s, ((idx, act), start) in enumerate(zip(picked, win_start)):
         tid = int(tc.ids[idx])

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from interp_core.engine.sites import Site, n_site_layers
+from interp_core.engine.sites import Site, layer_label, n_site_layers
 from interp_core.patching.batched import Component, run_components
 from interp_core.patching.metric import raw_metric
 from interp_core.patching.prepared import Prepared, prepare, with_metric
@@ -61,7 +61,7 @@ class Attribution:
         for k in ([kind] if kind else list(SCREENS)):
             m = self.matrix(k)
             for layer in range(m.shape[0]):
-                ll = "emb" if k == "resid" and layer == 0 else str(layer)
+                ll = layer_label(k, layer)
                 for j in range(m.shape[1]):
                     pos = None if k in ("head", "neuron") else self.prep.positions[j]
                     rows.append({"component": k, "layer": layer, "layer_label": ll, "position": pos,

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from interp_core.engine.batching import rows_per_pass
-from interp_core.engine.sites import Site
+from interp_core.engine.sites import CHOICES, PATCHING_SITES, Site
 from interp_core.errors import UserError
 from interp_core.patching.metric import raw_metric
 from interp_core.patching.prepared import Prepared
@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
 
-KINDS: dict[str, str] = {  # component kind -> canonical site kind
-    "resid": "resid", "attn_out": "attn_out", "mlp_out": "mlp_out", "head": "attn_heads", "neuron": "mlp_neurons"}
 DIRECTIONS = {"denoise": "clean activation patched into the corrupted run",
               "noise": "corrupted activation patched into the clean run"}
 
@@ -35,14 +33,14 @@ class Component:
     """One patchable thing: a site at a layer, at one clean position (None = every aligned position),
     and one head / neuron (None = the whole site)."""
 
-    kind: str  # one of KINDS
+    kind: str  # one of engine.sites.PATCHING_SITES
     layer: int
     position: int | None = None
     index: int | None = None
 
     @property
     def site(self) -> Site:
-        return Site(KINDS[self.kind], self.layer)
+        return CHOICES[self.kind].site(self.layer)
 
     def label(self) -> str:
         what = {"head": f"head {self.layer}.{self.index}", "neuron": f"neuron {self.layer}.{self.index}"}.get(
@@ -51,8 +49,8 @@ class Component:
 
 
 def check_component(lm: LoadedModel, prep: Prepared, c: Component) -> None:
-    if c.kind not in KINDS:
-        raise UserError(f"Unknown component '{c.kind}'; choose one of {', '.join(KINDS)}.")
+    if c.kind not in PATCHING_SITES:
+        raise UserError(f"Unknown component '{c.kind}'; choose one of {', '.join(PATCHING_SITES)}.")
     lm.adapter.check_site(c.site)
     if c.position is not None and c.position not in prep.positions:
         raise UserError(f"Position {c.position} is outside the aligned prompt positions "

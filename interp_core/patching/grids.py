@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from interp_core.budgets import budgets
-from interp_core.engine.sites import CHOICES
+from interp_core.engine.sites import CHOICES, layer_label
 from interp_core.errors import UserError
 from interp_core.patching.batched import DIRECTIONS, Component, run_components
 from interp_core.patching.prepared import Prepared, prepare
@@ -56,7 +56,7 @@ class PatchGrid:
         return self.prep.metric
 
     def layer_label(self, layer: int) -> str:
-        return "emb" if self.grid == "resid" and layer == 0 else str(layer)
+        return layer_label(self.grid, layer)
 
     def column_label(self, col: int) -> str:
         return f"H{col}" if self.grid == "heads" else f"{col}: {self.prep.position_label(col)}"
@@ -103,21 +103,3 @@ def patch_grid(lm: LoadedModel, clean: str, corrupt: str, target: str, foil: str
     return PatchGrid(grid, direction, prep, tuple(layers), tuple(cols), vals.reshape(len(layers), len(cols)),
                      time.perf_counter() - t0)
 
-
-def playground_params(prep: Prepared, comp: Component, direction: str) -> dict[str, str]:
-    """URL query for the ablation playground showing this single patch in full (pages/ablation.py seeds these)."""
-    denoise = direction == "denoise"
-    prompt, cf = (prep.corrupt_text, prep.clean_text) if denoise else (prep.clean_text, prep.corrupt_text)
-    site = {"resid": "resid", "attn_out": "attn_out", "mlp_out": "mlp_out", "head": "head", "neuron": "neuron"}[comp.kind]
-    q = {"ab_prompt": prompt, "ab_cf": cf, "ab_site": site, "ab_layer": str(comp.layer), "ab_method": "patch",
-         "ab_target": prep.metric.target}
-    if comp.kind == "head":
-        q["ab_heads"] = str(comp.index)
-    if comp.kind == "neuron":
-        q["ab_index"] = str(comp.index)
-    if comp.position is None:
-        q["ab_pos"] = "all"
-    else:
-        q["ab_pos"] = "chosen"
-        q["ab_pos_list"] = str(comp.position + (prep.offset if denoise else 0))
-    return q

@@ -46,7 +46,7 @@ class Metric:
     def corrupt(self) -> float:
         return float(self.value(self.corrupt_raw))
 
-    def with_baselines(self, clean_raw: float, corrupt_raw: float) -> "Metric":
+    def with_baselines(self, clean_raw: float, corrupt_raw: float) -> Metric:
         if self.kind == "logit_diff" and abs(clean_raw - corrupt_raw) < 1e-6:
             raise UserError("The clean and corrupted prompts give the same logit difference "
                             f"({clean_raw:.4f}), so there is nothing to restore; pick a pair whose answers differ.")
@@ -97,6 +97,7 @@ def answer_logits(lm: LoadedModel, resid: torch.Tensor, ids: list[int]) -> torch
 def raw_metric(lm: LoadedModel, metric: Metric, resid: torch.Tensor) -> torch.Tensor:
     """(B, D) final residual stream at the prediction position -> (B,) raw metric in float64."""
     if metric.kind == "logit_diff":
+        assert metric.foil_id is not None  # a logit difference always has a foil
         lg = answer_logits(lm, resid, [metric.target_id, metric.foil_id]).double()
         return lg[:, 0] - lg[:, 1]
     logits = lm.adapter.decode_resid(resid).double()

@@ -59,15 +59,46 @@ def _cell_px(fig: go.Figure, rows: int, cols: int) -> int:
     return max(4, min(40, int(min((height - top - bottom) / max(rows, 1), width / max(cols, 1)))))
 
 
-def clicked_cell(event: Mapping[str, Any] | None, n_cols: int, curve: int | None = None) -> tuple[int, int] | None:
-    """(row, col) of the overlay cell a Streamlit plotly selection event points at, or None.
-    `curve`: the overlay's trace index (its position in fig.data), to ignore clicks on other traces."""
+def selected_points(event: Mapping[str, Any] | None, curve: int | None = None) -> list[Mapping[str, Any]]:
+    """The one decoder of a Streamlit plotly selection event: its points, only those of trace `curve` if given
+    (a point without a curve number counts as on it)."""
     points = ((event or {}).get("selection") or {}).get("points") or []
-    for p in points:
-        if curve is not None and p.get("curve_number", curve) != curve:
-            continue
+    return [p for p in points if curve is None or p.get("curve_number", curve) == curve]
+
+
+def clicked_cell(event: Mapping[str, Any] | None, n_cols: int, curve: int | None = None) -> tuple[int, int] | None:
+    """(row, col) of the overlay cell a selection event points at, or None.
+    `curve`: the overlay's trace index (its position in fig.data), to ignore clicks on other traces."""
+    for p in selected_points(event, curve):
         idx = p.get("point_index", p.get("point_number"))
         if idx is None or n_cols <= 0:
             continue
         return int(idx) // n_cols, int(idx) % n_cols
     return None
+
+
+def clicked_square(event: Mapping[str, Any] | None, curve: int = 0) -> tuple[int, int] | None:
+    """(row, col) = (y, x) rounded of the first clicked marker of trace `curve` on an integer grid (head maps)."""
+    for p in selected_points(event, curve):
+        if "x" in p and "y" in p:
+            return int(round(p["y"])), int(round(p["x"]))
+    return None
+
+
+def clicked_value(event: Mapping[str, Any] | None, axis: str = "x", curve: int | None = None) -> Any:
+    """The `axis` value ("x" or "y") of the first clicked point that has one (a bar, a point of a line), or None."""
+    for p in selected_points(event, curve):
+        if axis in p:
+            return p[axis]
+    return None
+
+
+def clicked_customdata(event: Mapping[str, Any] | None) -> list[Any] | None:
+    """The customdata of the first clicked point, as a list (a typed array arrives keyed by index), or None."""
+    points = selected_points(event)
+    if not points or "customdata" not in points[0]:
+        return None
+    cd = points[0]["customdata"]
+    if isinstance(cd, Mapping):
+        cd = [cd[k] for k in sorted(cd, key=int)]
+    return list(cd) if isinstance(cd, (list, tuple)) else [cd]

@@ -19,7 +19,7 @@ MAX_TOKEN_VIEW = 160  # the hover token view holds T×T spans
 
 def _masked(ap: AttentionPatterns, layer: int, head: int) -> np.ndarray:
     """The head's (T, T) pattern with keys its mask forbids set to NaN (drawn grey: the mask stays visible)."""
-    z = ap.pattern(layer, head).astype(float).copy()
+    z: np.ndarray = ap.pattern(layer, head).astype(float).copy()
     z[~ap.allowed(layer)] = np.nan
     return z
 
@@ -71,7 +71,7 @@ def head_scores(ap: AttentionPatterns) -> pd.DataFrame:
     rows = []
     for i, lay in enumerate(ap.layers):
         for h in range(ap.n_heads):
-            p = ap.patterns[i, h].astype(float)  # (T, T)
+            p: np.ndarray = ap.patterns[i, h].astype(float)  # (T, T)
             ent = float(np.mean(-np.sum(np.where(p > 0, p * np.log(np.maximum(p, 1e-30)), 0.0), axis=-1)))
             prev = float(np.mean(np.diagonal(p, offset=-1))) if p.shape[0] > 1 else 0.0
             rows.append({"layer": lay, "head": h, "kind": ap.kinds[i], "entropy": ent,
@@ -97,14 +97,6 @@ def head_map_figure(ap: AttentionPatterns, score: str = "entropy", selected: tup
                       height=max(260, 24 * len(ap.layers) + 120), margin={"l": 10, "r": 10, "t": 50, "b": 40},
                       clickmode="event+select", dragmode=False)
     return fig
-
-
-def clicked_head(event) -> tuple[int, int] | None:
-    """(layer, head) of the head-map square a Streamlit selection event points at (trace 0 only)."""
-    for p in ((event or {}).get("selection") or {}).get("points") or []:
-        if p.get("curve_number", 0) == 0 and "x" in p and "y" in p:
-            return int(round(p["y"])), int(round(p["x"]))
-    return None
 
 
 def attention_tokens_html(ap: AttentionPatterns, layer: int, head: int) -> str:
@@ -156,6 +148,8 @@ def dla_waterfall_figure(d: DirectLogitAttribution) -> go.Figure:
 def dla_heads_figure(d: DirectLogitAttribution, selected: tuple[int, int] | None = None) -> go.Figure:
     """Layer × head direct contributions as coloured squares (red promotes, blue suppresses); click to open one."""
     n_l, n_h = d.heads.shape
+    lay: np.ndarray
+    hd: np.ndarray
     lay, hd = np.meshgrid(np.arange(n_l), np.arange(n_h), indexing="ij")
     v = d.heads.reshape(-1)
     m = float(np.max(np.abs(v))) or 1.0

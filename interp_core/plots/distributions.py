@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from interp_core.engine.sites import layer_title
+
 SITE_TITLES = {"resid": "residual stream", "attn_out": "attention output", "mlp_out": "MLP output",
                "mlp": "MLP neurons"}
 
@@ -37,8 +39,7 @@ TOP_MARGIN = 90  # room for the two-line title
 
 
 def _layer_name(result, i: int) -> str:
-    lab = result.labels[i]
-    return "embeddings" if lab == "emb" else f"layer {lab}"
+    return layer_title(result.labels[i])
 
 
 def histogram_figure(result, mode: str = "grid", layers: Sequence[int] | None = None,

@@ -6,10 +6,13 @@ Plotly renders text, hover text and tick labels as a small HTML subset, so every
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from interp_core.engine.sites import layer_label
 
 COLOR_MODES = {
     "probability": "top-1 probability",
@@ -85,9 +88,9 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5,
                          f"z={t.zscore[s, p]:.2f}")
             row.append("<br>".join(lines))
         hover.append(row)
-    colorbar = {"title": {"text": title}}
+    colorbar: dict[str, Any] = {"title": {"text": title}}
     if color_by == "target_rank":
-        ticks = [v for v in (0, -1, -2, -3, -4, -5, -6) if v >= zmin - 1e-9]
+        ticks = [v for v in (0, -1, -2, -3, -4, -5, -6) if zmin is None or v >= zmin - 1e-9]
         colorbar.update(tickvals=ticks, ticktext=[f"{10 ** -v:,}" for v in ticks])
     fig = go.Figure(go.Heatmap(
         z=z, x=list(range(lo, hi)), y=list(range(n_layers)), text=text, texttemplate="%{text}",
@@ -108,7 +111,7 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5,
 
 def trajectory_figure(traj) -> go.Figure:
     """z-score, probability and rank of the target at each layer; a dashed line marks the snap layer."""
-    labels = ["embed" if layer == 0 else str(layer) for layer in traj.layers]
+    labels = [layer_label("resid", layer) for layer in traj.layers]
     x = list(traj.layers)
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=("z-score", "probability", "rank (1 = top)"))
@@ -137,7 +140,7 @@ def sweep_heatmap(sweep, window: tuple[int, int] | None = None) -> go.Figure:
     n_layers, n_all = sweep.zscore.shape
     lo, hi = position_window(n_all, window)
     n = hi - lo
-    labels = ["embed" if layer == 0 else str(layer) for layer in sweep.layers]
+    labels = [layer_label("resid", layer) for layer in sweep.layers]
     own = [p if sweep.kind == "masked" else p + 1 for p in sweep.positions]  # the token's own position
     ticks = [f"{p}: {show_token(t, 10)}" for p, t in zip(own[lo:hi], sweep.tokens[lo:hi])]
     hover = [[f"layer {labels[s]} · {show_token(sweep.tokens[j], 24)}<br>z={sweep.zscore[s, j]:.2f} "

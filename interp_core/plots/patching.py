@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from interp_core.engine.sites import layer_label
+
 
 def _shown(text: str) -> str:
     return html.escape(text)
@@ -23,6 +25,8 @@ def cell_figure(values: np.ndarray, row_labels: Sequence[str], col_labels: Seque
     R, C = values.shape
     rows = list(range(R)) if rows is None else list(rows)
     cols = list(range(C)) if cols is None else list(cols)
+    ii: np.ndarray
+    jj: np.ndarray
     ii, jj = np.meshgrid(np.arange(R), np.arange(C), indexing="ij")
     z = values.reshape(-1)
     finite = z[np.isfinite(z)]
@@ -74,7 +78,8 @@ def attribution_figure(attr, kind: str, *, neurons_per_layer: int = 10) -> go.Fi
         cd = np.array(tr.customdata)
         cd[:, 1] = ids.reshape(-1)  # column id = the neuron index
         tr.customdata = cd.tolist()
-        tr.text = [f"layer {l} · neuron {i}" for l, i in zip(np.repeat(np.arange(L), n), ids.reshape(-1))]
+        layer_of: list[int] = np.repeat(np.arange(L), n).tolist()
+        tr.text = [f"layer {l} · neuron {i}" for l, i in zip(layer_of, ids.reshape(-1))]
         return fig
     m = attr.matrix(kind)
     if kind == "head":
@@ -82,7 +87,7 @@ def attribution_figure(attr, kind: str, *, neurons_per_layer: int = 10) -> go.Fi
     else:
         cols = list(attr.prep.positions)
         labels = [f"{p}: {attr.prep.position_label(p)}" for p in cols]
-    rows = [("emb" if kind == "resid" and l == 0 else str(l)) for l in range(m.shape[0])]
+    rows = [layer_label(kind, l) for l in range(m.shape[0])]
     return cell_figure(m, rows, labels, cols=cols, title=f"Attribution estimate: {kind}",
                        value_name="estimated Δ metric", x_title="head" if kind == "head" else "position")
 

@@ -1,32 +1,12 @@
 """The ablation page on the embedded Gemma 3 270M, clicked through with AppTest."""
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/ablation.py"
 EIFFEL = "The Eiffel Tower is located in the city of"
 
 
-def _press(at, key: str):
-    """Click a run button; when the page already ran it by itself (small estimate) there is none: just rerun."""
-    try:
-        button = at.button(key=key)
-    except KeyError:
-        return at.run()
-    return button.click().run()
 
 
-def _page():
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.run()
-    at.switch_page("pages/ablation.py")
-    at.run()
-    assert not at.exception
-    return at
-
-
-def test_layer_sweep_shows_which_layers_carry_paris():
-    at = _page()
+def test_layer_sweep_shows_which_layers_carry_paris(app):
+    at = app.open(PAGE)
     assert at.text_area(key="ab_prompt").value == EIFFEL
     assert at.text_input(key="ab_target").value == " Paris"
     at.selectbox(key="ab_site").set_value("mlp_out")
@@ -50,13 +30,13 @@ def test_layer_sweep_shows_which_layers_carry_paris():
     assert at.query_params["ab_site"] == ["mlp_out"] or at.query_params["ab_site"] == "mlp_out"
 
 
-def test_compare_and_bad_inputs():
-    at = _page()
+def test_compare_and_bad_inputs(app):
+    at = app.open(PAGE)
     at.selectbox(key="ab_site").set_value("head")
     at.run()
     at.number_input(key="ab_layer").set_value(3)
     at.text_input(key="ab_heads").input("9")
-    _press(at, "ab_run")
+    app.press(at, "ab_run")
     at.run()
     assert not at.exception
     assert any("Head 9 is out of range" in e.value for e in at.error)
@@ -64,7 +44,7 @@ def test_compare_and_bad_inputs():
     at.text_input(key="ab_heads").input("0,1,2,3")
     at.number_input(key="ab_gen").set_value(3)
     at.checkbox(key="ab_repair").check()
-    _press(at, "ab_run")
+    app.press(at, "ab_run")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("hooks left on the model: 0" in c.value for c in at.caption)
@@ -78,22 +58,17 @@ def test_compare_and_bad_inputs():
     at.run()
     at.text_input(key="ab_ref_path").input("/no/such/reference.txt")
     at.run()
-    _press(at, "ab_run")
+    app.press(at, "ab_run")
     at.run()
     assert not at.exception
     errs = [e.value for e in at.error]
     assert any("reference corpus" in e for e in errs), errs
 
 
-def test_settings_come_from_the_link():
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.run()
-    at.switch_page("pages/ablation.py")
-    for k, v in {"ab_site": "neuron", "ab_layer": "99", "ab_index": "5,7", "ab_method": "scale", "ab_scale": "2.5",
-                 "ab_pos": "chosen", "ab_pos_list": "-1,2", "ab_target": " Rome", "ab_sweep": "scale"}.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception
+def test_settings_come_from_the_link(app):
+    at = app.open(PAGE, query={"ab_site": "neuron", "ab_layer": "99", "ab_index": "5,7", "ab_method": "scale",
+                               "ab_scale": "2.5", "ab_pos": "chosen", "ab_pos_list": "-1,2", "ab_target": " Rome",
+                               "ab_sweep": "scale"})
     assert at.selectbox(key="ab_site").value == "neuron"
     assert at.number_input(key="ab_layer").value == 17  # clamped to the last block
     assert at.text_input(key="ab_index").value == "5,7"
@@ -101,7 +76,7 @@ def test_settings_come_from_the_link():
     assert at.text_input(key="ab_pos_list").value == "-1,2"
     assert at.text_input(key="ab_target").value == " Rome"
     assert at.radio(key="ab_sweep").value == "scale"
-    _press(at, "ab_run")
+    app.press(at, "ab_run")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("scale ×2.5 at neuron 17 neurons 5,7 (positions -1,2)" in c.value for c in at.caption)

@@ -1,4 +1,4 @@
-"""Issue 13: every input budget refuses on the pages with one clear sentence (an error box naming the limit and
+"""Every input budget refuses on the pages with one clear sentence (an error box naming the limit and
 its setting), no traceback, and none of the refused method's model work started. A tiny GPT-2 keeps it fast."""
 from __future__ import annotations
 

@@ -1,34 +1,16 @@
 """The Activation distributions page works by clicking, on the embedded Gemma 3 270M and MiniLM (small budgets)."""
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/distributions.py"
 
 
-def _open(model: str | None = None, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=600)
-    if model:
-        at.query_params["model"] = model
-    at.run()
-    assert not at.exception
-    for k, v in params.items():
-        at.session_state[k] = v
-    at.switch_page(PAGE)
-    at.run()
-    _press(at)
+def _open(app, model: str | None = None, **params) -> AppTest:
+    at = app.open(PAGE, state=params, model=model)
+    app.press(at, "ad_run")
     assert not at.exception, at.exception
     return at
 
 
-def _press(at, key: str = "ad_run"):
-    """Click the run button; when the page already ran by itself (small estimate) there is none: just rerun."""
-    try:
-        button = at.button(key=key)
-    except KeyError:
-        return at.run()
-    return button.click().run()
 
 
 def _charts(at):
@@ -50,8 +32,8 @@ def _all_tabs(at) -> int:
     return n
 
 
-def test_gemma_corpus_sample_then_clicks():
-    at = _open(ad_tokens=48)
+def test_gemma_corpus_sample_then_clicks(app):
+    at = _open(app, ad_tokens=48)
     assert not at.error, [e.value for e in at.error]
     assert any(m.label == "Tokens measured" for m in at.metric)
     n_excl = int(next(m.value for m in at.metric if m.label == "Tokens measured").replace(",", ""))
@@ -62,13 +44,13 @@ def test_gemma_corpus_sample_then_clicks():
     assert at.query_params["ad_site"] == "resid" and at.query_params["ad_tokens"] == "48"
     # switch off "exclude first token": one more token per sequence
     at.toggle(key="ad_first").set_value(False).run()
-    _press(at)
+    app.press(at, "ad_run")
     assert not at.exception and not at.error
     n_incl = int(next(m.value for m in at.metric if m.label == "Tokens measured").replace(",", ""))
     assert n_incl - n_excl == n_seq
     # MLP neurons: 18 layers, outlier links into the Neuron explorer
     at.selectbox(key="ad_site").set_value("mlp").run()
-    _press(at)
+    app.press(at, "ad_run")
     assert not at.exception and not at.error
     assert next(m.value for m in at.metric if m.label == "Layers") == "18"
     links = at.dataframe[-1].value["open"].tolist()
@@ -90,8 +72,8 @@ def test_gemma_corpus_sample_then_clicks():
     assert not at.exception and not at.error and len(_charts(at)) == 1
 
 
-def test_gemma_prompt_and_bad_prompt():
-    at = _open(ad_source="prompt", ad_prompt="<script>alert(1)</script> The Red Queen ran.")
+def test_gemma_prompt_and_bad_prompt(app):
+    at = _open(app, ad_source="prompt", ad_prompt="<script>alert(1)</script> The Red Queen ran.")
     assert not at.exception and not at.error
     assert next(m.value for m in at.metric if m.label == "Sequences") == "1"
     at.text_area(key="ad_prompt").set_value("   ").run()
@@ -101,8 +83,8 @@ def test_gemma_prompt_and_bad_prompt():
     assert not _charts(at)
 
 
-def test_minilm_encoder():
-    at = _open("minilm-l6", ad_tokens=40, ad_site="attn_out")
+def test_minilm_encoder(app):
+    at = _open(app, "minilm-l6", ad_tokens=40, ad_site="attn_out")
     assert not at.error, [e.value for e in at.error]
     assert next(m.value for m in at.metric if m.label == "Layers") == "6"
     assert _all_tabs(at) == 5
@@ -111,7 +93,7 @@ def test_minilm_encoder():
     assert "open" not in at.dataframe[-1].value.columns
     # hidden states of an encoder: 7 entries (embeddings first), links into the Neuron explorer
     at.selectbox(key="ad_site").set_value("resid").run()
-    _press(at)
+    app.press(at, "ad_run")
     assert not at.exception and not at.error
     assert next(m.value for m in at.metric if m.label == "Layers") == "7"
     pl = at.main.get("page_link")

@@ -1,4 +1,4 @@
-"""Issue 13: on the logit lens page a long prompt is drawn through a position window (a range slider, the last
+"""On the logit lens page a long prompt is drawn through a position window (a range slider, the last
 64 positions first), never as one column per token of a long prompt. Tiny GPT-2 (context 128)."""
 from __future__ import annotations
 

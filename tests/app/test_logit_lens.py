@@ -2,32 +2,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/logit_lens.py"
 
 
-def _open(query=None):
-    at = AppTest.from_file(APP, default_timeout=600)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def _open(app, query=None):
+    return app.open(PAGE, frame_query=query)
 
 
-def _press(at, key: str = "ll_lens_run"):
-    """Click a run button; when the page already ran it by itself (small estimate) there is none: just rerun."""
-    try:
-        button = at.button(key=key)
-    except KeyError:
-        return at.run()
-    return button.click().run()
 
 
 def _kept(at, slot: str = "ll_lens") -> int:
@@ -51,9 +34,9 @@ def _heat_text(at) -> list[list[str]]:
     return _figures(at)[0]["data"][0]["text"]  # (layers, positions) top-1 tokens
 
 
-def test_eiffel_paris_takes_over_in_upper_layers():
-    at = _open()
-    _press(at)  # without a background warm-up (none in the test process) the first lens may wait for its button
+def test_eiffel_paris_takes_over_in_upper_layers(app):
+    at = _open(app)
+    app.press(at, "ll_lens_run")  # without a background warm-up (none in the test process) the first lens may wait for its button
     assert not at.error, [e.value for e in at.error]
     assert at.text_input(key="ll_prompt").value == "The Eiffel Tower is located in the city of"
     text = _heat_text(at)
@@ -83,7 +66,7 @@ def test_eiffel_paris_takes_over_in_upper_layers():
 
     # switching the method is a recompute; the naive dot product does not give the same picture
     at.radio(key="ll_method").set_value("dot-product").run()
-    _press(at)
+    app.press(at, "ll_lens_run")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "dot-product" in _figures(at)[0]["layout"]["title"]["text"]
     at.radio(key="ll_method").set_value("auto").run()  # kept for this session: no recompute, no button
@@ -101,33 +84,33 @@ def test_eiffel_paris_takes_over_in_upper_layers():
     assert _kept(at) == 2
 
 
-def test_target_and_bad_input_messages():
-    at = _open({"ll_target": " Paris"})
-    _press(at)
+def test_target_and_bad_input_messages(app):
+    at = _open(app, {"ll_target": " Paris"})
+    app.press(at, "ll_lens_run")
     assert not at.error, [e.value for e in at.error]
     assert next(m for m in at.metric if m.label == "Target").value == "' Paris'"
     at.text_input(key="ll_target").input(" Eiffel Tower").run()
-    _press(at)
+    app.press(at, "ll_lens_run")
     assert not at.exception
     assert any("not a single token" in e.value for e in at.error)
     at.text_input(key="ll_target").input("").run()
     at.text_input(key="ll_prompt").input("   ").run()
-    _press(at)
+    app.press(at, "ll_lens_run")
     assert not at.exception
     assert any("empty" in e.value for e in at.error)
 
 
-def test_model_without_lm_head_says_so():
-    at = _open({"model": "minilm-l6"})
+def test_model_without_lm_head_says_so(app):
+    at = _open(app, {"model": "minilm-l6"})
     assert not at.error
     assert any("has no LM head" in i.value for i in at.info)
     assert not at.get("plotly_chart")
 
 
-def test_a_link_opens_the_tab_it_names():
+def test_a_link_opens_the_tab_it_names(app):
     """The open section below the trajectory travels in the URL (ll_view): a copied link reopens it."""
-    at = _open({"ll_view": "Attention patterns"})
-    _press(at)
+    at = _open(app, {"ll_view": "Attention patterns"})
+    app.press(at, "ll_lens_run")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any(t.startswith("Heads by") for t in _titles(at))
     assert not any(t.startswith("Direct logit attribution") for t in _titles(at))

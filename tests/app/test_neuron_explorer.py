@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/neuron_explorer.py"
 SMALL = {"ne_samples": 5, "ne_batch": 2, "ne_seq": 32, "ne_layer": 2, "ne_dim": 10, "ne_maxtok": 2000, "ne_topk": 5}
 
@@ -25,28 +22,14 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-def _press(at, key: str):
-    """Click a run button; when the page already ran it by itself (small estimate) there is none: just rerun."""
-    try:
-        button = at.button(key=key)
-    except KeyError:
-        return at.run()
-    return button.click().run()
 
 
-def _open(**state):
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.run()
-    at.switch_page(PAGE)
-    for k, v in {**SMALL, **state}.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def _open(app, **state):
+    return app.open(PAGE, state={**SMALL, **state})
 
 
-def test_seed_scan_and_neuron_detail(cache):
-    at = _open()
+def test_seed_scan_and_neuron_detail(app, cache):
+    at = _open(app)
     assert any("Looking-Glass" in c.value for c in at.caption)  # says where the corpus comes from
     at.button(key="ne_seed_run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -54,7 +37,7 @@ def test_seed_scan_and_neuron_detail(cache):
     winners = at.dataframe[0].value
     assert winners["count"].sum() == 5 and list(winners.columns) == ["token", "token_id", "count", "fraction"]
 
-    _press(at, "ne_scan_run")
+    app.press(at, "ne_scan_run")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("2,048 neurons of mlp_neurons.2 over 2,000 tokens" in s.value for s in at.success)
     at.number_input(key="ne_neuron").set_value(17).run()
@@ -65,7 +48,7 @@ def test_seed_scan_and_neuron_detail(cache):
     assert (top["window_start"] <= top["index"]).all()
     assert at.query_params["ne_neuron"] == ["17"] or at.query_params["ne_neuron"] == "17"
 
-    again = _open(ne_neuron=17)  # a fresh session reopens the scan from the disk cache without a button
+    again = _open(app, ne_neuron=17)  # a fresh session reopens the scan from the disk cache without a button
     assert any("from the disk cache" in s.value for s in again.success)
     assert any(h.value == "Neuron 17" for h in again.subheader)
     # what it writes: two ranked tables; the chart is drawn only while its expander is open
@@ -78,16 +61,16 @@ def test_seed_scan_and_neuron_detail(cache):
     assert len(writes_charts()) == 1
 
 
-def test_bad_inputs_show_one_clear_message(cache):
+def test_bad_inputs_show_one_clear_message(app, cache):
     # out-of-range numbers are clamped into the widgets' ranges (ui.state.seed), never passed on
-    at = _open(ne_layer=99)
+    at = _open(app, ne_layer=99)
     assert not at.exception
     assert at.number_input(key="ne_layer").value == 17
 
-    at = _open(ne_dim=5000)
+    at = _open(app, ne_dim=5000)
     assert at.number_input(key="ne_dim").value == 2047
 
-    at = _open()
+    at = _open(app)
     at.radio(key="ne_corpus_kind").set_value("Paste text").run()
     at.text_area(key="ne_corpus_paste").input("Alice went through the glass.").run()
     at.button(key="ne_seed_run").click().run()

@@ -3,22 +3,16 @@ CLI giving the same numbers as the page."""
 import io
 import json
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import numpy as np
-from streamlit.testing.v1 import AppTest
 
 from interp_core.cli.main import main as cli_main
 from interp_core.patching import DEFAULT_PAIR, PAIRS
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-def _page():
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.run()
-    at.switch_page("pages/ablation.py")
-    at.run()
+def _page(app):
+    at = app.open("pages/ablation.py")
     at.session_state["ab_tab"] = "Which components matter?"  # what clicking the tab does
     at.run()
     assert not at.exception
@@ -29,8 +23,8 @@ def _metric(at, starts: str) -> float:
     return float(next(m for m in at.metric if m.label.startswith(starts)).value)
 
 
-def test_attribution_click_check_and_cli_agree():
-    at = _page()
+def test_attribution_click_check_and_cli_agree(app):
+    at = _page(app)
     pair = PAIRS[DEFAULT_PAIR]
     assert at.text_input(key="pt_clean").value == pair.clean and at.text_input(key="pt_foil").value == pair.foil
     assert at.radio(key="pt_mode").value == "attribution"
@@ -64,8 +58,8 @@ def test_attribution_click_check_and_cli_agree():
     assert cli["provenance"]["clean"] == pair.clean and cli["provenance"]["metric"]["clean"] == 1.0
 
 
-def test_exact_heads_grid_and_refusal():
-    at = _page()
+def test_exact_heads_grid_and_refusal(app):
+    at = _page(app)
     at.radio(key="pt_mode").set_value("exact")
     at.run()
     at.radio(key="pt_grid").set_value("heads")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import CHROMIUM, LAUNCH_ARGS, STARTUP_S, open_app, start_server, stop_server, wait_idle  # noqa: E402,F401
+from e2e_helpers import CHROMIUM, LAUNCH_ARGS, STARTUP_S, open_app, start_server, wait_idle  # noqa: E402,F401
 
 
 def pytest_collection_modifyitems(items):
@@ -41,10 +41,10 @@ def server(playwright_api, tmp_path_factory):
     if os.environ.get("LG_E2E_URL"):
         yield os.environ["LG_E2E_URL"].rstrip("/")
         return
-    proc, url, log = start_server(tmp_path_factory.mktemp("e2e"))
-    yield url
-    stop_server(proc)
-    text = log.read_text(errors="replace")
+    srv = start_server(tmp_path_factory.mktemp("e2e"))
+    yield srv.url
+    srv.stop()
+    text = srv.log.read_text(errors="replace")
     assert "Traceback" not in text, f"the server logged a traceback:\n{text[-4000:]}"
 
 

@@ -1,6 +1,7 @@
 """Helpers for the browser suite: start/stop the app server, wait for Streamlit runs, open a page."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,13 +20,13 @@ NAV_LINKS = '[data-testid="stSidebar"] a[data-testid^="stPageLink"]'  # app.py's
 STARTUP_S = 240  # first start may convert the Gemma cache (about a minute on 2 cores)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
             return r.status == 200
@@ -32,36 +34,84 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None):
-    """Start `streamlit run app.py` on a free port; returns (process, base url, log path)."""
-    port = _free_port()
+def private_cache(tmp: Path) -> Path:
+    """A fresh cache whose `models` links to the shared converted models (no copy; scans start uncached)."""
+    shared = Path(os.environ.get("LOOKING_GLASS_CACHE") or Path.home() / ".cache" / "looking-glass")
+    cache = tmp / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    if (shared / "models").is_dir():
+        (cache / "models").symlink_to((shared / "models").resolve(), target_is_directory=True)
+    return cache
+
+
+@dataclass
+class Server:
+    """A `streamlit run app.py` process; `stats` is its LOOKING_GLASS_STATS_FILE (None when not asked for)."""
+
+    proc: subprocess.Popen
+    url: str
+    log: Path
+    stats: Path | None = None
+
+    def rss(self) -> int:
+        from ui.server_stats import rss_bytes
+
+        return rss_bytes(self.proc.pid)
+
+    def read_stats(self) -> dict:
+        try:
+            return json.loads(self.stats.read_text()) if self.stats else {}
+        except (OSError, ValueError):
+            return {}
+
+    def wait_idle(self, timeout_s: float = 300, quiet_s: float = 3.0) -> bool:
+        """Wait until no run is in progress (no hooks, no jobs, no warm-up) for quiet_s; False if that never happened.
+        A leaked hook never goes away, so it is still seen after this."""
+        end, quiet_since = time.monotonic() + timeout_s, None
+        while time.monotonic() < end:
+            s = self.read_stats()
+            if s and s.get("hooks") == 0 and s.get("jobs") == 0 and not s.get("warmup"):
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= quiet_s:
+                    return True
+            else:
+                quiet_since = None
+            time.sleep(0.5)
+        return False
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def start_server(tmp: Path, extra_env: dict[str, str] | None = None, *, stats: bool = False,
+                 healthy_s: float = 60) -> Server:
+    """Start `streamlit run app.py` on a free port, warming up like a real server; `stats`: the server writes its
+    status file (hooks, jobs, warm-up) every second (load tests)."""
+    port = free_port()
     log = tmp / f"streamlit-{port}.log"
+    stats_file = tmp / "stats.json" if stats else None
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "LOOKING_GLASS_WARMUP": "1",  # a real server warms its pages up (the test process itself does not)
-           **(extra_env or {})}
+           **({"LOOKING_GLASS_STATS_FILE": str(stats_file)} if stats_file else {}), **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline and not _healthy(url):
+    server = Server(proc, f"http://127.0.0.1:{port}", log, stats_file)
+    deadline = time.time() + healthy_s
+    while time.time() < deadline and not healthy(server.url):
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
-    if not _healthy(url):
-        stop_server(proc)
+    if not healthy(server.url):
+        server.stop()
         raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
-    return proc, url, log
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    return server
 
 
 def wait_idle(pg, timeout_s: float = STARTUP_S) -> None:

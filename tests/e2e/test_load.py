@@ -1,4 +1,4 @@
-"""Issue 13 in CI: the load test at a small size (4 users for 1 minute on the real app and real Chromium): no errors,
+"""The load test at a small size (4 users for 1 minute on the real app and real Chromium): no errors,
 no leaked hooks, no server traceback, and the server's memory not growing by more than 10 %.
 
 It runs `python -m bench.load` in its own process: the browser suite's sync Playwright keeps an event loop running
@@ -16,6 +16,7 @@ import pytest
 from e2e_helpers import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.load
 
 
 def test_load_four_users_one_minute(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from e2e_helpers import NAV_LINKS, open_app, start_server, stop_server, wait_idle
+from e2e_helpers import NAV_LINKS, open_app, start_server, wait_idle
 
 TITLES = ("Home", "Neuron explorer", "Logit lens", "Activation distributions", "Ablation playground")
 
@@ -24,7 +24,8 @@ def test_home_shows_loaded_model(page, server):
 def test_first_visit_on_a_fresh_server_never_shows_the_pages_folder(browser, tmp_path):
     """Streamlit's legacy mode lists the files of pages/ ("app", "ablation", "home", ...) and runs a deep-linked
     page file without app.py until some session has run st.navigation; the first visitor must not see it."""
-    proc, url, _ = start_server(tmp_path)
+    srv = start_server(tmp_path)
+    url = srv.url
     try:
         ctx = browser.new_context()
         page = ctx.new_page()
@@ -44,7 +45,7 @@ def test_first_visit_on_a_fresh_server_never_shows_the_pages_folder(browser, tmp
         assert page.url.split("?")[0].endswith("/logit_lens")
         ctx.close()
     finally:
-        stop_server(proc)
+        srv.stop()
 
 
 def test_bad_model_id_shows_one_error(page, server):

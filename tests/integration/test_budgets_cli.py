@@ -1,4 +1,4 @@
-"""Issue 13: every input budget refuses from the CLI with one sentence naming the limit and its setting, exit 1,
+"""Every input budget refuses from the CLI with one sentence naming the limit and its setting, exit 1,
 no traceback, and nothing started (no forward pass ran). Tiny models served in-process."""
 from __future__ import annotations
 

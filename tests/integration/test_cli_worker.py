@@ -1,4 +1,4 @@
-"""The resident CLI worker (issue 12, warm start): a call it serves prints what an in-process call prints, with
+"""The resident CLI worker (warm start): a call it serves prints what an in-process call prints, with
 the same exit status; a call from another environment runs in its own process; the client never imports torch."""
 from __future__ import annotations
 

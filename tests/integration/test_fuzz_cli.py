@@ -30,7 +30,7 @@ def env(tiny_dirs, tiny_models, tmp_path_factory):
     """Tiny models served from memory (the CLI would otherwise reload per call), a small corpus, private cache."""
     d = tmp_path_factory.mktemp("cli")
     corpus = d / "corpus.txt"
-    corpus.write_text(("Alice was beginning to get very tired of sitting by her sister on the bank. " * 40))
+    corpus.write_text("Alice was beginning to get very tired of sitting by her sister on the bank. " * 40)
     by_path = {str(p): tiny_models[f] for f, p in tiny_dirs.items()}
     real = interp_core.engine.loading.load_model
     mp = pytest.MonkeyPatch()

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from interp_core import UserError
-from interp_core.lens.logit_lens import compute_lens, hidden_states, lens_head, trajectory
+from interp_core.lens.logit_lens import compute_lens, hidden_states, lens_head
+from interp_core.lens.trajectory import trajectory
 from interp_core.lens import lens_sweep, masked_sweep, next_token_sweep
 
 DECODER_PROMPT = "The Eiffel Tower is located in the city of"

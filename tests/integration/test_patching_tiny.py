@@ -8,8 +8,9 @@ import pytest
 from interp_core import Site, UserError, load_model, make_spec
 from interp_core.ablation import Ablation, run_ablation
 from interp_core.patching import (Component, all_heads, attribute, exact_check, grid_components, patch_grid,
-                                  playground_params, prepare, run_components)
+                                  prepare, run_components)
 from interp_core.patching.metric import raw_metric
+from ui.links import patch_values
 
 CLEAN = "the white kitten had nothing to do with it"
 CORRUPT = "the black kitten had nothing to do with it"
@@ -96,7 +97,7 @@ def test_grid_result_frame_dict_and_playground_link(tiny):
     d = g.to_dict()
     assert d["provenance"]["clean"] == _texts(tiny)[0] and d["provenance"]["model_identity"].startswith(tiny.spec.name)
     assert d["provenance"]["metric"]["clean"] == 1.0 and d["provenance"]["metric"]["corrupt"] == 0.0
-    q = playground_params(g.prep, g.component(1, 3), "denoise")
+    q = patch_values(g.prep, g.component(1, 3), "denoise")
     assert q == {"ab_prompt": _texts(tiny)[1], "ab_cf": _texts(tiny)[0], "ab_site": "mlp_out", "ab_layer": "1",
                  "ab_method": "patch", "ab_target": TARGET, "ab_pos": "chosen", "ab_pos_list": "3"}
 

@@ -1,4 +1,4 @@
-"""Issue 13: a shared server serves only regular text files under its roots — no hidden folders (.git,
+"""A shared server serves only regular text files under its roots — no hidden folders (.git,
 .venv), no symlinks out of the roots, no binaries or pipes, and by default never the app folder."""
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ import pytest
 
 from interp_core import UserError
 from interp_core.components import AttentionPatterns, DirectLogitAttribution, NeuronWrites, PromptActivations
-from interp_core.plots.components import (attention_tokens_html, clicked_head, dla_heads_figure, dla_waterfall_figure,
+from interp_core.plots.clickable import clicked_square
+from interp_core.plots.components import (attention_tokens_html, dla_heads_figure, dla_waterfall_figure,
                                           head_map_figure, head_scores, pattern_figure, pattern_grid_figure,
                                           prompt_heatmap_html, prompt_tokens_figure, top_neurons_figure, writes_figure)
 
@@ -79,9 +80,9 @@ def test_head_map_click_round_trip():
     fig = head_map_figure(ap, "entropy", selected=(1, 2))
     assert fig.data[0].marker.symbol == "square" and len(fig.data) == 2
     event = {"selection": {"points": [{"curve_number": 0, "x": 2, "y": 1, "point_index": 6}]}}
-    assert clicked_head(event) == (1, 2)
-    assert clicked_head({"selection": {"points": [{"curve_number": 1, "x": 2, "y": 1}]}}) is None
-    assert clicked_head(None) is None
+    assert clicked_square(event) == (1, 2)
+    assert clicked_square({"selection": {"points": [{"curve_number": 1, "x": 2, "y": 1}]}}) is None
+    assert clicked_square(None) is None
 
 
 def test_token_view_escapes_every_token_and_shades_by_weight():

@@ -58,7 +58,7 @@ def test_heatmap_cells_and_hover(mode):
     assert not [t for t in _strings(fig.to_plotly_json()) if "<script" in t]  # every token is escaped
     hover = hm.customdata[2][1]
     assert "␣Paris  p=" in hover and "x  p=" in hover and "rank=1" in hover
-    assert list(fig.layout.yaxis.ticktext) == ["embed", "1", "2", "3"]
+    assert list(fig.layout.yaxis.ticktext) == ["emb", "1", "2", "3"]
 
 
 def test_heatmap_rank_colour_is_log_and_top_is_brightest():

@@ -1,4 +1,4 @@
-"""Issue 13: a long prompt's lens heatmap is drawn a window of positions at a time (last 64 by default,
+"""A long prompt's lens heatmap is drawn a window of positions at a time (last 64 by default,
 at most MAX_WINDOW), never as 1,000 crammed columns; x values stay absolute positions."""
 from __future__ import annotations
 

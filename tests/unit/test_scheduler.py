@@ -1,4 +1,4 @@
-"""Issue 13: fair scheduling. Short requests go ahead of a long job's next batch, each session runs one job
+"""Fair scheduling. Short requests go ahead of a long job's next batch, each session runs one job
 (a new one cancels the old), a server can cap long jobs, and a queued job is told its place."""
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def test_short_request_goes_before_waiting_long_batches():
                 with lock:
                     order.append(name)
         waiters.append(start(take)[0])
-        wait_for(lambda n=len(waiters): lock.waiting == n)
+        n_waiting = len(waiters)
+        wait_for(lambda n=n_waiting: lock.waiting == n)
     lock.release()
     for t in waiters:
         t.join(5)

@@ -1,4 +1,4 @@
-"""Issue 13: a session's kept results are a bounded LRU by approximate bytes, so memory cannot grow with use."""
+"""A session's kept results are a bounded LRU by approximate bytes, so memory cannot grow with use."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ui.runner import SessionResults, approx_bytes
+from ui.store import SessionResults, approx_bytes
 
 
 @dataclass(frozen=True)

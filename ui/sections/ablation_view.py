@@ -1,141 +1,30 @@
-"""The ablation playground's runs and views: the inputs that key a comparison or a sweep, their costs, and the
-rendering of one clean-vs-ablated comparison and of a sweep (whose bars / cells open a single comparison).
-
-The background warm-up (ui.warmup) builds the default comparison from the same `compare_inputs`, so a
-page opened on the defaults finds it already computed."""
+"""The ablation playground's views: one clean-vs-ablated comparison, and a sweep whose bars / cells open a
+single comparison (and, for a head sweep, that head's attention pattern)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
 
-from interp_core.ablation import (COMPONENTS, DEFAULT_SCALES, NEEDS_REFERENCE, ablation_from_text, check_ablation,
-                                  parse_scales, run_ablation, sweep)
 from interp_core.plots.ablation import (METRICS, head_sweep_figure, layer_sweep_figure, scale_sweep_figure,
                                         self_repair_figure, topk_figure)
-from interp_core.engine.sites import CHOICES, n_site_layers
-from interp_core.errors import UserError
-from interp_core.plots.clickable import clicked_cell, with_click_cells
+from interp_core.plots.clickable import clicked_cell, clicked_value, with_click_cells
 
-from .. import costs
 from ..downloads import figure_download, json_download, table_downloads
+from ..errors import shown_errors
+from ..head_view import render_head
+from ..jobs.ablation import COMPARE, compare_key, widget_defaults
+from ..links import COMPARE_TAB
+from ..runner import run_keyed
 
-EIFFEL = "The Eiffel Tower is located in the city of"
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
+    from interp_core.ablation import AblationResult, AblationSweep
 
-
-def defaults(lm) -> dict[str, Any]:
-    """Every ab_* widget's default for this model (the page seeds from these; the warm-up runs them)."""
-    masked = lm.info.masked_lm
-    mask = getattr(lm.tokenizer, "mask_token", None) or "[MASK]"
-    return {
-        "ab_prompt": f"{EIFFEL} {mask}." if masked else EIFFEL, "ab_target": "paris" if masked else " Paris",
-        "ab_site": "mlp_out", "ab_layer": min(3, CHOICES["mlp_out"].top_layer(lm.info.n_layers)), "ab_heads": "", "ab_index": "0",
-        "ab_method": "zero", "ab_scale": 0.0, "ab_noise": 1.0, "ab_pos": "all", "ab_pos_list": "-1",
-        "ab_cf": "The Colosseum is located in the city of" + (f" {mask}." if masked else ""),
-        "ab_ref_self": False, "ab_budget": 2000, "ab_gen": 0 if masked else 10, "ab_topk": 10, "ab_repair": False,
-        "ab_sweep": "layers", "ab_metric": "target_prob_delta", "ab_scales": ",".join(f"{s:g}" for s in DEFAULT_SCALES),
-    }
-
-
-def _where(lm, v: Mapping[str, Any], ref_sha: str | None) -> dict[str, Any]:
-    """The inputs that define the intervention itself (shared by a comparison and a sweep)."""
-    site, method, pos = v["ab_site"], v["ab_method"], v["ab_pos"]
-    out = {"model": repr(lm.spec), "prompt": v["ab_prompt"], "target": v["ab_target"] or None, "site": site,
-           "layer": None if site == "embed" else int(v["ab_layer"]), "method": method, "pos": pos}
-    if site == "head":
-        out["heads"] = v["ab_heads"]
-    if site == "neuron":
-        out["index"] = v["ab_index"]
-    if method == "scale":
-        out["scale"] = float(v["ab_scale"])
-    if method == "noise":
-        out["noise"] = float(v["ab_noise"])
-    if pos == "chosen":
-        out["pos_list"] = v["ab_pos_list"]
-    if method in NEEDS_REFERENCE:
-        out["reference"] = ref_sha
-        out["budget"] = int(v["ab_budget"])
-    if method == "patch":
-        out["counterfactual"] = v["ab_cf"]
-    return out
-
-
-def compare_inputs(lm, v: Mapping[str, Any], ref_sha: str | None = None) -> dict[str, Any]:
-    """Every input a comparison depends on (its result key)."""
-    masked = lm.info.masked_lm
-    return {**_where(lm, v, ref_sha), "generate": 0 if masked else int(v["ab_gen"]), "top_k": int(v["ab_topk"]),
-            "self_repair": bool(v["ab_repair"]) and not masked and v["ab_site"] in COMPONENTS}
-
-
-def sweep_inputs(lm, v: Mapping[str, Any], ref_sha: str | None = None) -> dict[str, Any]:
-    kind = v["ab_sweep"]
-    return {**_where(lm, v, ref_sha), "kind": kind, "scales": v["ab_scales"] if kind == "scale" else None}
-
-
-def _ablation(inp: Mapping[str, Any]):
-    pos = inp["pos"] if inp["pos"] != "chosen" else inp["pos_list"]
-    return ablation_from_text(inp["site"], inp["layer"], inp["method"], heads=inp.get("heads", ""),
-                              indices=inp.get("index", ""), scale=inp.get("scale", 0.0),
-                              noise_std=inp.get("noise", 1.0), positions=pos)
-
-
-def _common(inp: Mapping[str, Any], reference) -> dict[str, Any]:
-    return dict(target=inp["target"], reference=reference, counterfactual=inp.get("counterfactual"),
-                budget=int(inp.get("budget", 2000)))
-
-
-def validate(lm, inp: Mapping[str, Any]) -> None:
-    """The cheap checks (lists parse, layer / heads / neurons exist), so bad input is reported before any
-    estimate or run."""
-    if inp["method"] in NEEDS_REFERENCE and inp.get("reference") is None:
-        raise UserError(f"The {inp['method']} ablation needs a reference corpus (for its statistics); pick one "
-                        "that loads, or use the prompt itself.")
-    check_ablation(lm, _ablation(inp))
-    if inp.get("kind") == "scale":
-        parse_scales(inp["scales"] or "")
-
-
-def compute_compare(lm, inp: Mapping[str, Any], reference=None, progress=None):
-    return run_ablation(lm, inp["prompt"], _ablation(inp), top_k=inp["top_k"], generate=inp["generate"],
-                        self_repair=inp["self_repair"], progress=progress, **_common(inp, reference))
-
-
-def compute_sweep(lm, inp: Mapping[str, Any], reference=None, progress=None):
-    scales = parse_scales(inp["scales"]) if inp["kind"] == "scale" else DEFAULT_SCALES
-    return sweep(lm, inp["prompt"], _ablation(inp), inp["kind"], scales=scales, progress=progress,
-                 **_common(inp, reference))
-
-
-def _n_tokens(lm, prompt: str) -> int:
-    try:
-        return max(1, len(lm.encode(prompt).tokens))
-    except Exception:  # noqa: BLE001 - an estimate only; the run itself reports bad input
-        return max(1, len(prompt) // 4)
-
-
-def compare_cost(lm, inp: Mapping[str, Any]) -> tuple[str, str, float]:
-    """(model, kind, FLOPs) of a comparison: clean + ablated forward passes, each greedy step re-running the
-    sequence (a KV-cached generation only makes the measured rate higher), self-repair two more passes."""
-    n, g = _n_tokens(lm, inp["prompt"]), int(inp["generate"])
-    tokens = 2 * sum(n + i for i in range(g + 1)) + (2 * n if inp["self_repair"] else 0)
-    if inp["method"] == "patch":
-        tokens += n
-    return repr(lm.spec), "ablation", costs.forward_flops(lm.info, tokens, logit_rows=2 * (g + 1))
-
-
-def sweep_cost(lm, inp: Mapping[str, Any]) -> tuple[str, str, float]:
-    n, info = _n_tokens(lm, inp["prompt"]), lm.info
-    try:
-        points = {"layers": n_site_layers("resid", info.n_layers), "heads": info.n_layers * info.n_heads,
-                  "scale": len(parse_scales(inp["scales"] or "0"))}[inp["kind"]]
-    except Exception:  # noqa: BLE001 - bad scale text: the run reports it
-        points = 1
-    return repr(lm.spec), "ablation_sweep", costs.forward_flops(lm.info, n * (points + 1), logit_rows=points + 1)
-
-
-def render_comparison(lm, res, key: str = "ab") -> None:
+def render_comparison(lm: LoadedModel, res: AblationResult, key: str = "ab") -> None:
     """One clean-vs-ablated comparison: metrics, top-k bars, generations, alignment, self-repair, downloads."""
     st.caption(f"{res.ablation.label()} · hooks left on the model: {lm.num_hooks()}"
                + (f" · reference: {res.reference}" if res.reference else ""))
@@ -191,7 +80,7 @@ def render_comparison(lm, res, key: str = "ab") -> None:
     json_download(res.to_dict(), "ablation_result", f"{key}_json", "⬇ Full result (JSON)")
 
 
-def sweep_figure(sw, metric: str):
+def sweep_figure(sw: AblationSweep, metric: str):
     """The sweep's chart; a head sweep's cells get a clickable overlay (trace 1)."""
     frame = sw.frame()
     plot = {"layers": layer_sweep_figure, "heads": head_sweep_figure, "scale": scale_sweep_figure}[sw.kind]
@@ -202,7 +91,7 @@ def sweep_figure(sw, metric: str):
     return fig
 
 
-def sweep_pick(sw, event) -> dict[str, Any] | None:
+def sweep_pick(sw: AblationSweep, event: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The widget values of the single intervention a click on the sweep chart points at, or None."""
     frame = sw.frame()
     if sw.kind == "heads":
@@ -212,10 +101,9 @@ def sweep_pick(sw, event) -> dict[str, Any] | None:
             return None
         layers = sorted(frame["layer"].dropna().unique())
         return {"ab_site": "head", "ab_layer": int(layers[cell[0]]), "ab_heads": str(int(heads[cell[1]]))}
-    points = ((event or {}).get("selection") or {}).get("points") or []
-    if not points:
+    x = clicked_value(event)
+    if x is None:
         return None
-    x = points[0].get("x")
     if sw.kind == "layers":
         return {"ab_layer": int(round(float(x)))}
     return {"ab_method": "scale", "ab_scale": float(x)}
@@ -231,8 +119,6 @@ def _encode_pick(kind: str, pick: Mapping[str, Any]) -> str:
 
 def _decode_pick(kind: str, raw: str) -> dict[str, Any] | None:
     """'L3' (layers), 'L3H2' (heads), 'S0.5' (scale) -> widget values; None when it does not fit `kind`."""
-    import re
-
     raw = (raw or "").strip()
     if kind == "layers" and (m := re.fullmatch(r"L(\d{1,3})", raw)):
         return {"ab_layer": int(m[1])}
@@ -246,10 +132,10 @@ def _decode_pick(kind: str, raw: str) -> dict[str, Any] | None:
 def _open_in_compare(values: Mapping[str, Any]) -> None:
     for k, v in values.items():
         st.session_state[k] = v
-    st.session_state["ab_tab"] = "Compare clean vs ablated"
+    st.session_state["ab_tab"] = COMPARE_TAB
 
 
-def render_sweep_pick(lm, sw, reference, ref_sha: str | None) -> None:
+def render_sweep_pick(lm: LoadedModel, sw: AblationSweep, reference: Any, ref_sha: str | None) -> None:
     """The single intervention a click on the sweep chart picked (kept in the URL as ab_pick): its full
     clean-vs-ablated comparison, and a button that opens it in the Compare tab."""
     if "ab_pick" not in st.session_state:
@@ -267,22 +153,31 @@ def render_sweep_pick(lm, sw, reference, ref_sha: str | None) -> None:
         st.caption("Click a bar or cell to see that single intervention's full comparison here.")
         return
     st.query_params["ab_pick"] = st.session_state["ab_pick"]
-    values = {k: st.session_state.get(k, v) for k, v in defaults(lm).items()}
+    values = {k: st.session_state.get(k, v) for k, v in widget_defaults(lm).items()}
     values.update(pick)
     if values["ab_site"] == "embed":
         return
-    inp = compare_inputs(lm, values, ref_sha)
+    inp = compare_key(lm, values, ref_sha, reference)
     st.subheader("The picked intervention: clean vs ablated")
-    from ..errors import shown_errors
-    from ..runner import run_keyed
-
     kept = None
     with shown_errors("Running the picked intervention"):
-        kept = run_keyed("ab_pick", inp, lambda prog: compute_compare(lm, inp, reference, prog),
-                         action="Running the picked intervention", button="Run this intervention", auto=True,
-                         validate=lambda: validate(lm, inp),
-                         cost=compare_cost(lm, inp), shared=True, show_stale=False)
+        kept = run_keyed(COMPARE, lm, inp, action="Running the picked intervention", button="Run this intervention",
+                         auto=True, show_stale=False, slot="ab_pick")
     if kept is not None and not kept.stale:
         st.button("Open it in the Compare tab", key="ab_pick_open", on_click=_open_in_compare,
                   args=({k: values[k] for k in ("ab_site", "ab_layer", "ab_heads", "ab_method", "ab_scale")},))
         render_comparison(lm, kept.result, "ab_pickv")
+
+
+def render_sweep_head(lm: LoadedModel, prompt: str, sw: AblationSweep, *, key: str) -> None:
+    """Under a head sweep: the attention pattern of the head clicked in the sweep (kept until the next click)."""
+    pick = sweep_pick(sw, st.session_state.get(f"{key}_sweep_fig"))
+    if pick is not None and pick.get("ab_site") == "head":
+        st.session_state[f"{key}_sweep_head"] = (prompt, int(pick["ab_layer"]), int(pick["ab_heads"]))
+    saved = st.session_state.get(f"{key}_sweep_head")
+    if saved is None or saved[0] != prompt:
+        st.caption("Click a cell of the head sweep to open that head's attention pattern here.")
+        return
+    _, layer, head = saved
+    st.subheader(f"Attention pattern of layer {layer}, head {head}")
+    render_head(lm, prompt, layer, head, key=f"{key}_sweep")

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.components import attention_patterns
-from interp_core.plots.components import (MAX_TOKEN_VIEW, attention_tokens_html, clicked_head, head_map_figure,
-                                          pattern_figure, pattern_grid_figure)
+from typing import TYPE_CHECKING
+
+from interp_core.plots.clickable import clicked_square
+from interp_core.plots.components import head_map_figure, pattern_grid_figure
 
 from ..downloads import json_download, table_downloads
-from ..runner import run_keyed
+from ..head_view import focus_head, patterns, render_head
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
 
 SCORES = {"entropy": "entropy (low = focused)", "first_token": "attention to the first token",
           "previous_token": "attention to the previous token"}
-
-
-def patterns_inputs(lm, prompt: str) -> dict:
-    return {"model": repr(lm.spec), "prompt": prompt}
-
-
-def patterns(lm, prompt: str, key: str):
-    """The AttentionPatterns of `prompt` (computed once per model and prompt, for every session), or None."""
-    kept = run_keyed("attn_patterns", patterns_inputs(lm, prompt),
-                     lambda progress: attention_patterns(lm, prompt, progress=progress),
-                     action="Capturing attention patterns", auto=True, show_stale=False, shared=True)
-    return None if kept is None or kept.stale else kept.result
 
 
 def _head_state(key: str, n_layers: int, n_heads: int) -> tuple[int, int]:
@@ -38,26 +30,10 @@ def _head_state(key: str, n_layers: int, n_heads: int) -> tuple[int, int]:
     return int(st.session_state[lay_key]), int(st.session_state[head_key])
 
 
-def focus_head(key: str, layer: int, head: int) -> None:
-    """Make (layer, head) the head this section shows (call before the section is drawn)."""
-    st.session_state[f"{key}_attn_layer"], st.session_state[f"{key}_attn_head"] = int(layer), int(head)
-
-
-def render_head(lm, prompt: str, layer: int, head: int, *, key: str) -> None:
-    """One head's pattern and its token view (reuses the patterns already captured for this prompt)."""
-    ap = patterns(lm, prompt, key)
-    if ap is None:
-        return
-    st.plotly_chart(pattern_figure(ap, layer, head), key=f"{key}_attn_one")
-    if len(ap.tokens) <= MAX_TOKEN_VIEW:
-        st.caption("Hover a token: the prompt below it is shaded by where that token attends (darker = more weight).")
-        st.html(attention_tokens_html(ap, layer, head))
-
-
-def render_attention(lm, prompt: str, *, key: str) -> None:
+def render_attention(lm: LoadedModel, prompt: str, *, key: str) -> None:
     """The whole section for one prompt; `key` namespaces its widgets (one section per page)."""
     info = lm.info
-    ap = patterns(lm, prompt, key)
+    ap = patterns(lm, prompt)
     if ap is None:
         return
     bidir = "bidirectional" in ap.kinds
@@ -67,7 +43,7 @@ def render_attention(lm, prompt: str, *, key: str) -> None:
                   if ap.n_kv_heads < ap.n_heads else "")
                + (" Sliding-window layers are labelled with their window." if "sliding" in ap.kinds else ""))
     # a click arrives in the chart's state before the chart is drawn again: apply it first (a later pick wins)
-    click = clicked_head(st.session_state.get(f"{key}_attn_map"))
+    click = clicked_square(st.session_state.get(f"{key}_attn_map"))
     if click is not None and st.session_state.get(f"{key}_attn_last_click") != (prompt, click):
         st.session_state[f"{key}_attn_last_click"] = (prompt, click)
         focus_head(key, *click)
@@ -89,19 +65,3 @@ def render_attention(lm, prompt: str, *, key: str) -> None:
             st.plotly_chart(pattern_grid_figure(ap), key=f"{key}_attn_grid")
     table_downloads(ap.frame(layer, head), f"attention_L{layer}H{head}", f"{key}_attn_dl")
     json_download(ap.to_dict(), "attention_patterns", f"{key}_attn_json", "⬇ Every pattern (JSON, CLI format)")
-
-
-def render_sweep_head(lm, prompt: str, sw, *, key: str) -> None:
-    """Under a head sweep: the attention pattern of the head clicked in the sweep (kept until the next click)."""
-    from .ablation_view import sweep_pick
-
-    pick = sweep_pick(sw, st.session_state.get(f"{key}_sweep_fig"))
-    if pick is not None and pick.get("ab_site") == "head":
-        st.session_state[f"{key}_sweep_head"] = (prompt, int(pick["ab_layer"]), int(pick["ab_heads"]))
-    saved = st.session_state.get(f"{key}_sweep_head")
-    if saved is None or saved[0] != prompt:
-        st.caption("Click a cell of the head sweep to open that head's attention pattern here.")
-        return
-    _, layer, head = saved
-    st.subheader(f"Attention pattern of layer {layer}, head {head}")
-    render_head(lm, prompt, layer, head, key=f"{key}_sweep")

@@ -2,29 +2,26 @@
 foil), a waterfall by layer and a clickable layer × head map; a clicked head opens its attention pattern."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from interp_core import UserError
-from interp_core.components import FROZEN_NOTE, check_dla_supported, direct_logit_attribution
-from interp_core.plots.components import clicked_head, dla_heads_figure, dla_waterfall_figure
+from interp_core.components import FROZEN_NOTE, check_dla_supported
+from interp_core.plots.clickable import clicked_square
+from interp_core.plots.components import dla_heads_figure, dla_waterfall_figure
 
 from ..downloads import figure_download, json_download, table_downloads
 from ..errors import shown_errors
+from ..head_view import focus_head, render_head
+from ..jobs.dla import DLA, dla_key
 from ..runner import run_keyed
-from .attention import focus_head, render_head
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
 
 
-def dla_inputs(lm, prompt: str, position: int, target: str = "", foil: str = "") -> dict:
-    return {"model": repr(lm.spec), "prompt": prompt, "position": int(position), "target": target, "foil": foil}
-
-
-def compute_dla(lm, inp):
-    """DLA of `inp` (see dla_inputs): an empty target is the model's top prediction, an empty foil none."""
-    return direct_logit_attribution(lm, inp["prompt"], inp["target"] or None, foil=inp["foil"] or None,
-                                    position=int(inp["position"]))
-
-
-def render_dla(lm, prompt: str, position: int, *, key: str, target: str = "") -> None:
+def render_dla(lm: LoadedModel, prompt: str, position: int, *, key: str, target: str = "") -> None:
     """DLA at `position` of `prompt`; `target` pre-fills the target field (empty = the model's top prediction)."""
     try:
         check_dla_supported(lm)
@@ -39,9 +36,8 @@ def render_dla(lm, prompt: str, position: int, *, key: str, target: str = "") ->
     c1.text_input("Target token (empty = the model's top prediction here)", key=t_key, placeholder=" Paris")
     c2.text_input("Foil token (optional: attribute target − foil)", key=f_key, placeholder=" Rome")
     tgt, foil = st.session_state[t_key], st.session_state[f_key]
-    inputs = dla_inputs(lm, prompt, position, tgt, foil)
-    kept = run_keyed(f"{key}_dla", inputs, lambda progress: compute_dla(lm, inputs),
-                     action="Attributing the logit", auto=True, show_stale=False, shared=True)
+    kept = run_keyed(DLA, lm, dla_key(lm, prompt, position, tgt, foil), action="Attributing the logit", auto=True,
+                     show_stale=False, slot=f"{key}_dla")
     if kept is None or kept.stale:
         return
     d = kept.result
@@ -54,7 +50,7 @@ def render_dla(lm, prompt: str, position: int, *, key: str, target: str = "") ->
     wf = dla_waterfall_figure(d)
     st.plotly_chart(wf, key=f"{key}_dla_wf")
     figure_download(wf, "dla_waterfall", f"{key}_dla_wf_dl")
-    click = clicked_head(st.session_state.get(f"{key}_dla_heads"))
+    click = clicked_square(st.session_state.get(f"{key}_dla_heads"))
     if click is not None and st.session_state.get(f"{key}_dla_last") != (prompt, click):
         st.session_state[f"{key}_dla_last"] = (prompt, click)
         focus_head(f"{key}_dla", *click)

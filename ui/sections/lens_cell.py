@@ -5,10 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ..runner import follow_link
+from typing import TYPE_CHECKING
+
+from ..links import open_playground, playground_values
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
+    from interp_core.lens import LensResult
 
 
-def render_cell(lm, result, layer: int, position: int, top_k: int, target: str) -> None:
+def render_cell(lm: LoadedModel, result: LensResult, layer: int, position: int, top_k: int, target: str) -> None:
     """`layer`: the clicked row (hidden state index, 0 = embeddings; -1 = no cell clicked yet)."""
     labels = result.layer_labels()
     if not 0 <= layer < len(labels) or not 0 <= position < len(result.tokens):
@@ -26,13 +32,9 @@ def render_cell(lm, result, layer: int, position: int, top_k: int, target: str) 
     if lm.info.masked_lm:
         return
     final = result.token_text[int(result.top_ids[-1, -1, 0])]  # the model's own next-token prediction
-    values = {"ab_prompt": st.session_state["ll_prompt"], "ab_target": target or final, "ab_site": "resid",
-              "ab_layer": int(layer), "ab_method": "zero", "ab_pos": "chosen", "ab_pos_list": str(position),
-              "ab_tab": "Compare clean vs ablated"}
-    query = {k: str(v) for k, v in values.items() if k != "ab_tab"}
+    values = playground_values(st.session_state["ll_prompt"], target or final, "resid", layer, pos="chosen",
+                               pos_list=position)
     if st.button("✂️ Ablate here", key="ll_ablate_here",
                  help=f"Zero the hidden state at layer {labels[layer]}, position {position} in the ablation "
                       f"playground and compare the prediction of {values['ab_target']!r}."):
-        follow_link(values, slots=("ab",))
-        frame = {k: st.query_params[k] for k in ("model", "device", "dtype") if k in st.query_params}
-        st.switch_page("pages/ablation.py", query_params={**frame, **query})
+        open_playground(values)

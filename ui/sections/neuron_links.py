@@ -3,22 +3,27 @@ strongest context, the neuron zeroed, result computed on arrival) and "see it on
 own-prompt tab on this neuron). Both carry their inputs in the URL."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import streamlit as st
 
-from ..runner import follow_link
+from ..links import open_playground, playground_values
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
+    from interp_core.data import TokenizedCorpus
 
 PROMPT_TAB = "On your own prompt"
 CONTEXT_TOKENS = 24  # tokens of the top context before the firing token that become the prompt
 
 
-def ablation_values(lm, tc, layer: int, neuron: int, index: int) -> dict:
+def ablation_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: int, index: int) -> dict[str, Any]:
     """The ablation playground's inputs for zeroing `neuron` on the prompt that ends at corpus token `index`
     (where it fired hardest), predicting the token that followed it in the corpus."""
     lo = max(0, index - CONTEXT_TOKENS)
     prompt = lm.tokenizer.decode([int(i) for i in tc.ids[lo:index + 1]])
     nxt = lm.tokenizer.decode([int(tc.ids[index + 1])]) if index + 1 < len(tc.ids) else ""
-    return {"ab_prompt": prompt, "ab_target": nxt, "ab_site": "neuron", "ab_layer": int(layer),
-            "ab_index": str(int(neuron)), "ab_method": "zero", "ab_pos": "all"}
+    return playground_values(prompt, nxt, "neuron", layer, index=str(int(neuron)))
 
 
 def _see_on_prompt(neuron: int) -> None:
@@ -26,15 +31,13 @@ def _see_on_prompt(neuron: int) -> None:
     st.session_state["ne_tab"] = PROMPT_TAB
 
 
-def render_neuron_links(lm, tc, site: str, layer: int, neuron: int, contexts: list[dict]) -> None:
+def render_neuron_links(lm: LoadedModel, tc: TokenizedCorpus, site: str, layer: int, neuron: int, contexts: list[dict]) -> None:
     c1, c2 = st.columns(2)
     if site == "mlp" and contexts and lm.info.has_lm_head and not lm.info.masked_lm:
         values = ablation_values(lm, tc, layer, neuron, int(contexts[0]["index"]))
         if c1.button("✂️ Ablate this neuron", key="ne_ablate_neuron",
                      help=f"Zero neuron {neuron} of MLP layer {layer} on its strongest context and compare the "
                           f"prediction of the next corpus token {values['ab_target']!r}."):
-            follow_link({**values, "ab_tab": "Compare clean vs ablated"}, slots=("ab",))
-            frame = {k: st.query_params[k] for k in ("model", "device", "dtype") if k in st.query_params}
-            st.switch_page("pages/ablation.py", query_params={**frame, **{k: str(v) for k, v in values.items()}})
+            open_playground(values)
     c2.button("🔎 See it on my prompt", key="ne_see_on_prompt", on_click=_see_on_prompt, args=(neuron,),
               help="Open the 'On your own prompt' tab on this neuron.")

@@ -2,13 +2,19 @@
 and the layer's top neurons at a clicked token; clicking one of them opens that neuron."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from interp_core.components import prompt_activations
 from interp_core.plots.components import prompt_heatmap_html, prompt_tokens_figure, top_neurons_figure
+from interp_core.plots.clickable import clicked_value
 
 from ..downloads import table_downloads
+from ..jobs.neurons import PROMPT, prompt_key
 from ..runner import run_keyed
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
 
 PENDING = "_ne_open_neuron"  # a clicked neuron waits here until the page's neuron widgets are drawn again
 
@@ -30,28 +36,22 @@ def _open_picked(pick_key: str) -> None:
 
 
 def _clicked_x(event) -> int | None:
-    for p in ((event or {}).get("selection") or {}).get("points") or []:
-        if p.get("curve_number", 0) == 0 and "x" in p:
-            return int(round(p["x"]))
-    return None
+    x = clicked_value(event, "x", curve=0)
+    return None if x is None else int(round(x))
 
 
 def _clicked_neuron(event) -> int | None:
-    for p in ((event or {}).get("selection") or {}).get("points") or []:
-        if p.get("curve_number", 0) == 0 and "y" in p:
-            return int(str(p["y"]).lstrip("#"))
-    return None
+    y = clicked_value(event, "y", curve=0)
+    return None if y is None else int(str(y).lstrip("#"))
 
 
-def render_neuron_prompt(lm, site: str, layer: int, dim: int, *, key: str, default_prompt: str) -> None:
+def render_neuron_prompt(lm: LoadedModel, site: str, layer: int, dim: int, *, key: str, default_prompt: str) -> None:
     """The typed-prompt view for (site, layer, dim); `key` namespaces its widgets."""
     p_key = f"{key}_prompt_text"
     st.session_state.setdefault(p_key, default_prompt)
     prompt = st.text_area("Your prompt", key=p_key, height=80)
-    inputs = {"model": repr(lm.spec), "prompt": prompt, "site": site, "layer": int(layer), "dim": int(dim)}
-    kept = run_keyed("neuron_prompt", inputs,
-                     lambda progress: prompt_activations(lm, prompt, site=site, layer=int(layer), dim=int(dim)),
-                     action="Running your prompt", auto=True, show_stale=False, shared=True)
+    kept = run_keyed(PROMPT, lm, prompt_key(lm, prompt, site, layer, dim), action="Running your prompt", auto=True,
+                     show_stale=False)
     if kept is None or kept.stale:
         return
     pa = kept.result
@@ -82,10 +82,8 @@ def render_neuron_prompt(lm, site: str, layer: int, dim: int, *, key: str, defau
     table_downloads(pa.frame(), f"neuron_{site}{layer}_{dim}_prompt", f"{key}_prompt_dl")
 
 
-def render_prompt_tab(lm, site: str, layer: int, width: int, *, default_prompt: str) -> None:
-    """The neuron explorer's "On your own prompt" tab: pick a neuron, type a prompt, see it fire and what it writes."""
-    from .neuron_writes import render_neuron_writes
-
+def render_prompt_tab(lm: LoadedModel, site: str, layer: int, width: int, *, default_prompt: str) -> int:
+    """The neuron explorer's "On your own prompt" tab: pick a neuron, type a prompt, see it fire; returns the neuron."""
     # a click on the top-neurons chart arrives in its state before the neuron box is drawn again: apply it
     # here, in the same run (the other tabs' boxes, drawn earlier in this run, follow on the next one)
     event = st.session_state.get("ne_prompt_top")
@@ -97,5 +95,4 @@ def render_prompt_tab(lm, site: str, layer: int, width: int, *, default_prompt: 
     st.number_input(f"Neuron / dimension (0–{width - 1})", min_value=0, max_value=width - 1, step=1, key="ne_pdim")
     dim = int(st.session_state["ne_pdim"])
     render_neuron_prompt(lm, site, layer, dim, key="ne", default_prompt=default_prompt)
-    st.subheader(f"What {site} L{layer} #{dim} writes")
-    render_neuron_writes(lm, site, layer, dim, key="ne_prompt")
+    return dim

@@ -2,26 +2,30 @@
 as two ranked lists, with and without the norms' weights."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from interp_core.components import VARIANTS, neuron_writes
+from interp_core.components import VARIANTS
 from interp_core.plots.components import writes_figure
 
 from ..downloads import table_downloads
+from ..jobs.neurons import WRITES, writes_key
 from ..runner import run_keyed
 
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
 
-def render_neuron_writes(lm, site: str, layer: int, dim: int, *, key: str, k: int = 15) -> None:
+
+def render_neuron_writes(lm: LoadedModel, site: str, layer: int, dim: int, *, key: str, k: int = 15) -> None:
     """Promoted / suppressed tokens of (site, layer, dim); a clear message for models without a usable LM head."""
     info = lm.info
     if not info.has_lm_head or info.masked_lm:
         st.info("What a neuron writes is not available for this model: "
                 + ("it has no LM head." if not info.has_lm_head else "its MLM head's transform is non-linear."))
         return
-    inputs = {"model": repr(lm.spec), "site": site, "layer": int(layer), "dim": int(dim), "k": k}
-    kept = run_keyed(f"{key}_neuron_writes", inputs,
-                     lambda progress: neuron_writes(lm, site=site, layer=int(layer), dim=int(dim), k=k),
-                     action="Reading what the neuron writes", auto=True, show_stale=False, shared=True)
+    kept = run_keyed(WRITES, lm, writes_key(lm, site, layer, dim, k), action="Reading what the neuron writes",
+                     auto=True, show_stale=False, slot=f"{key}_neuron_writes")
     if kept is None or kept.stale:
         return
     w = kept.result

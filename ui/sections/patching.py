@@ -3,17 +3,25 @@ exact check of any clicked cell, an estimate-vs-exact scatter, downloads with pr
 single patch in the ablation playground. Used by pages/ablation.py."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from interp_core.patching import (DEFAULT_PAIR, GRIDS, METRICS, PAIRS, SCREENS, Component, all_heads, attribute,
-                                  exact_check, patch_grid, playground_params)
+from interp_core.engine.sites import layer_label
+from interp_core.patching import DEFAULT_PAIR, GRIDS, METRICS, PAIRS, SCREENS, Component, all_heads
+from interp_core.plots.clickable import clicked_customdata
 from interp_core.plots.patching import attribution_figure, estimate_exact_figure, grid_figure
 
 from ..downloads import figure_download, json_download, table_downloads
+from ..jobs.base import model_id
+from ..jobs.patching import ATTRIBUTION, CHECK, GRID, SCATTER, CheckKey, GridKey, PairKey, ScatterKey
+from ..links import patch_values, playground_url
 from ..runner import run_keyed
 from ..state import as_bool, publish, seed
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
+    from interp_core.patching import Attribution, Prepared
 
 CUSTOM = "(your own prompts)"
 MODES = {"attribution": "Attribution screen (every head, neuron and cell: 2 forwards + 1 backward)",
@@ -28,15 +36,15 @@ def _use_pair() -> None:
             st.session_state[k] = v
 
 
-def _inputs(lm) -> dict:
+def _inputs(lm: LoadedModel) -> PairKey:
     s = st.session_state
-    return {"model": repr(lm.spec), "clean": s["pt_clean"], "corrupt": s["pt_corrupt"], "target": s["pt_target"],
-            "foil": s["pt_foil"] or None, "metric": s["pt_metric"], "align": "end" if s["pt_align"] else "refuse"}
+    return PairKey(model_id(lm), s["pt_clean"], s["pt_corrupt"], s["pt_target"], s["pt_foil"] or None,
+                   s["pt_metric"], "end" if s["pt_align"] else "refuse")
 
 
-def link(prep, comp: Component, direction: str) -> str:
+def link(prep: Prepared, comp: Component, direction: str) -> str:
     """Relative URL of the ablation playground showing this one patch in full."""
-    return "ablation?" + urlencode(playground_params(prep, comp, direction))
+    return playground_url(patch_values(prep, comp, direction))
 
 
 def _with_provenance(frame, prep):
@@ -48,13 +56,9 @@ def _with_provenance(frame, prep):
 
 def _clicked(chart_key: str, seen_key: str):
     """(row id, column id) of a newly clicked cell of a cell_figure chart, else None."""
-    ev = st.session_state.get(chart_key) or {}
-    pts = (ev.get("selection") or {}).get("points") or []
-    if not pts or "customdata" not in pts[0]:
+    cd = clicked_customdata(st.session_state.get(chart_key))
+    if cd is None:
         return None
-    cd = pts[0]["customdata"]
-    if isinstance(cd, dict):  # a typed array arrives keyed by index
-        cd = [cd[k] for k in sorted(cd, key=int)]
     cell = (int(round(cd[0])), int(round(cd[1])))
     if st.session_state.get(seen_key) == cell:
         return None
@@ -62,7 +66,7 @@ def _clicked(chart_key: str, seen_key: str):
     return cell
 
 
-def render_patching(lm) -> None:
+def render_patching(lm: LoadedModel) -> None:
     """The whole tab for the loaded model."""
     info = lm.info
     pair = PAIRS[DEFAULT_PAIR]
@@ -98,14 +102,10 @@ def render_patching(lm) -> None:
         _render_attribution(lm, inp, info)
 
 
-def _render_exact(lm, inp: dict) -> None:
+def _render_exact(lm: LoadedModel, inp: PairKey) -> None:
     grid = st.radio("Grid", list(GRIDS), key="pt_grid", format_func=GRIDS.get, horizontal=True)
     publish("pt_grid")
-    ginp = {**inp, "grid": grid}
-    kept = run_keyed("pt_grid", ginp, lambda prog: patch_grid(lm, inp["clean"], inp["corrupt"], inp["target"],
-                                                               inp["foil"], grid=grid, metric=inp["metric"],
-                                                               align=inp["align"], progress=prog),
-                     action="Patching every cell", button="Run grid", kind="long")
+    kept = run_keyed(GRID, lm, GridKey(**inp.__dict__, grid=grid), action="Patching every cell", button="Run grid")
     if kept is None:
         return
     g = kept.result
@@ -134,11 +134,8 @@ def _render_exact(lm, inp: dict) -> None:
     figure_download(fig, f"patching_{g.grid}", "pt_grid_fig_dl")
 
 
-def _render_attribution(lm, inp: dict, info) -> None:
-    kept = run_keyed("pt_attr", inp, lambda prog: attribute(lm, inp["clean"], inp["corrupt"], inp["target"],
-                                                            inp["foil"], metric=inp["metric"], align=inp["align"],
-                                                            progress=prog),
-                     action="Attribution patching", button="Run attribution screen")
+def _render_attribution(lm: LoadedModel, inp: PairKey, info) -> None:
+    kept = run_keyed(ATTRIBUTION, lm, inp, action="Attribution patching", button="Run attribution screen")
     if kept is None:
         return
     attr = kept.result
@@ -189,13 +186,13 @@ def _component(attr, view: str) -> Component:
     return Component(view, layer, col)
 
 
-def _render_check(lm, attr, view: str, inp: dict) -> None:
+def _render_check(lm: LoadedModel, attr: Attribution, view: str, inp: PairKey) -> None:
     st.subheader("Exact check of one cell")
     st.caption("Click any cell above (or pick it here): its exact patch runs at once, beside the estimate.")
     n_rows = attr.matrix(view).shape[0]
     p1, p2, p3 = st.columns([1, 1, 3])
     p1.selectbox("Layer", list(range(n_rows)), key="pt_cell_layer",
-                 format_func=lambda l: "emb" if view == "resid" and l == 0 else str(l))
+                 format_func=lambda l: layer_label(view, l))
     if view == "head":
         p2.selectbox("Head", list(range(attr.heads.shape[1])), key="pt_cell_col_head")
     elif view == "neuron":
@@ -204,8 +201,7 @@ def _render_check(lm, attr, view: str, inp: dict) -> None:
         p2.selectbox("Position", list(attr.prep.positions), key=f"pt_cell_col_{view}",
                      format_func=lambda p: f"{p}: {attr.prep.position_label(p)}")
     comp = _component(attr, view)
-    kept = run_keyed("pt_check", {**inp, "component": repr(comp)},
-                     lambda prog: exact_check(lm, attr, [comp], progress=prog),
+    kept = run_keyed(CHECK, lm, CheckKey(**inp.__dict__, component=repr(comp), comp=comp, attribution=attr),
                      action="Exact patch of this cell", auto=True, show_stale=False)
     if kept is None:
         return
@@ -218,7 +214,7 @@ def _render_check(lm, attr, view: str, inp: dict) -> None:
         c.markdown(f"[Open this patch in the ablation playground]({link(attr.prep, comp, 'noise')})")
 
 
-def _render_scatter(lm, attr, view: str, inp: dict) -> None:
+def _render_scatter(lm: LoadedModel, attr: Attribution, view: str, inp: PairKey) -> None:
     neurons = view == "neuron"
     st.subheader("Where the linear approximation holds")
     n = int(st.session_state["pt_topn"])
@@ -229,9 +225,8 @@ def _render_scatter(lm, attr, view: str, inp: dict) -> None:
     else:
         comps = all_heads(lm)
         what, slot = f"every head ({len(comps)} patched runs)", "pt_scatter_heads"
-    kept = run_keyed(slot, {**inp, "n": n if neurons else None},
-                     lambda prog: exact_check(lm, attr, comps, progress=prog),
-                     action=f"Exact patch of {what}", button=f"Check {what} exactly", kind="long")
+    key = ScatterKey(**inp.__dict__, n=n if neurons else None, comps=tuple(comps), attribution=attr)
+    kept = run_keyed(SCATTER, lm, key, action=f"Exact patch of {what}", button=f"Check {what} exactly", slot=slot)
     if kept is None:
         return
     ch = kept.result

@@ -3,22 +3,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.engine.scheduler import LONG
+from typing import TYPE_CHECKING, Any
+
 from interp_core.engine.sites import CHOICES
-from interp_core.neurons import cached_layers, scan_layers
+from interp_core.neurons import cached_layers
 from interp_core.settings import load_settings
-from ui.costs import forward_flops
-from ui.errors import shown_errors
-from ui.runner import run_keyed
+
+from ..errors import shown_errors
+from ..jobs.base import model_id
+from ..jobs.scan import SCAN_ALL, ScanAllKey, scan_options
+from ..runner import run_keyed
+
+if TYPE_CHECKING:
+    from interp_core import LoadedModel
+    from interp_core.data import Corpus, TokenizedCorpus
 
 
-def scan_options() -> dict:
-    """Extra scan arguments from the server settings: shard over Ray when LOOKING_GLASS_RAY_ADDRESS is set."""
-    address = load_settings().ray_address
-    return {"ray": address} if address else {}
-
-
-def render_scan_all_layers(lm, tc, corpus, kw: dict, n_scan: int) -> None:
+def render_scan_all_layers(lm: LoadedModel, tc: TokenizedCorpus, corpus: Corpus, kw: dict[str, Any]) -> None:
     """A button that scans every layer of kw['site'] in one pass (each layer cached as its own scan, so picking
     another layer in the Layer box afterwards opens at once), and which layers are ready."""
     site = kw["site"]
@@ -33,13 +34,11 @@ def render_scan_all_layers(lm, tc, corpus, kw: dict, n_scan: int) -> None:
         if not missing:
             return
         via = f" on the Ray cluster {load_settings().ray_address}" if scan_options() else ""
-        inputs = {"model": repr(lm.spec), "corpus": corpus.sha256, "layers": "all", **kw}
+        key = ScanAllKey(model_id(lm), corpus.sha256, "all", **kw, tokens=tc)
         kept = run_keyed(
-            "ne_scan_all", inputs,
-            lambda prog: scan_layers(lm, tc, site=site, layers="all", **per_layer, **scan_options(), progress=prog),
-            action=f"Scanning all {n_layers} layers in one pass{via}",
+            SCAN_ALL, lm, key, action=f"Scanning all {n_layers} layers in one pass{via}",
             button=f"Scan all {n_layers} layers in one pass ({missing} not yet scanned)",
             button_help="One pass over the corpus keeps every layer's top activations; each layer is then cached.",
-            cost=(repr(lm.spec), "scan", forward_flops(lm.info, n_scan)), show_stale=False, kind=LONG)
+            show_stale=False)
         if kept is not None and not kept.stale and len(cached_layers(lm, tc, site=site, **per_layer)) == n_layers:
             st.rerun()  # every layer is on disk now: the Layer box opens any of them from the cache

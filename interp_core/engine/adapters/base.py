@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -76,7 +76,7 @@ class Adapter:
     @contextmanager
     def eager_attention(self) -> Iterator[None]:
         """Run the model with HF's eager attention (the only kind that returns weights) until the block ends."""
-        configs = {id(c): c for c in (getattr(m, "config", None) for m in self.model.modules())
+        configs: dict[int, Any] = {id(c): c for c in (getattr(m, "config", None) for m in self.model.modules())
                    if hasattr(c, "_attn_implementation_internal")}
         before = {k: c._attn_implementation_internal for k, c in configs.items()}
         try:
@@ -148,7 +148,7 @@ class Adapter:
 
     def hook_point(self, site: Site) -> HookPoint:
         self.check_site(site)
-        k, layer = site.kind, site.layer
+        k, layer = site.kind, site.layer if site.layer is not None else 0  # None only for sites without layers
         if k == "embed":
             return HookPoint(self.embed_module(), "output")
         if k == "resid":
@@ -191,7 +191,7 @@ class Adapter:
         """Residual stream rows (R, D) -> the argmax token of each row's logits (what greedy decoding picks). On a
         CPU a large unembedding is screened in float16 and the few contenders recomputed (engine/argmax.py)."""
         head = self.unembed_module()
-        if screenable(head, self.finish_is_identity()):
+        if head is not None and screenable(head, self.finish_is_identity()):
             norm = self.final_norm_module()
             with torch.inference_mode():
                 h = norm(resid.to(module_device(norm, resid.device))) if norm is not None else resid

@@ -10,7 +10,7 @@ from interp_core.engine.adapters.llama import LlamaAdapter
 
 class GemmaAdapter(LlamaAdapter):
     family = "gemma"
-    model_types = ("gemma", "gemma2", "gemma3_text")
+    model_types: tuple[str, ...] = ("gemma", "gemma2", "gemma3_text")
     description = "Gemma 1/2/3 text decoders (google/gemma-3-270m, gemma-2-2b, …)"
 
     def attn_out_point(self, layer):

@@ -6,7 +6,7 @@ from interp_core.engine.adapters.base import Adapter, HookPoint
 
 class LlamaAdapter(Adapter):
     family = "llama"
-    model_types = ("llama", "mistral", "qwen2", "qwen3")
+    model_types: tuple[str, ...] = ("llama", "mistral", "qwen2", "qwen3")
     description = "Llama-style decoders (Llama, Mistral, Qwen2/3, SmolLM, TinyLlama)"
 
     def _base(self):

@@ -1,5 +1,5 @@
 """Pure helpers behind the live pages: scale / ablation text parsing (shared by CLI and page), the clickable
-heatmap overlay, and run-time estimates."""
+heatmap overlay."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -8,7 +8,6 @@ import pytest
 from interp_core import UserError
 from interp_core.ablation import Ablation, ablation_from_text, parse_scales
 from interp_core.plots.clickable import clicked_cell, with_click_cells
-from ui import costs
 
 
 def test_parse_scales_accepts_lists_and_names_bad_input():
@@ -35,7 +34,7 @@ def test_cli_and_page_share_the_parser():
     import inspect
 
     from interp_core.cli import ablate_cmd
-    from ui.sections import ablation_view
+    from ui.jobs import ablation as ablation_view
 
     assert "parse_scales" in inspect.getsource(ablate_cmd) and "ablation_from_text" in inspect.getsource(ablate_cmd)
     assert "parse_scales" in inspect.getsource(ablation_view)
@@ -75,20 +74,3 @@ def test_clicked_cell_maps_a_selection_back_to_row_and_column():
     assert clicked_cell({"selection": {"points": [{"curve_number": 0, "point_index": 4}]}}, 3, curve=1) is None
     assert clicked_cell({}, 3) is None and clicked_cell(None, 3) is None
 
-
-def test_estimates_learn_the_measured_rate():
-    class Info:
-        n_layers, d_model, d_mlp, vocab_size = 2, 8, 32, 100
-
-    f = costs.forward_flops(Info, 10, logit_rows=3)
-    assert f == 10 * 2 * 2 * 8 * (4 * 8 + 3 * 32) + 2 * 3 * 8 * 100
-    assert costs.forward_flops(Info, 10, layers=1) == pytest.approx(costs.forward_flops(Info, 10) / 2)
-    prior = costs.estimate_s("m-test", "k-test", 1e9)
-    assert prior == pytest.approx(1e9 / costs.PRIOR_FLOPS_PER_S)
-    costs.record("m-test", "k-test", 1e9, 0.5)
-    assert costs.estimate_s("m-test", "k-test", 4e9) == pytest.approx(2.0)
-    costs.record("m-test", "k-test", 1e9, 0.5)
-    costs.record("m-test", "k-test", 1e9, 20.0)  # one run slowed by a busy machine barely moves the estimate
-    assert costs.estimate_s("m-test", "k-test", 4e9) == pytest.approx(2.0)
-    assert costs.fmt_seconds(0.3) == "under a second" and costs.fmt_seconds(12) == "about 12 s"
-    assert costs.fmt_seconds(600) == "about 10 min" and costs.fmt_seconds(9360) == "about 2.6 h"

@@ -1,4 +1,5 @@
-"""Defects found trying the app live (issue 12): each test failed before its fix."""
+"""Figures and data that once misled on the pages: categorical top-k bars, one probability scale, integer head
+ticks, each corpus token once, informative histograms, titles that fit, the offline Gutenberg fallback."""
 import numpy as np
 import pandas as pd
 import pytest

@@ -1,32 +1,23 @@
-"""Issue 12/13 in AppTest on the embedded Gemma: out-of-range links are clamped with a notice and never start
+"""Links and defaults in AppTest on the embedded Gemma: out-of-range links are clamped with a notice and never start
 big work on opening; ablation results are keyed by every input (stale notice); Cancel goes away after a run;
 outlier links point at the neuron explorer; a lens cell selection offers "ablate here"."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-def _open(page: str, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=900)
-    at.run()
-    at.switch_page(page)
-    for k, v in query.items():
-        at.query_params[k] = str(v)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def _open(app, page: str, **query) -> AppTest:
+    return app.open(page, query=query, timeout=900)
 
 
 def _warnings(at) -> list[str]:
     return [w.value for w in at.warning]
 
 
-def test_huge_token_budget_is_clamped_and_waits_for_a_click():
-    at = _open("pages/distributions.py", ad_tokens=999999999, ad_bins=5)
+def test_huge_token_budget_is_clamped_and_waits_for_a_click(app):
+    at = _open(app, "pages/distributions.py", ad_tokens=999999999, ad_bins=5)
     assert at.number_input(key="ad_tokens").value == 20_000
     assert at.slider(key="ad_bins").value == 10
     assert any("?ad_tokens=999,999,999 is outside 16–20,000; using 20,000" in w for w in _warnings(at)), _warnings(at)
@@ -36,8 +27,8 @@ def test_huge_token_budget_is_clamped_and_waits_for_a_click():
     assert at.button(key="ad_run").label == "Measure"
 
 
-def test_layer_beyond_the_model_is_clamped_with_a_notice():
-    at = _open("pages/neuron_explorer.py", ne_layer=999, ne_dim=-4, ne_samples="lots")
+def test_layer_beyond_the_model_is_clamped_with_a_notice(app):
+    at = _open(app, "pages/neuron_explorer.py", ne_layer=999, ne_dim=-4, ne_samples="lots")
     assert at.number_input(key="ne_layer").value == 17
     assert at.number_input(key="ne_layer").label == "Layer (0–17)"
     assert at.number_input(key="ne_dim").value == 0
@@ -47,8 +38,8 @@ def test_layer_beyond_the_model_is_clamped_with_a_notice():
     assert any("?ne_samples=lots is not a valid value" in x for x in w), w
 
 
-def test_ablation_link_values_are_clamped_and_results_keyed_by_every_input():
-    at = _open("pages/ablation.py", ab_gen=999999999, ab_topk=0, ab_layer=3, ab_site="mlp_out")
+def test_ablation_link_values_are_clamped_and_results_keyed_by_every_input(app):
+    at = _open(app, "pages/ablation.py", ab_gen=999999999, ab_topk=0, ab_layer=3, ab_site="mlp_out")
     assert at.number_input(key="ab_gen").value == 64 and at.number_input(key="ab_topk").value == 1
     assert any("?ab_gen=999,999,999 is outside 0–64" in w for w in _warnings(at)), _warnings(at)
     assert not [m for m in at.metric if m.label.startswith("KL")]  # a 64-token generation waits for a click
@@ -68,8 +59,8 @@ def test_ablation_link_values_are_clamped_and_results_keyed_by_every_input():
     assert any("zero at mlp_out 3 (all)" in c.value for c in at.caption)
 
 
-def test_outlier_links_open_the_neuron_explorer():
-    at = _open("pages/distributions.py", ad_source="prompt", ad_site="resid", ad_tab="Statistics")
+def test_outlier_links_open_the_neuron_explorer(app):
+    at = _open(app, "pages/distributions.py", ad_source="prompt", ad_site="resid", ad_tab="Statistics")
     if not [m for m in at.metric if m.label == "Tokens measured"]:  # not started by itself on a slow machine
         at.button(key="ad_run").click().run()
     assert not at.error, [e.value for e in at.error]
@@ -78,8 +69,8 @@ def test_outlier_links_open_the_neuron_explorer():
     assert out["open"].str.contains("ne_dim=").all()
 
 
-def test_lens_cell_selection_offers_ablate_here():
-    at = _open("pages/logit_lens.py", ll_prompt="The capital of France is", ll_layer=4, ll_pos=3)
+def test_lens_cell_selection_offers_ablate_here(app):
+    at = _open(app, "pages/logit_lens.py", ll_prompt="The capital of France is", ll_layer=4, ll_pos=3)
     if not at.get("plotly_chart"):
         at.button(key="ll_lens_run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -92,13 +83,13 @@ def test_lens_cell_selection_offers_ablate_here():
     assert at.text_input(key="ab_pos_list").value == "3"
 
 
-def test_warm_up_computes_the_lens_pages_whole_default_view(monkeypatch):
+def test_warm_up_computes_the_lens_pages_whole_default_view(app, monkeypatch):
     """A crowd of new sessions on the lens page must not each compute the default prompt's attention patterns and
     DLA: the background warm-up computes them once, with exactly the inputs the page asks for."""
     from ui import cache, warmup
-    from ui.runner import fingerprint
+    from ui.store import fingerprint
 
-    _open("pages/home.py")  # loads the default model into this process's cache (other tests may have loaded others)
+    _open(app, "pages/home.py")  # loads the default model into this process's cache (other tests may have loaded others)
     spec = next(s for s in cache._LOADED if s.name == "gemma-3-270m")
     lm = cache.cached_model(spec)
     slots = {"ll_lens", "attn_patterns", "ll_dla"}
@@ -109,24 +100,23 @@ def test_warm_up_computes_the_lens_pages_whole_default_view(monkeypatch):
 
     def recomputed(*a, **k):
         raise AssertionError("the page recomputed a result the warm-up had")
+    import interp_core.components as components_pkg
     import interp_core.lens as lens_pkg
-    import ui.sections.attention as attention_section
-    import ui.sections.dla as dla_section
     monkeypatch.setattr(lens_pkg, "compute_lens", recomputed)
-    monkeypatch.setattr(attention_section, "attention_patterns", recomputed)
-    monkeypatch.setattr(dla_section, "direct_logit_attribution", recomputed)
-    at = _open("pages/logit_lens.py")
+    monkeypatch.setattr(components_pkg, "attention_patterns", recomputed)
+    monkeypatch.setattr(components_pkg, "direct_logit_attribution", recomputed)
+    at = _open(app, "pages/logit_lens.py")
     assert not at.error, [e.value for e in at.error]
     assert any(m.label == "Sum of the parts" for m in at.metric)  # the DLA section drew its result
     assert len(at.get("plotly_chart")) >= 4
 
 
-def test_a_link_naming_no_tab_says_so_and_opens_the_default_tab():
-    at = _open("pages/distributions.py", ad_source="prompt", ad_tab="<b>Nope</b>")
+def test_a_link_naming_no_tab_says_so_and_opens_the_default_tab(app):
+    at = _open(app, "pages/distributions.py", ad_source="prompt", ad_tab="<b>Nope</b>")
     assert any("?ad_tab=<b>Nope</b> is not one of the tabs; showing 'Histograms'." in w for w in _warnings(at)), \
         _warnings(at)
     assert "ad_tab" not in at.query_params
-    at = _open("pages/neuron_explorer.py", ne_tab="zzz")
+    at = _open(app, "pages/neuron_explorer.py", ne_tab="zzz")
     assert any("?ne_tab=zzz is not one of the tabs; showing 'Layer scan'." in w for w in _warnings(at)), _warnings(at)
-    at = _open("pages/logit_lens.py", ll_view="Attention patterns")  # a real tab name: no notice
+    at = _open(app, "pages/logit_lens.py", ll_view="Attention patterns")  # a real tab name: no notice
     assert not any("ll_view" in w for w in _warnings(at)), _warnings(at)

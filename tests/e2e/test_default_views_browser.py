@@ -1,4 +1,4 @@
-"""The live workshop experience in a real browser (issue 12): every page opens on a chart without a click,
+"""The live workshop experience in a real browser: every page opens on a chart without a click,
 linked views (lens cell -> ablate here, scanned neuron -> ablate it, outlier -> neuron explorer) carry their
 inputs in the URL, a copied ablation link reproduces its result, and out-of-range links are clamped with a
 notice instead of starting huge runs."""
