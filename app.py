@@ -3,7 +3,7 @@ import streamlit as st
 
 st.set_page_config(page_title="Looking Glass", page_icon="🔍", layout="wide")
 
-from ui.board import PAGE  # noqa: E402  (after set_page_config)
+from ui.charts import PAGE  # noqa: E402  (after set_page_config)
 from ui.navigation import page_links, st_pages, url_path_of  # noqa: E402
 from ui.sidebar import model_sidebar  # noqa: E402
 from ui.workshop import room_run, room_sidebar, room_start  # noqa: E402

@@ -15,7 +15,8 @@ st.caption("Every chart has a **📌 Pin** button: it keeps the chart, its input
 
 import plotly.io as pio
 
-from ui.board import BOARD, pins, report_html
+from ui.board import report_html
+from ui.charts import BOARD, pins
 from ui.charts import chart
 
 board = pins()

@@ -1,74 +1,15 @@
-"""The session's pin board: every chart's 📌 Pin adds its view (page, URL inputs, figure, key numbers, model
-provenance); the board page lists the pins and exports them as one offline HTML report (interp_core.report)."""
+"""The report board's export: the session's pins (ui.charts) as one offline HTML file (interp_core.report)."""
 from __future__ import annotations
-
-import dataclasses
-from collections.abc import Callable, Iterable
-from typing import Any
 
 import streamlit as st
 
-from interp_core.report import Pin, Provenance, build_report
-from interp_core.report.pins import figure_numbers
+from interp_core.report import build_report
 
-from .rooms import ROOM_KEYS
-
-BOARD = "_lg_board"
-PAGE = "_lg_page"  # the url path of the page this run draws (set by app.py)
-MAX_PINS = 60
-Numbers = Iterable[tuple[str, Any]] | Callable[[], Iterable[tuple[str, Any]]] | None
-
-
-def pins() -> list[Pin]:
-    return st.session_state.setdefault(BOARD, [])
-
-
-def _provenance() -> Provenance:
-    lm = st.session_state.get("lm")
-    if lm is None:
-        return Provenance(model="(no model loaded)")
-    from .cache import weights_fingerprint
-
-    spec = lm.spec
-    fp = weights_fingerprint(spec, lm).value
-    return Provenance(model=spec.name, revision=spec.revision or "default", weights=fp or "",
-                      device=str(lm.info.device), dtype=str(lm.info.dtype))
-
-
-def _with_fingerprint(pin: Pin) -> Pin:
-    """A pin made before the weights fingerprint was ready gets it now, if the same model has it."""
-    lm = st.session_state.get("lm")
-    if pin.provenance.weights or lm is None or lm.spec.name != pin.provenance.model:
-        return pin
-    from .cache import weights_fingerprint
-
-    fp = weights_fingerprint(lm.spec, lm).value
-    return dataclasses.replace(pin, provenance=dataclasses.replace(pin.provenance, weights=fp)) if fp else pin
-
-
-def add_pin(fig: Any, title: str, numbers: Numbers = None) -> None:
-    """Pin a drawn figure with this run's page, URL state and model (a button callback: before the next run)."""
-    board = pins()
-    if len(board) >= MAX_PINS:
-        st.toast(f"The board holds at most {MAX_PINS} views; remove some first.", icon="📌")
-        return
-    nums = numbers() if callable(numbers) else numbers
-    inputs = {k: v for k, v in st.query_params.to_dict().items() if k not in ROOM_KEYS}
-    board.append(Pin.make(title, st.session_state.get(PAGE, ""), inputs, fig, _provenance(),
-                          numbers=list(nums) if nums is not None else figure_numbers(fig)))
-    st.toast(f"Pinned “{title}” ({len(board)} on the board).", icon="📌")
-
-
-def figure_title(fig: Any, default: str) -> str:
-    try:
-        text = fig.layout.title.text
-    except AttributeError:
-        text = None
-    return str(text) if text else default
+from .charts import BOARD, pins, with_fingerprint
 
 
 def report_html(title: str, intro: str = "", base_url: str | None = None) -> bytes:
     """The board as one offline HTML file (built when the download button is clicked)."""
-    board = [_with_fingerprint(p) for p in pins()]
+    board = [with_fingerprint(p) for p in pins()]
     st.session_state[BOARD] = board
     return build_report(board, title or "Looking Glass report", intro=intro, base_url=base_url).encode("utf-8")

@@ -170,7 +170,7 @@ class RoomRegistry:
         room = self._rooms.get(canon) if canon else None
         if room is None:
             shown = str(code)[:24]
-            if canon in self._ended:
+            if canon is not None and canon in self._ended:
                 raise UserError(f"Room {pretty(canon)} has ended ({self._ended[canon]}).")
             raise UserError(f"There is no room with the code {shown!r}: check the code on the presenter's screen.")
         return room
