@@ -1,8 +1,6 @@
 """Report board: the views this session pinned, exported as one self-contained HTML file that opens offline."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import streamlit as st
 
 from ui.frame import require_frame
@@ -15,9 +13,8 @@ st.caption("Every chart has a **📌 Pin** button: it keeps the chart, its input
 
 import plotly.io as pio
 
-from ui.board import report_html
-from ui.charts import BOARD, pins
-from ui.charts import chart
+from ui.board import export_button
+from ui.charts import BOARD, chart, pins
 
 board = pins()
 if not board:
@@ -27,14 +24,10 @@ if not board:
 st.text_input("Report title", key="board_title", value="Looking Glass report", max_chars=200)
 st.text_area("Introduction (optional)", key="board_intro", max_chars=5000,
              placeholder="What this report shows; it appears as plain text above the views.")
-parts = urlsplit(st.context.url or "")
-base = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 c1, c2 = st.columns([1, 1])
-c1.download_button("⬇ Export the report (HTML)", type="primary", key="board_export",
-                   data=lambda: report_html(st.session_state.get("board_title", ""),
-                                            st.session_state.get("board_intro", ""), base),
-                   file_name="looking-glass-report.html", mime="text/html",
-                   help="One file: the charts stay interactive, plotly.js is inside it, nothing is fetched.")
+with c1:
+    export_button(st.session_state.get("board_title", ""), st.session_state.get("board_intro", ""), key="board_export")
+board = pins()  # (the export gave pins made before the weights fingerprint was ready their fingerprint)
 if c2.button("Clear the board", key="board_clear"):
     st.session_state[BOARD] = []
     st.rerun()

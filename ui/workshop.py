@@ -20,8 +20,9 @@ from .runner import session_id
 
 APPLIED = "_lg_room_applied"  # the View a follower last switched to
 BASELINE = "_lg_room_baseline"  # (page, query) the follower's own run made of that view
+PENDING = "_lg_room_pending"  # a View the poll found; the next full run switches to it (ui.workshop.room_start)
 NOTE = "_lg_room_note"  # a sentence to show once (room ended, you changed the view, forged code)
-POLL_S = 0.4  # followers' poll period: a change shows within about this plus one page run
+POLL_S = 0.5  # followers' poll period: a change shows within about this plus one page run
 COUNT_S = 2.0  # the presenter's heartbeat and follower count refresh
 
 
@@ -89,6 +90,9 @@ def room_start() -> None:
         st.session_state[ROLE] = ("follow", code)
         _apply(view, code)
     r = role()
+    pending = st.session_state.pop(PENDING, None)
+    if r is not None and r[0] == "follow" and pending is not None:
+        _apply(pending, r[1])
     if r is not None and r[0] == "follow" and st.session_state.get(APPLIED) is None:
         try:
             _apply(REGISTRY.follow(r[1], sid), r[1])
@@ -174,10 +178,13 @@ def _follower_poll(code: str) -> None:
     except UserError as e:
         _ended(str(e))
         st.rerun(scope="app")
-    applied = st.session_state.get(APPLIED)
+    applied = st.session_state.get(PENDING) or st.session_state.get(APPLIED)
     if applied is None or view.version != applied.version or (
             st.session_state.get(WAITING) and view.runs != applied.runs):
-        _apply(view, code)
+        # switch in a full run (room_start), not from inside the fragment: a page switch raised in a fragment
+        # run can leave the browser showing an empty main area
+        st.session_state[PENDING] = view
+        st.rerun(scope="app")
 
 
 def room_sidebar() -> None:
