@@ -135,6 +135,7 @@ def room_run(nav):
                     _explore(r[1])
                     st.session_state[NOTE] = ("You changed the view, so you are exploring on your own; "
                                               "“Back to the presenter” rejoins the room.")
+                    st.rerun()  # the sidebar was drawn before the page: draw it again with the new role
 
 
 def _explore(code: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from e2e_helpers import NAV_LINKS, STARTUP_S, open_app, wait_idle
+from tests.e2e.e2e_helpers import NAV_LINKS, STARTUP_S, open_app, result_or_click, wait_idle
 
 CODE = re.compile(r"room code\s+([0-9A-Z]{5}-[0-9A-Z]{5})")
 VIEW = {"width": 1280, "height": 900}
@@ -17,7 +17,9 @@ _WATCH = """([path, needle, marker]) => {
   clearInterval(window.__lgWatch);
   window.__lgWatch = setInterval(() => {
     const q = decodeURIComponent(location.search.replace(/\\+/g, ' '));
-    if (location.pathname.endsWith(path) && q.includes(needle) && document.body.innerText.includes(marker)) {
+    const plots = Array.from(document.querySelectorAll('.js-plotly-plot text')).map(t => t.textContent).join('|');
+    if (location.pathname.endsWith(path) && q.includes(needle)
+        && (document.body.innerText.includes(marker) || plots.includes(marker))) {
       window.__lgSeen = Date.now(); clearInterval(window.__lgWatch);
     }
   }, 15);
@@ -97,3 +99,13 @@ def pick_radio(pg, group: str, option: str) -> None:
 
 def idle(pg, timeout_s: float = STARTUP_S) -> None:
     wait_idle(pg, timeout_s)
+
+
+def on_view(pg, path: str, marker: str, timeout_s: float = 180) -> None:
+    """Wait until `pg` shows the page at `path` with `marker` in its text."""
+    pg.wait_for_function("(p) => location.pathname.endsWith(p)", arg=path, timeout=timeout_s * 1000)
+    pg.get_by_text(marker).first.wait_for(timeout=timeout_s * 1000)
+
+
+def run_or_wait(pg, button: str, marker: str) -> None:
+    result_or_click(pg, button, marker)

@@ -25,7 +25,10 @@ def test_pinned_board_exports_offline_html(page, server, browser, tmp_path):
     with page.expect_download(timeout=120_000) as dl:
         page.get_by_role("button", name="⬇ Export the report (HTML)").click()
     path = tmp_path / "report.html"
-    dl.value.save_as(path)
+    # the file as the server serves it (headless Chromium may cancel the save of a deferred download)
+    resp = page.request.get(dl.value.url)
+    assert resp.ok, resp.status
+    path.write_bytes(resp.body())
     html = path.read_text(encoding="utf-8")
     assert html.count('class="lg-figure"') == 2 and "<img" not in html.split("</script>", 1)[1]
 

@@ -40,7 +40,7 @@ def test_ten_followers_follow_the_presenter(browser, server):
 
     # a step: the presenter changes the page's URL state; every follower shows it within seconds
     t = change_and_time(pres, followers, lambda p: pick_radio(p, "Colour by", "top-1 z-score"),
-                        "/logit_lens", "ll_color=zscore", "top-1 z-score")
+                        "/logit_lens", "ll_color=zscore", "colour: top-1 z-score")
     assert max(t["lag_after_presenter_s"]) < 10, t  # ~1 s on an idle machine; generous on a shared 2-core CPU
     for f in followers:
         assert "ll_color=zscore" in f.url
