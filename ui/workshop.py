@@ -46,21 +46,12 @@ def _view_of_this_run(nav) -> tuple[str, tuple[tuple[str, str], ...]]:
     return url_path_of(nav), q
 
 
-import os as _os, sys as _sys, time as _time  # noqa: E401,E402  DEBUG
-
-
-def _dbg(*a) -> None:  # DEBUG
-    if _os.environ.get("LG_ROOM_DEBUG"):
-        print(f"{_time.time():.2f} [{(session_id() or '')[:6]}]", *a, file=_sys.stderr, flush=True)
-
-
 def _apply(view: View, code: str) -> None:
     """Switch this follower to the presenter's view: forget the values the old and new URLs name, so each page
     seeds them from the new URL (ui.state.seed), then open the page with that URL."""
     old = st.query_params.to_dict()
     for k in {*old, *view.query_dict()} - set(ROOM_KEYS):
         st.session_state.pop(k, None)  # (the sidebar's "w_" widgets are re-seeded from these: ui.sidebar._bound)
-    _dbg("apply", view.page, view.version, view.runs, "waiting", st.session_state.get(WAITING))
     st.session_state[APPLIED] = view
     st.session_state[BASELINE] = None
     st.session_state[WAITING] = False
@@ -119,7 +110,6 @@ def room_run(nav):
         raise
     finally:
         r, sid = role(), session_id()
-        _dbg("run end", r, "finished", finished, url_path_of(nav))
         if finished and r is not None and sid is not None:
             if r[0] == "present":
                 try:
