@@ -3,6 +3,7 @@ taken inside each follower's page, so the delay of every follower is measured, n
 Used by tests/e2e/test_rooms_browser.py and bench/room_delay.py."""
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -102,9 +103,14 @@ def idle(pg, timeout_s: float = STARTUP_S) -> None:
 
 
 def on_view(pg, path: str, marker: str, timeout_s: float = 180) -> None:
-    """Wait until `pg` shows the page at `path` with `marker` in its text."""
-    pg.wait_for_function("(p) => location.pathname.endsWith(p)", arg=path, timeout=timeout_s * 1000)
-    pg.get_by_text(marker).first.wait_for(timeout=timeout_s * 1000)
+    """Wait until `pg` shows the page at `path` with `marker` in its text (LG_SHOTS=DIR: a screenshot if not)."""
+    try:
+        pg.wait_for_function("(p) => location.pathname.endsWith(p)", arg=path, timeout=timeout_s * 1000)
+        pg.get_by_text(marker).first.wait_for(timeout=timeout_s * 1000)
+    except Exception:
+        if os.environ.get("LG_SHOTS"):
+            pg.screenshot(path=os.path.join(os.environ["LG_SHOTS"], f"fail-{int(time.time())}.png"), full_page=True)
+        raise
 
 
 def run_or_wait(pg, button: str, marker: str) -> None:
