@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.charts import chart
 from ui.frame import page_model, require_frame
 
 require_frame()
@@ -149,7 +150,7 @@ with seed_tab:
         st.subheader(f"{site} layer {layer}, dim {dim}: {len(w)} distinct winning tokens in {samples:,} samples")
         left, right = st.columns([3, 2])
         fig = winners_figure(w, title=f"Winning tokens — {site} L{layer} dim {dim}")
-        left.plotly_chart(fig, key="ne_seed_fig")
+        chart(fig, key="ne_seed_fig", where=left)
         with right:
             st.dataframe(w, hide_index=True, height=360)
             table_downloads(w, f"seed_winners_{site}{layer}_{dim}", "ne_seed_winners_dl")
@@ -216,7 +217,7 @@ with scan_tab:
                     st.session_state["ne_neuron"] = clicked
             fig = layer_figure(result.stats, stat, selected=int(st.session_state["ne_neuron"]),
                                title=f"{STATS[stat]} per neuron — {p['hook_site']} (click a point)")
-            st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="ne_chart")
+            chart(fig, on_select="rerun", selection_mode="points", key="ne_chart")
             c = st.columns([1, 3])
             c[0].number_input(f"{UNIT} (0–{result.n_neurons - 1})", min_value=0, step=1, key="ne_neuron")
             publish("ne_neuron")
@@ -238,11 +239,11 @@ with scan_tab:
                 st.caption(f"max {row['max']:.4g} · mean {row['mean']:.4g} · std {row['std']:.4g} · "
                            f"active on {row['frac_active']:.1%} of tokens ({p['active']})")
                 left, right = st.columns(2)
-                left.plotly_chart(top_tokens_figure(top, title=f"Tokens among neuron {neuron}'s top {len(top)}"),
-                                  key="ne_toptok_fig")
-                right.plotly_chart(histogram_figure(result.sample[:, neuron], p["active_threshold"],
+                chart(top_tokens_figure(top, title=f"Tokens among neuron {neuron}'s top {len(top)}"),
+                                  key="ne_toptok_fig", where=left)
+                chart(histogram_figure(result.sample[:, neuron], p["active_threshold"],
                                                     title=f"Activations of neuron {neuron}"),
-                                   key="ne_hist_fig")
+                                   key="ne_hist_fig", where=right)
                 right.caption(f"Histogram over a {p['histogram_sample']}.")
                 ctx_col, writes_col = st.columns([3, 2])
                 with ctx_col:
