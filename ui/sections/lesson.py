@@ -16,6 +16,7 @@ from ..errors import shown_errors
 from ..jobs.lessons import then_job, view_job
 from ..links import FRAME_KEYS, page_url
 from ..runner import run_keyed
+from ..charts import chart
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -91,7 +92,7 @@ def render_view(lm: LoadedModel, view: View, key: str) -> ShownView | None:
                 kept = run_keyed(then[0], lm, then[1], action="Tracking the target", auto=True, show_stale=False)
         if kept is None or kept.stale:
             return None
-        st.plotly_chart(_figure(view, kept.result), key=f"{key}_fig")
+        chart(_figure(view, kept.result), key=f"{key}_fig")
         data = kept.result.to_dict()
         outcomes = []
         for e in view.expects:
