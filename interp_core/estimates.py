@@ -17,7 +17,7 @@ from interp_core.results import atomic_write
 from interp_core.settings import load_settings
 
 # the one vocabulary of kinds of work (each learns its own rate)
-KINDS = ("lens", "dist", "ablate", "sweep", "seed", "scan", "flow")
+KINDS = ("lens", "dist", "ablate", "sweep", "seed", "scan", "sae_train", "flow")
 PRIOR_FLOPS_PER_S = 10e9  # a 2-core CPU on short sequences; replaced by the measured rate of the kind
 PRIORS = {"seed": 20e9, "scan": 20e9}  # large batches run several times faster per FLOP
 KEEP_RATES = 5  # the median of this many latest runs: one run slowed by a busy machine moves it little
@@ -54,6 +54,12 @@ def seed_flops(info, samples: int, batch_size: int, seq_len: int, block: int) ->
 
 def scan_flops(info, tokens: int, block: int) -> float:
     return forward_flops(info, tokens, layers=block + 1)
+
+
+def sae_train_flops(info, tokens: int, epochs: int, block: int, d_in: int, latents: int) -> float:
+    """Training an SAE: the model runs once up to the site's block (later epochs replay the kept activations), and
+    every epoch runs the SAE forward and backward (about 3 x the encoder and decoder products) on every token."""
+    return forward_flops(info, tokens, layers=block + 1) + epochs * 3 * 4.0 * tokens * d_in * latents
 
 
 def dist_flops(info, tokens: int) -> float:

@@ -6,6 +6,7 @@ sweep layers / heads / scale, and measure self-repair. Every intervention is a t
 """
 import streamlit as st
 
+from ui.charts import chart
 from ui.frame import page_model, require_frame
 
 require_frame()
@@ -185,7 +186,7 @@ with tab_sweep:
         elif metric != "kl":
             st.info("No target token: showing the KL divergence.")
         fig = sweep_figure(sw, metric)
-        st.plotly_chart(fig, key="ab_sweep_fig", on_select="rerun", selection_mode="points")
+        chart(fig, key="ab_sweep_fig", on_select="rerun", selection_mode="points")
         figure_download(fig, f"ablation_sweep_{sw.kind}", "ab_sweep_fig_dl")
         if sw.kind == "layers" and sw.target and sw.clean.target_prob is not None:
             worst = frame.nsmallest(3, "target_prob_delta")

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from ui.charts import chart
 from ui.frame import page_model, require_frame
 
 require_frame()
@@ -118,7 +119,7 @@ with tab_h:
                       "have much larger values.")
         shared = overlay or st.session_state["ad_hbins"] == "shared"
         fig = histogram_figure(result, st.session_state["ad_hist"], shared=shared)
-        st.plotly_chart(fig, key="ad_hist_chart")
+        chart(fig, key="ad_hist_chart")
         if len(result.edges) > 1:
             st.caption("Counts on a log scale so the side lobes of rare extreme activations show. "
                        + (f"{len(result.edges) - 1} equal bins of width {float(result.edges[1] - result.edges[0]):.4g}, "
@@ -130,7 +131,7 @@ with tab_s:
         st.radio("Horizontal axis", ("position", "dim"), key="ad_x", horizontal=True,
                  format_func={"position": "Token position", "dim": "Dimension"}.get)
         fig = scatter_figure(result, st.session_state["ad_x"])
-        st.plotly_chart(fig, key="ad_scatter_chart")
+        chart(fig, key="ad_scatter_chart")
         st.caption("A fixed random subsample of (token, dimension) entries — the same entries in every layer.")
         figure_download(fig, f"{name}_scatter", key="ad_scatter_fig")
         table_downloads(result.scatter, f"{name}_scatter", key="ad_scatter_tab")
@@ -140,7 +141,7 @@ with tab_x:
                    "how much of one layer a linear rescaling of the other explains.")
         for which in ("r2", "cov"):
             fig = matrix_figure(result, which)
-            st.plotly_chart(fig, key=f"ad_{which}_chart")
+            chart(fig, key=f"ad_{which}_chart")
             c1, c2 = st.columns([1, 2])
             with c1:
                 figure_download(fig, f"{name}_{which}", key=f"ad_{which}_fig")
@@ -149,7 +150,7 @@ with tab_x:
 with tab_t:
     if tab_t.open is not False:
         fig = spread_figure(result)
-        st.plotly_chart(fig, key="ad_spread_chart")
+        chart(fig, key="ad_spread_chart")
         figure_download(fig, f"{name}_spread", key="ad_spread_fig")
         table = result.stats.copy()
         table["outlier_dims"] = table["outlier_dims"].map(lambda ds: ", ".join(str(d) for d in ds))

@@ -1,6 +1,7 @@
 """Landing page: what each page answers and how to start."""
 import streamlit as st
 
+from ui.charts import chart
 from ui.frame import require_frame
 
 require_frame()
@@ -33,7 +34,7 @@ if lm is not None:
     info = lm.info
     st.success(f"Loaded **{info.name}** ({info.family}, {info.n_layers} layers) on {info.device}.")
     # Something to look at from the first page (and the chart library is loaded before the user opens a page).
-    st.plotly_chart(parameters_figure(parameter_breakdown(lm), title=f"Where {info.name}'s parameters are"),
+    chart(parameters_figure(parameter_breakdown(lm), title=f"Where {info.name}'s parameters are"),
                     key="home_params_fig")
     st.caption("Parameters per position: the embedding, each block (attention, MLP, norms) and the head. Tied "
                "weights count once, where they first appear (a tied unembedding shows under the embedding).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.charts import chart
 from ui.frame import page_model, require_frame
 
 require_frame()
@@ -103,7 +104,7 @@ lo, hi = render_position_window(len(result.tokens), st.session_state["ll_prompt"
 st.session_state[DRAWN] = (lo, hi)
 sel = (sel_layer, int(st.session_state["ll_pos"]) - lo) if 0 <= sel_layer < len(result.layer_labels()) else None
 heat = with_click_cells(lens_heatmap(result, st.session_state["ll_color"], top_k, (lo, hi)), selected=sel)
-st.plotly_chart(heat, key="ll_heatmap", on_select="rerun", selection_mode="points")
+chart(heat, key="ll_heatmap", on_select="rerun", selection_mode="points")
 table_and_figure(result.frame(top_k), heat, name, "ll_dl_table", f"{name}_heatmap")
 json_download(result.to_dict(top_k), f"{name}_full", "ll_dl_json", "⬇ Lens JSON (CLI format)")
 
@@ -134,7 +135,7 @@ with shown_errors("Drawing the trajectory"):
               help="First layer from which the target stays top-1 to the end.")
     m3.metric("Final probability", f"{traj.prob[-1]:.3f}")
     tfig = trajectory_figure(traj)
-    st.plotly_chart(tfig, key="ll_traj")
+    chart(tfig, key="ll_traj")
     table_and_figure(traj.frame(), tfig, f"{name}_trajectory", "ll_dl_traj")
     render_cell(lm, result, sel_layer, int(st.session_state["ll_pos"]), top_k, st.session_state["ll_target"])
 
@@ -172,7 +173,7 @@ with tab_sweep:
         if sweep is not None:
             window = position_window(len(sweep.tokens), (lo, hi)) if len(sweep.tokens) > hi - lo else None
             sfig = sweep_heatmap(sweep, window)
-            st.plotly_chart(sfig, key="ll_sweep_fig")
+            chart(sfig, key="ll_sweep_fig")
             table_and_figure(sweep.frame(), sfig, f"{name}_sweep", "ll_dl_sweep")
 
 with tab_attn:

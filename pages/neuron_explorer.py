@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.charts import chart
 from ui.frame import page_model, require_frame
 
 require_frame()
@@ -34,6 +35,8 @@ from ui.runner import wait_for_scan  # noqa: E402
 from ui.sections.neuron_prompt import apply_pending, render_prompt_tab  # noqa: E402
 from ui.sections.neuron_writes import render_neuron_writes  # noqa: E402
 from ui.sections.scan_all_layers import render_scan_all_layers  # noqa: E402
+from ui.sections.features import (apply_trained_pick, render_feature_ablation, render_prompt_features,  # noqa: E402
+                                  render_sae_picker)
 
 NE_TABS = ("Seed method", "Layer scan", "On your own prompt")
 
@@ -42,8 +45,12 @@ info = lm.info
 
 # --- inputs shared by both tabs (URL-synced) ---------------------------------------------------------
 SD = scan_defaults(lm)  # the default scan is computed in the background once the model is ready
-seed("ne_site", SD["site"], choices=NEURON_SITES)
-_top, _width = CHOICES[st.session_state["ne_site"]].top_layer(info.n_layers), CHOICES[st.session_state["ne_site"]].width(info)
+SITES = (*NEURON_SITES, "sae")  # sae: the latents of a sparse autoencoder, explored like neurons
+seed("ne_site", SD["site"], choices=SITES)
+if st.session_state["ne_site"] == "sae":  # an SAE's layer and width are known once it is picked (clamped then)
+    _top, _width = info.n_layers, 1 << 24
+else:
+    _top, _width = CHOICES[st.session_state["ne_site"]].top_layer(info.n_layers), CHOICES[st.session_state["ne_site"]].width(info)
 seed("ne_layer", SD["layer"], int, lo=0, hi=_top)
 seed("ne_dim", min(345, _width - 1), int, lo=0, hi=_width - 1)
 seed("ne_batch", SD["batch_size"], int, lo=1, hi=1024)
@@ -66,13 +73,16 @@ if corpus is None:
     st.stop()
 
 c = st.columns(4)
-c[0].radio("Site", NEURON_SITES, key="ne_site", horizontal=True,
-           help="\n\n".join(f"**{k}**: {CHOICES[k].help}" for k in NEURON_SITES))
+c[0].radio("Site", SITES, key="ne_site", horizontal=True,
+           help="\n\n".join([*(f"**{k}**: {CHOICES[k].help}" for k in NEURON_SITES),
+                              "**sae**: the features (latents) of a sparse autoencoder, at the layer it reads"]))
 site = st.session_state["ne_site"]
-top_layer = CHOICES[site].top_layer(info.n_layers)
-width = CHOICES[site].width(info)
-st.session_state["ne_layer"] = min(int(st.session_state["ne_layer"]), top_layer)  # the site may have changed
-c[1].number_input(f"Layer (0–{top_layer})", min_value=0, max_value=top_layer, step=1, key="ne_layer")
+features = site == "sae"
+if not features:
+    top_layer = CHOICES[site].top_layer(info.n_layers)
+    width = CHOICES[site].width(info)
+    st.session_state["ne_layer"] = min(int(st.session_state["ne_layer"]), top_layer)  # the site may have changed
+    c[1].number_input(f"Layer (0–{top_layer})", min_value=0, max_value=top_layer, step=1, key="ne_layer")
 c[2].number_input("Batch size B (windows)", min_value=1, step=1, key="ne_batch")
 c[3].number_input("Window length T (tokens)", min_value=1, step=8, key="ne_seq")
 publish("ne_site", "ne_layer", "ne_batch", "ne_seq")
@@ -88,6 +98,18 @@ st.caption(f"Corpus **{corpus.name}** — {corpus.source} · {tc.n_tokens:,} tok
            f"windows get {' '.join(tc.prefix_tokens) or 'no special tokens'}"
            f"{' … ' + ' '.join(tc.suffix_tokens) if tc.suffix_tokens else ''} around the corpus tokens "
            "(special positions are never reported).")
+sae_id = None
+if features:  # pick (or train) an SAE; its site name, layer and width stand in for the neuron site's below
+    apply_trained_pick()
+    picked = render_sae_picker(lm, tc, corpus.sha256, info.n_layers, seq_len)
+    if picked is None:
+        st.stop()
+    site, layer, width = picked
+    sae_id = site[len("sae:"):]
+    st.caption(f"Features of **{sae_id}**: {width:,} latents, read at layer {layer} of the site it was trained on.")
+    for k in ("ne_dim", "ne_pdim"):  # the boxes were seeded before the SAE's width was known
+        st.session_state[k] = min(max(int(st.session_state[k]), 0), width - 1)
+UNIT = "Feature" if features else "Neuron"
 
 
 def _heatmaps(items, scale=None):
@@ -128,7 +150,7 @@ with seed_tab:
         st.subheader(f"{site} layer {layer}, dim {dim}: {len(w)} distinct winning tokens in {samples:,} samples")
         left, right = st.columns([3, 2])
         fig = winners_figure(w, title=f"Winning tokens — {site} L{layer} dim {dim}")
-        left.plotly_chart(fig, key="ne_seed_fig")
+        chart(fig, key="ne_seed_fig", where=left)
         with right:
             st.dataframe(w, hide_index=True, height=360)
             table_downloads(w, f"seed_winners_{site}{layer}_{dim}", "ne_seed_winners_dl")
@@ -175,12 +197,13 @@ with scan_tab:
                 kept = run_keyed(SCAN, lm, scan_in, action="Scanning the layer", button="Scan layer",
                                  auto=scan_tab.open is not False, show_stale=False)
                 result = kept.result if kept is not None else None
-        render_scan_all_layers(lm, tc, corpus, kw)
+        if not features:  # an SAE reads one layer
+            render_scan_all_layers(lm, tc, corpus, kw)
         if result is not None:
             st.session_state["ne_scan_result"] = (skey, result)
         if result is not None:
             p = result.provenance
-            st.success(f"{result.n_neurons:,} neurons of {p['hook_site']} over {p['n_tokens_scanned']:,} tokens"
+            st.success(f"{result.n_neurons:,} {UNIT.lower()}s of {p['hook_site']} over {p['n_tokens_scanned']:,} tokens"
                        + (" (from the disk cache)" if result.cached else ""))
             # a click on the chart arrives in its widget state before the chart is drawn again: apply it first,
             # so the highlighted point and the number input agree; a later typed number wins until the next click
@@ -194,9 +217,9 @@ with scan_tab:
                     st.session_state["ne_neuron"] = clicked
             fig = layer_figure(result.stats, stat, selected=int(st.session_state["ne_neuron"]),
                                title=f"{STATS[stat]} per neuron — {p['hook_site']} (click a point)")
-            st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="ne_chart")
+            chart(fig, on_select="rerun", selection_mode="points", key="ne_chart")
             c = st.columns([1, 3])
-            c[0].number_input(f"Neuron (0–{result.n_neurons - 1})", min_value=0, step=1, key="ne_neuron")
+            c[0].number_input(f"{UNIT} (0–{result.n_neurons - 1})", min_value=0, step=1, key="ne_neuron")
             publish("ne_neuron")
             with c[1]:
                 table_downloads(result.stats, f"scan_stats_{site}{layer}", "ne_scan_stats_dl")
@@ -212,15 +235,15 @@ with scan_tab:
             with shown_errors("Opening the neuron"):
                 top = result.neuron_top(lm, tc, neuron)
                 row = result.stats.iloc[neuron]
-                st.subheader(f"Neuron {neuron}")
+                st.subheader(f"{UNIT} {neuron}")
                 st.caption(f"max {row['max']:.4g} · mean {row['mean']:.4g} · std {row['std']:.4g} · "
                            f"active on {row['frac_active']:.1%} of tokens ({p['active']})")
                 left, right = st.columns(2)
-                left.plotly_chart(top_tokens_figure(top, title=f"Tokens among neuron {neuron}'s top {len(top)}"),
-                                  key="ne_toptok_fig")
-                right.plotly_chart(histogram_figure(result.sample[:, neuron], p["active_threshold"],
+                chart(top_tokens_figure(top, title=f"Tokens among neuron {neuron}'s top {len(top)}"),
+                                  key="ne_toptok_fig", where=left)
+                chart(histogram_figure(result.sample[:, neuron], p["active_threshold"],
                                                     title=f"Activations of neuron {neuron}"),
-                                   key="ne_hist_fig")
+                                   key="ne_hist_fig", where=right)
                 right.caption(f"Histogram over a {p['histogram_sample']}.")
                 ctx_col, writes_col = st.columns([3, 2])
                 with ctx_col:
@@ -230,6 +253,8 @@ with scan_tab:
                                     show_stale=False)
                     if ctx is not None and not ctx.stale:
                         render_neuron_links(lm, tc, site, layer, neuron, ctx.result)
+                        if sae_id is not None:
+                            render_feature_ablation(lm, tc, sae_id, neuron, ctx.result)
                         _heatmaps(ctx.result, scale=float(abs(row["max"]) or 1.0))
                 with writes_col:
                     st.markdown("**What it writes** (direct path to the logits)")
@@ -247,4 +272,6 @@ with prompt_tab:
                                      default_prompt="The Eiffel Tower is located in the city of Paris.")
             st.subheader(f"What {site} L{layer} #{pdim} writes")
             render_neuron_writes(lm, site, layer, pdim, key="ne_prompt")
+            if sae_id is not None:
+                render_prompt_features(lm, sae_id, st.session_state.get("ne_prompt_text") or "")
         publish("ne_pdim")

@@ -63,3 +63,23 @@ def warmup(spec: ModelSpec, _lm: LoadedModel):
     from .warmup import Warmup
 
     return Warmup.start(_lm, shared_store())
+
+
+@st.cache_resource(max_entries=_SETTINGS.max_models, show_spinner=False)
+def weights_fingerprint(spec: ModelSpec, _lm: LoadedModel):
+    """The model's weights checksum (engine.integrity), computed once per model in a background thread (seconds
+    on a CPU): `.value` is None until it is ready. Started by the first pin, not by every model load."""
+    import threading
+
+    from interp_core.engine.integrity import weights_checksum
+
+    class Fingerprint:
+        value: str | None = None
+
+    fp = Fingerprint()
+
+    def work() -> None:
+        fp.value = weights_checksum(_lm)
+
+    threading.Thread(target=work, name="lg-weights-fingerprint", daemon=True).start()
+    return fp

@@ -8,6 +8,7 @@ import streamlit as st
 
 from interp_core.plots.components import MAX_TOKEN_VIEW, attention_tokens_html, pattern_figure
 
+from .charts import chart
 from .jobs.attention import PATTERNS, patterns_key
 from .runner import run_keyed
 
@@ -33,7 +34,7 @@ def render_head(lm: LoadedModel, prompt: str, layer: int, head: int, *, key: str
     ap = patterns(lm, prompt)
     if ap is None:
         return
-    st.plotly_chart(pattern_figure(ap, layer, head), key=f"{key}_attn_one")
+    chart(pattern_figure(ap, layer, head), key=f"{key}_attn_one")
     if len(ap.tokens) <= MAX_TOKEN_VIEW:
         st.caption("Hover a token: the prompt below it is shaded by where that token attends (darker = more weight).")
         st.html(attention_tokens_html(ap, layer, head))

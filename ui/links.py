@@ -50,9 +50,14 @@ def patch_values(prep: Prepared, comp: Component, direction: str) -> dict[str, s
     return q
 
 
+def page_url(url_path: str, values: Mapping[str, Any]) -> str:
+    """Relative URL of a page (its url_path) opening on these widget values."""
+    return f"{url_path}?" + urlencode({k: str(v) for k, v in values.items()})
+
+
 def playground_url(values: Mapping[str, Any]) -> str:
     """Relative URL of the playground showing these values."""
-    return "ablation?" + urlencode({k: str(v) for k, v in values.items()})
+    return page_url("ablation", values)
 
 
 def open_playground(values: Mapping[str, Any]) -> None:

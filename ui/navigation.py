@@ -22,12 +22,23 @@ PAGES = (
     PageEntry("pages/flow.py", "Information flow", "🕸️", "flow"),
     PageEntry("pages/distributions.py", "Activation distributions", "📊", "distributions"),
     PageEntry("pages/ablation.py", "Ablation playground", "✂️", "ablation"),
+    PageEntry("pages/lessons.py", "Lessons", "📚", "lessons"),
+    PageEntry("pages/board.py", "Report board", "📌", "board"),
 )
 
 
 def st_pages() -> list:
     """One st.Page per entry, for st.navigation."""
     return [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]
+
+
+def entry_of(nav) -> PageEntry:
+    """The table's entry for st.navigation's current page."""
+    return next((p for p in PAGES if p.title == nav.title), next(p for p in PAGES if p.default))
+
+
+def url_path_of(nav) -> str:
+    return entry_of(nav).url_path
 
 
 def page_links() -> None:

@@ -159,7 +159,18 @@ def _token(lm: LoadedModel, p: Mapping[str, str], site: Site) -> Direction:
     return Direction(v, "token", f"unembedding of {lm.token_strings([tid])[0]!r}", lm.spec.name, None)
 
 
+def _feature(lm: LoadedModel, p: Mapping[str, str], site: Site) -> Direction:
+    from interp_core.features.writes import feature_direction
+
+    sae = p.get("sae", "").strip()
+    if not sae:
+        raise UserError("A feature direction needs its SAE (sae=ID; see `python -m interp_core sae list`).")
+    v, label, where = feature_direction(lm, sae, _int(p, "feature", "feature index"))
+    return Direction(v, "feature", label, lm.spec.name, where)
+
+
 register_source("contrast", "mean activation on prompt(s) A minus on prompt(s) B, at the steering site", _contrast)
 register_source("neuron", "an MLP neuron's output weight (w_out): what the neuron writes", _neuron)
 register_source("resid_dim", "the unit vector of one residual-stream dimension", _resid_dim)
 register_source("token", "a token's unembedding row (its logit-lens direction)", _token)
+register_source("feature", "an SAE feature's decoder row (sae=ID, feature=N): what the feature writes", _feature)

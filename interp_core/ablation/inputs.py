@@ -18,10 +18,13 @@ def parse_scales(text: str) -> tuple[float, ...]:
 
 
 def ablation_from_text(site: str, layer: int | None, method: str = "zero", *, heads: str = "", indices: str = "",
-                       scale: float = 0.0, noise_std: float = 1.0, positions: str = "all", seed: int = 0) -> Ablation:
-    """The Ablation described by text fields: heads / indices / positions as comma lists ('' heads = every head)."""
+                       scale: float = 0.0, noise_std: float = 1.0, positions: str = "all", seed: int = 0,
+                       sae: str | None = None) -> Ablation:
+    """The Ablation described by text fields: heads / indices / positions as comma lists ('' heads = every head);
+    site "feature" takes the SAE id and latent indices."""
     return Ablation(
         site=site, layer=None if site == "embed" else layer, method=method,
         heads=parse_ints(heads, "heads") if site == "head" and str(heads).strip() else (),
-        indices=parse_ints(indices, "neuron indices") if site == "neuron" else (),
-        scale=float(scale), noise_std=float(noise_std), positions=parse_positions(positions), seed=int(seed))
+        indices=parse_ints(indices, f"{site} indices") if site in ("neuron", "feature") else (),
+        scale=float(scale), noise_std=float(noise_std), positions=parse_positions(positions), seed=int(seed),
+        sae=sae if site == "feature" else None)

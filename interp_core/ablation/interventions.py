@@ -14,6 +14,7 @@ import torch
 
 from interp_core.errors import UserError
 from interp_core.engine.sites import ABLATION_SITES, CHOICES, Site, choice
+from interp_core.features.store import attach
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,19 +35,22 @@ NEEDS_REFERENCE = ("mean", "median", "noise")
 class Ablation:
     """One intervention: where (site, layer, heads / neuron indices), how (method + parameters), at which positions."""
 
-    site: str  # one of sites.ABLATION_SITES
+    site: str  # one of sites.ABLATION_SITES, or "feature": latents of the SAE `sae`
     layer: int | None = None  # None only for "embed"
     method: str = "zero"  # one of METHODS
     heads: tuple[int, ...] = ()  # site "head": which heads (empty = every head of the layer)
-    indices: tuple[int, ...] = ()  # site "neuron": which MLP neurons (required)
+    indices: tuple[int, ...] = ()  # site "neuron": which MLP neurons; site "feature": which latents (required)
     scale: float = 0.0  # method "scale"
     noise_std: float = 1.0  # method "noise": σ as a multiple of the reference std
     positions: str | tuple[int, ...] = "all"  # "all", "last" or prompt indices (negative = from the end)
     seed: int = 0  # method "noise": the generator seed, so a run is reproducible
+    sae: str | None = None  # site "feature": the SAE id; its decoded change is added, its error term kept
 
     @property
     def hook_site(self) -> Site:
         """The canonical site the hook sits on."""
+        if self.site == "feature":
+            return Site("sae", self.layer, sae=self.sae or "?")
         return CHOICES[self.site].site(self.layer)
 
     def at(self, **changes) -> Ablation:
@@ -57,8 +61,8 @@ class Ablation:
         where = self.site if self.site == "embed" else f"{self.site} {self.layer}"
         if self.site == "head":
             where += f" head{'s' if len(self.heads) != 1 else ''} {','.join(map(str, self.heads)) or 'all'}"
-        if self.site == "neuron":
-            where += f" neuron{'s' if len(self.indices) != 1 else ''} {','.join(map(str, self.indices))}"
+        if self.site in ("neuron", "feature"):
+            where += f" {self.site}{'s' if len(self.indices) != 1 else ''} {','.join(map(str, self.indices))}"
         how = {"scale": f"scale ×{self.scale:g}", "noise": f"noise σ={self.noise_std:g}×std"}.get(self.method, self.method)
         pos = self.positions if isinstance(self.positions, str) else "positions " + ",".join(map(str, self.positions))
         return f"{how} at {where} ({pos})"
@@ -92,10 +96,13 @@ def parse_ints(text: str, what: str) -> tuple[int, ...]:
 def check_ablation(lm: LoadedModel, ab: Ablation) -> None:
     """Raise a UserError naming the first thing about `ab` that does not fit this model."""
     a = lm.adapter
-    choice(ab.site, ABLATION_SITES)
+    if ab.site == "feature":
+        _check_feature(lm, ab)
+    else:
+        choice(ab.site, ABLATION_SITES)
     if ab.method not in METHODS:
         raise UserError(f"Unknown method '{ab.method}'; choose one of {', '.join(METHODS)}.")
-    if ab.site != "embed":
+    if ab.site not in ("embed", "feature"):
         if ab.layer is None:
             raise UserError(f"Site '{ab.site}' needs a layer (--layer).")
         a.check_site(ab.hook_site)
@@ -113,6 +120,19 @@ def check_ablation(lm: LoadedModel, ab: Ablation) -> None:
         raise UserError("The scale factor must be a finite number.")
     if ab.method == "noise" and not (math.isfinite(ab.noise_std) and ab.noise_std >= 0):
         raise UserError("The noise σ must be a finite number ≥ 0.")
+
+
+def _check_feature(lm: LoadedModel, ab: Ablation) -> None:
+    if not ab.sae:
+        raise UserError("Ablating a feature needs an SAE (--sae ID).")
+    site, sae = attach(lm, ab.sae)
+    if ab.layer != site.layer:
+        raise UserError(f"The SAE '{ab.sae}' reads layer {site.layer}, not layer {ab.layer}.")
+    if not ab.indices:
+        raise UserError("Site 'feature' needs feature indices (--index 12,40).")
+    for i in ab.indices:
+        if not 0 <= i < sae.d_sae:
+            raise UserError(f"Feature {i} is out of range: this SAE has features 0..{sae.d_sae - 1}.")
 
 
 def resolve_positions(positions: str | Sequence[int], prompt_len: int) -> tuple[int, ...] | None:
@@ -136,7 +156,7 @@ def feature_mask(ab: Ablation, feature_shape: tuple[int, ...]) -> torch.Tensor:
     mask = torch.zeros(feature_shape, dtype=torch.bool)
     if ab.site == "head" and ab.heads:
         mask[list(ab.heads)] = True
-    elif ab.site == "neuron":
+    elif ab.site in ("neuron", "feature"):
         mask[list(ab.indices)] = True
     else:
         mask[...] = True

@@ -13,10 +13,12 @@ METHODS = ("zero", "mean", "median", "noise", "scale", "patch")
 def add_arguments(p):
     add_model_args(p)
     p.add_argument("--prompt", required=True, help="the clean prompt (BERT: include [MASK])")
-    p.add_argument("--site", required=True, choices=ABLATION_SITES)
+    p.add_argument("--site", required=True, choices=(*ABLATION_SITES, "feature"),
+                   help="feature: latents of the SAE --sae (its decoded change is subtracted, its error term kept)")
+    p.add_argument("--sae", default=None, help="SAE id for --site feature (see `sae list`)")
     p.add_argument("--layer", type=int, default=None, help="block index (resid: 0..n_layers); not for embed")
     p.add_argument("--head", default="", help="head index or comma list for --site head (default: every head)")
-    p.add_argument("--index", default="", help="comma-separated MLP neuron indices for --site neuron")
+    p.add_argument("--index", default="", help="comma-separated MLP neuron / SAE feature indices for --site neuron / feature")
     p.add_argument("--method", default="zero", choices=METHODS)
     p.add_argument("--scale", type=float, default=0.0, help="factor for --method scale")
     p.add_argument("--noise-std", type=float, default=1.0, help="σ as a multiple of the reference std (--method noise)")
@@ -44,18 +46,26 @@ def run(args) -> dict:
     from interp_core.data import Corpus, load_corpus
     from interp_core.ablation import ablation_from_text, parse_scales
 
-    if args.site != "embed" and args.layer is None:
+    if args.site not in ("embed", "feature") and args.layer is None:
         raise UserError(f"--site {args.site} needs --layer.")
+    if (args.site == "feature") != bool(args.sae):
+        raise UserError("--site feature needs --sae ID." if args.sae is None else "--sae goes with --site feature.")
     if args.generate < 0 or args.top_k < 1:
         raise UserError("--generate must be ≥ 0 and --top-k ≥ 1.")
     scales = parse_scales(args.scales)
     ab = ablation_from_text(args.site, args.layer, args.method, heads=args.head, indices=args.index, scale=args.scale,
-                            noise_std=args.noise_std, positions=args.positions, seed=args.seed)
+                            noise_std=args.noise_std, positions=args.positions, seed=args.seed, sae=args.sae)
     reference = None
     if args.reference:
         reference = (Corpus.from_text(args.prompt, "the prompt", "prompt") if args.reference == "prompt"
                      else load_corpus(args.reference))
     lm = load_from_args(args)
+    if args.site == "feature" and args.layer is None:  # the SAE decides the layer
+        from dataclasses import replace
+
+        from interp_core.features import attach
+
+        ab = replace(ab, layer=attach(lm, args.sae)[0].layer)
     common = dict(target=args.target, reference=reference, counterfactual=args.counterfactual, budget=args.budget,
                   progress=_progress)
     if args.sweep:

@@ -23,7 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "patch": ("interp_core.cli.patch_cmd", "activation patching grids and attribution patching"),
     "attn": ("interp_core.cli.attn_cmd", "attention patterns of one prompt"),
     "dla": ("interp_core.cli.dla_cmd", "direct logit attribution of a target token"),
+    "sae": ("interp_core.cli.sae_cmd", "sparse autoencoders: list, load (check against a model), train"),
+    "features": ("interp_core.cli.features_cmd", "which SAE features fire on a prompt"),
     "flow": ("interp_core.cli.flow_cmd", "information flow: the graph of routes to one token"),
+    "lesson": ("interp_core.cli.lesson_cmd", "validate lesson files (lesson check FILE…)"),
 }
 
 
@@ -67,6 +70,22 @@ def load_from_args(args):
             RESIDENT.pop(next(iter(RESIDENT)))  # the oldest goes: the worker keeps at most max_models
         RESIDENT[spec] = lm
     return lm
+
+
+def resolve_sae_site(args, lm) -> None:
+    """--site sae --sae ID: the site becomes 'sae:ID' and the layer, when not given, the SAE's own."""
+    if getattr(args, "site", None) != "sae":
+        if getattr(args, "sae", None):
+            raise UserError("--sae goes with --site sae.")
+        return
+    if not args.sae:
+        raise UserError("--site sae needs --sae ID (see `python -m interp_core sae list`).")
+    from interp_core.features import attach
+
+    site, _ = attach(lm, args.sae)
+    args.site = f"sae:{args.sae}"
+    if args.layer is None:
+        args.layer = site.layer
 
 
 def _clean(obj):

@@ -4,14 +4,17 @@ from __future__ import annotations
 import sys
 
 from interp_core.engine.sites import NEURON_SITES
-from interp_core.cli.main import add_model_args, load_from_args
+from interp_core.cli.main import add_model_args, load_from_args, resolve_sae_site
 
 
 def add_arguments(p):
     add_model_args(p)
     p.add_argument("--corpus", default="builtin:looking-glass", help="file path, gutenberg:ID or builtin:NAME")
-    p.add_argument("--layer", type=int, required=True, help="layer L (resid: 0 = embeddings up to n_layers; mlp: a block index; see `info`)")
-    p.add_argument("--site", choices=NEURON_SITES, default="mlp")
+    p.add_argument("--layer", type=int, default=None,
+                   help="layer L (resid: 0 = embeddings up to n_layers; mlp: a block index; see `info`; sae: the SAE's)")
+    p.add_argument("--site", choices=(*NEURON_SITES, "sae"), default="mlp",
+                   help="sae: the latents of the SAE --sae (its layer is the SAE's)")
+    p.add_argument("--sae", default=None, help="SAE id for --site sae: a folder, a trained SAE's name or 'RELEASE/SAE_ID'")
     p.add_argument("--dim", type=int, required=True, help="neuron / residual dimension")
     p.add_argument("--batch-size", type=int, default=32, help="windows per sample (B)")
     p.add_argument("--seq-len", type=int, default=256, help="corpus tokens per window (T)")
@@ -25,6 +28,10 @@ def add_arguments(p):
 
 
 def run(args) -> dict:
+    from interp_core.errors import UserError
+
+    if args.layer is None and args.site != "sae":
+        raise UserError("--layer is required (see `info` for the layers).")
     if args.writes or args.prompt is not None:
         return _component_view(args)
     from interp_core.data import load_corpus
@@ -33,6 +40,7 @@ def run(args) -> dict:
 
     corpus = load_corpus(args.corpus)
     lm = load_from_args(args)
+    resolve_sae_site(args, lm)
     tc = tokenize_corpus(lm, corpus)
     step = max(1, args.samples // 20)
 
@@ -50,6 +58,7 @@ def _component_view(args) -> dict:
     from interp_core.components import neuron_writes, prompt_activations
 
     lm = load_from_args(args)
+    resolve_sae_site(args, lm)
     out: dict = {"model": lm.spec.name, "site": args.site, "layer": args.layer, "dim": args.dim}
     if args.writes:
         out["writes"] = neuron_writes(lm, site=args.site, layer=args.layer, dim=args.dim, k=args.top).to_dict()

@@ -5,7 +5,7 @@ import json
 import sys
 
 from interp_core.engine.sites import NEURON_SITES
-from interp_core.cli.main import add_model_args, load_from_args
+from interp_core.cli.main import add_model_args, load_from_args, resolve_sae_site
 
 SUMMARY_NEURONS = 10  # neurons per layer in the default output: the strongest by max activation
 SUMMARY_TOP = 5  # top activations (with contexts) per neuron in the default output
@@ -19,7 +19,9 @@ def add_arguments(p):
     p.add_argument("--layers", default=None,
                    help="several layers in one pass: 'all' or a list like 0,3,5 (each cached as its own scan; "
                         "the JSON has one entry per layer, each shaped like a one-layer scan)")
-    p.add_argument("--site", choices=NEURON_SITES, default="mlp")
+    p.add_argument("--site", choices=(*NEURON_SITES, "sae"), default="mlp",
+                   help="sae: the latents of the SAE --sae (its layer is the SAE's)")
+    p.add_argument("--sae", default=None, help="SAE id for --site sae: a folder, a trained SAE's name or 'RELEASE/SAE_ID'")
     p.add_argument("--top-k", type=int, default=20, help="activations kept per neuron")
     p.add_argument("--max-tokens", type=int, default=None, help="scan only the first N corpus tokens")
     p.add_argument("--seq-len", type=int, default=256, help="corpus tokens per window")
@@ -45,12 +47,15 @@ def run(args) -> dict:
     from interp_core.neurons import scan_layers
     from interp_core.data import tokenize_corpus
 
-    if (args.layer is None) == (args.layers is None):
+    if args.site == "sae" and args.layers is not None:
+        raise UserError("An SAE reads one layer; give --sae without --layers.")
+    if args.site != "sae" and (args.layer is None) == (args.layers is None):
         raise UserError("Give exactly one of --layer L or --layers all|0,3,5.")
     if args.workers is not None and args.ray is None:
         raise UserError("--workers needs --ray (the number of Ray actors).")
     corpus = load_corpus(args.corpus)
     lm = load_from_args(args)
+    resolve_sae_site(args, lm)
     tc = tokenize_corpus(lm, corpus)
     last = [-1.0]
 

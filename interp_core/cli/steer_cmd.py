@@ -26,6 +26,7 @@ def add_arguments(p):
     src.add_argument("--resid-dim", type=int, metavar="N", help="the unit vector of residual dimension N")
     src.add_argument("--token", help="a token's unembedding row, e.g. ' Paris'")
     src.add_argument("--vector", metavar="FILE", help="a saved direction (.npy or .safetensors)")
+    src.add_argument("--feature", metavar="SAE:N", help="feature N of an SAE (its decoder row), e.g. my-sae:12")
     p.add_argument("--contrast-positions", default="last", choices=("last", "all"),
                    help="contrast: each prompt's last token, or all its tokens averaged")
     p.add_argument("--alpha", type=float, default=4.0, help="strength α (default 4)")
@@ -56,6 +57,11 @@ def direction_spec(args):
         return DirectionSpec.of("resid_dim", dim=args.resid_dim)
     if args.token is not None:
         return DirectionSpec.of("token", token=args.token)
+    if args.feature:
+        sae, _, index = args.feature.rpartition(":")
+        if not sae or not index:
+            raise UserError("--feature takes SAE:INDEX, e.g. my-sae:12.")
+        return DirectionSpec.of("feature", sae=sae, feature=index)
     return DirectionSpec.of("vector", path=args.vector)
 
 

@@ -11,6 +11,7 @@ import torch
 from interp_core.components.frozen_norm import norm_gain
 from interp_core.engine.model import LoadedModel
 from interp_core.errors import UserError
+from interp_core.features.writes import feature_write
 from interp_core.neurons.seed import check_dim, resolve_site
 
 WRITE_COLUMNS = ["variant", "direction", "rank", "token", "token_id", "value"]
@@ -55,7 +56,10 @@ def write_vector(lm: LoadedModel, site: str, layer: int, dim: int) -> tuple[torc
     hook_site, width = resolve_site(lm, site, layer)
     check_dim(dim, width, site)
     with torch.inference_mode():
-        if hook_site.kind == "mlp_neurons":
+        if hook_site.kind == "sae":  # a feature: its decoder row, through any projection and post-norm on its path
+            raw, post = feature_write(lm, hook_site, dim)
+            normed = raw * norm_gain(post, raw.shape[0], torch.float32, raw.device)[0] if post is not None else raw
+        elif hook_site.kind == "mlp_neurons":
             down = a.mlp_down_proj(layer)
             rows = torch.zeros(2, width, dtype=next(down.parameters()).dtype, device=lm.device)
             rows[0, dim] = 1.0

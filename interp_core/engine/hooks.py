@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from interp_core.engine.adapters import first_tensor
+from interp_core.engine.codecs import codec_of, through_codec
 from interp_core.engine.sites import Site
 from interp_core.errors import UserError
 from typing import TYPE_CHECKING
@@ -138,6 +139,12 @@ def hooked(lm: LoadedModel, capture: Iterable[Site] = (), interventions: Mapping
     interventions = dict(interventions or {})
     sites = list(dict.fromkeys([*interventions, *capture]))
     for site in sites:
+        if site.kind == "sae":
+            codec = codec_of(site)
+            lm.adapter.check_site(codec.base)
+            if codec.out is not None and site in interventions:
+                raise UserError("Editing a transcoder's latents is not supported; capture them, or use an SAE.")
+            continue
         lm.adapter.check_site(site)
         if site.kind in ("attn_pattern", "attn_values") and site in interventions:
             what = "Attention patterns" if site.kind == "attn_pattern" else "Attention values"
@@ -157,9 +164,17 @@ def hooked(lm: LoadedModel, capture: Iterable[Site] = (), interventions: Mapping
     with lm.lock:  # a scheduler.PriorityLock: short requests go before a long job's next batch
         try:
             for site in sites:
-                point = lm.adapter.hook_point(site)
-                fn = _make_hook(lm, site, interventions.get(site), site in capture, state, on_capture, point.where,
-                                on_done)
+                if site.kind == "sae":  # hook the site the SAE reads; latents are captured/edited through its codec
+                    codec = codec_of(site)
+                    keep = None if site not in capture else (
+                        on_capture or (lambda s, z: state.cache.__setitem__(s, z.detach())))
+                    point = lm.adapter.hook_point(codec.base)
+                    fn = _make_hook(lm, codec.base, through_codec(codec, site, interventions.get(site), keep),
+                                    False, state, None, point.where)
+                else:
+                    point = lm.adapter.hook_point(site)
+                    fn = _make_hook(lm, site, interventions.get(site), site in capture, state, on_capture,
+                                    point.where, on_done)
                 if point.where == "input":
                     handles.append(point.module.register_forward_pre_hook(fn, with_kwargs=True))
                 else:

@@ -16,10 +16,19 @@ SITE_KINDS: dict[str, str] = {
     "attn_values": "value vectors of block l, one per key/value head (B, T, H_kv, Dh); capture only",
     "mlp_out": "MLP output of block l, as added to the residual stream (B, T, D)",
     "mlp_neurons": "MLP activations of block l entering the down projection (B, T, M)",
+    "mlp_in": "input of block l's MLP, after the pre-MLP norm (B, T, D): where transcoders read",
+    "sae": "latents of a sparse autoencoder or transcoder, read at the site it was trained on (B, T, F)",
     "final_norm": "the final norm's output (decoders); equals HF's last hidden state (B, T, D)",
     "logits": "unembedding output (B, T, V)",
 }
-LAYERED = {"resid", "attn_out", "attn_heads", "attn_pattern", "attn_values", "mlp_out", "mlp_neurons"}
+LAYERED = {"resid", "attn_out", "attn_heads", "attn_pattern", "mlp_out", "mlp_neurons", "mlp_in", "sae",
+           "attn_values"}
+SAE_PREFIX = "sae:"  # a user-facing site name 'sae:ID' names the latents of the SAE with that id
+
+
+def sae_id(name: str) -> str | None:
+    """The SAE id in a user-facing site name 'sae:ID', else None."""
+    return name[len(SAE_PREFIX):] if name.startswith(SAE_PREFIX) else None
 
 
 def n_site_layers(kind: str, n_layers: int) -> int:
@@ -28,7 +37,7 @@ def n_site_layers(kind: str, n_layers: int) -> int:
     The only place this rule is written; every layer range in the app and CLI comes from here."""
     if kind not in LAYERED:
         return 0
-    return n_layers + 1 if kind == "resid" else n_layers
+    return n_layers + 1 if kind in ("resid", "sae") else n_layers
 
 
 def layer_label(kind: str, layer: int) -> str:
@@ -45,7 +54,7 @@ def site_width(kind: str, shape) -> int:
     """Size of a site's last dimension (heads: H*Dh before reshaping; patterns: the key length is not fixed).
 
     `shape` is anything with d_model, d_mlp, n_heads, d_head and vocab_size (an Adapter or a ModelInfo)."""
-    if kind in ("embed", "resid", "attn_out", "mlp_out", "final_norm"):
+    if kind in ("embed", "resid", "attn_out", "mlp_out", "mlp_in", "final_norm"):
         return int(shape.d_model)
     if kind == "attn_heads":
         return int(shape.n_heads) * int(shape.d_head)
@@ -57,15 +66,21 @@ def site_width(kind: str, shape) -> int:
         return int(shape.d_mlp)
     if kind == "logits":
         return int(shape.vocab_size)
+    if kind == "sae":
+        raise UserError("An SAE site is as wide as its SAE has latents; load the SAE to know it.")
     raise UserError(f"Unknown site '{kind}'; choose one of {', '.join(SITE_KINDS)}.")
 
 
 @dataclass(frozen=True, order=True)
 class Site:
-    """One named place in the network, e.g. Site('mlp_neurons', 2); parse 'mlp_neurons.2'."""
+    """One named place in the network, e.g. Site('mlp_neurons', 2); parse 'mlp_neurons.2'.
+
+    Site('sae', layer, sae=ID): the latents of a registered SAE (engine/codecs.py) at the layer of the site it reads;
+    parse 'sae.6:ID'."""
 
     kind: str
     layer: int | None = None
+    sae: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in SITE_KINDS:
@@ -73,20 +88,26 @@ class Site:
         if (self.kind in LAYERED) != (self.layer is not None):
             need = "needs a layer" if self.kind in LAYERED else "takes no layer"
             raise UserError(f"Site '{self.kind}' {need}.")
+        if (self.kind == "sae") != bool(self.sae):
+            raise UserError("An SAE site needs an SAE id." if self.kind == "sae" else f"Site '{self.kind}' takes no SAE.")
 
     def __str__(self) -> str:
-        return self.kind if self.layer is None else f"{self.kind}.{self.layer}"
+        base = self.kind if self.layer is None else f"{self.kind}.{self.layer}"
+        return f"{base}:{self.sae}" if self.sae else base
 
     @classmethod
     def parse(cls, text: str) -> Site:
-        kind, _, layer = text.partition(".")
+        head, _, sae = text.partition(":")
+        kind, _, layer = head.partition(".")
         if layer and not layer.lstrip("-").isdigit():
             raise UserError(f"Site '{text}' has a non-integer layer.")
-        return cls(kind, int(layer) if layer else None)
+        return cls(kind, int(layer) if layer else None, sae or None)
 
     @property
     def block(self) -> int:
         """Index of the last block whose output this site depends on (-1 = before block 0)."""
+        if self.kind == "sae":  # the layer of the site it reads (and writes): at most block `layer` is needed
+            return self.layer  # type: ignore[return-value]
         if self.kind == "embed" or (self.kind == "resid" and self.layer == 0):
             return -1
         if self.kind == "resid":

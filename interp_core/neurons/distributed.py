@@ -49,6 +49,11 @@ class ScanWorker:
 
     def begin(self, tc, sites: dict, width: int, top_k: int, threshold: float) -> None:
         self.tc, self.sites = tc, sites
+        for site in sites.values():  # SAE sites: this process attaches the SAE the id names
+            if site.kind == "sae":
+                from interp_core.features.store import attach
+
+                attach(self.lm, site.sae)
         self.states = {layer: ScanState.empty(width, top_k, self.lm.device, threshold) for layer in sites}
 
     def run(self, batches: list) -> int:

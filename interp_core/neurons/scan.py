@@ -20,7 +20,8 @@ from interp_core.budgets import budgets
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
 from interp_core.results import Progress, atomic_write
-from interp_core.engine.sites import NEURON_SITES, choice
+from interp_core.engine.sites import NEURON_SITES, choice, sae_id
+from interp_core.features.store import attach
 from interp_core.engine.compiled import wants_compile
 from interp_core.engine.integrity import weight_fingerprint
 from interp_core.neurons.scan_pass import CPU_BATCH, MAX_BATCH, auto_batch_size, run_batches, window_batches
@@ -100,12 +101,14 @@ def _params(lm: LoadedModel, tc, site, layer, top_k, seq_len, batch_size, max_to
             "weights": weight_fingerprint(lm), "tokenizer": tc.tokenizer_fp, "corpus_sha256": tc.corpus.sha256,
             "site": site, "layer": int(layer), "top_k": int(top_k), "seq_len": int(seq_len),
             "batch_size": int(batch_size), "max_tokens": None if max_tokens is None else int(max_tokens),
-            "active_threshold": float(threshold), "reservoir": RESERVOIR}
+            "active_threshold": float(threshold), "reservoir": RESERVOIR,
+            **({"sae": attach(lm, sae_id(site) or "")[1].fingerprint()} if sae_id(site) else {})}
 
 
 def cache_path(params: dict):
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
-    return load_settings().cache_dir / "scans" / f"{params['site']}{params['layer']}_{key}.npz"
+    name = "sae" if sae_id(params["site"]) else params["site"]  # an SAE id may hold '/' or ':'
+    return load_settings().cache_dir / "scans" / f"{name}{params['layer']}_{key}.npz"
 
 
 def _load(path, params) -> ScanResult | None:
@@ -144,6 +147,11 @@ def cached_layers(lm: LoadedModel, tc: TokenizedCorpus, *, site: str, layers="al
 
 def resolve_layers(lm: LoadedModel, site: str, layers) -> list[int]:
     """'all', an int, 'a,b,c' or a list -> sorted distinct valid layers of the site (clear errors otherwise)."""
+    if sae_id(site):  # an SAE reads one layer: 'all' means that one
+        own = attach(lm, sae_id(site) or "")[0].layer
+        if layers == "all" or layers == [own] or layers == own or str(layers).strip() == str(own):
+            return [int(own)]  # type: ignore[arg-type]
+        raise UserError(f"The SAE '{sae_id(site)}' reads layer {own} only (got layers {layers}).")
     c = choice(site, NEURON_SITES)
     n = c.n_layers(lm.adapter.n_layers)
     if isinstance(layers, str):

@@ -15,7 +15,8 @@ import torch
 from interp_core.budgets import budgets
 from interp_core.engine.scheduler import scheduled
 from interp_core.errors import UserError
-from interp_core.engine.sites import NEURON_SITES, Site, choice
+from interp_core.engine.sites import NEURON_SITES, Site, choice, sae_id
+from interp_core.features.store import attach
 from interp_core.data.tokens import TokenizedCorpus, context, context_text, display_tokens
 from interp_core.results import Progress
 from typing import TYPE_CHECKING
@@ -28,7 +29,16 @@ SAMPLE_COLUMNS = ["sample", "token", "token_id", "activation", "index", "window_
 
 
 def resolve_site(lm: LoadedModel, site: str, layer: int) -> tuple[Site, int]:
-    """Map the user's (site, layer) to a hook Site and the number of dimensions there; clear errors if out of range."""
+    """Map the user's (site, layer) to a hook Site and the number of dimensions there; clear errors if out of range.
+
+    site 'sae:ID': the SAE's latents, at the layer of the site it reads (attached to the model on first use)."""
+    sid = sae_id(site)
+    if sid is not None:
+        hook_site, sae = attach(lm, sid)
+        if layer != hook_site.layer:
+            raise UserError(f"The SAE '{sid}' reads {sae.hook_name}, which is layer {hook_site.layer} here, "
+                            f"not layer {layer}.")
+        return hook_site, sae.d_sae
     c = choice(site, NEURON_SITES)
     c.check_layer(layer, lm.adapter.n_layers)
     return c.site(layer), c.width(lm.adapter)

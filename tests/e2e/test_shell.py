@@ -6,7 +6,9 @@ import time
 
 from e2e_helpers import NAV_LINKS, open_app, start_server, wait_idle
 
-TITLES = ("Home", "Neuron explorer", "Logit lens", "Information flow", "Activation distributions", "Ablation playground")
+from ui.navigation import PAGES
+
+TITLES = tuple(p.title for p in PAGES)  # Home, Neuron explorer, Logit lens, …, Lessons
 
 
 def test_home_shows_loaded_model(page, server):

@@ -11,7 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "interp_core"
 MAX_LINES = 300
-METHOD_ROOMS = ("lens", "neurons", "distributions", "ablation", "patching", "components", "flow")
+METHOD_ROOMS = ("lens", "neurons", "distributions", "ablation", "patching", "components", "features",
+                "flow", "lessons")
 # a module may import only from its own layer or lower ones
 LAYERS = {
     "base": 0,  # errors, settings, results, budgets, paths
@@ -206,7 +207,7 @@ def test_one_hook_entry_point():
 
 
 PUBLIC_FOR_PAGES = re.compile(
-    r"^interp_core(\.(lens|neurons|distributions|ablation|patching|components|flow|data|results|budgets|settings|errors"
+    r"^interp_core(\.(lens|neurons|distributions|ablation|patching|components|flow|lessons|data|results|budgets|settings|errors"
     r"|estimates)|\.engine\.sites|\.plots\.\w+)?$")
 
 
@@ -225,10 +226,12 @@ UI = sorted((ROOT / "ui").rglob("*.py"))
 # the rank of each ui module: a module imports only ui modules of a lower rank (a family imports itself freely)
 UI_RANKS = {
     "ui.store": 0, "ui.jobs": 0,  # Streamlit-free data: keys, compute, cost; the results store
+    "ui.rooms": 0, "ui.qr": 0,  # Streamlit-free: the workshop rooms' registry, the room link's QR code
     "ui.costs": 1, "ui.warmup": 1,
     "ui.cache": 2, "ui.errors": 2, "ui.state": 2, "ui.downloads": 2, "ui.navigation": 2, "ui.server_stats": 2,
-    "ui.runner": 3,
-    "ui.head_view": 4, "ui.links": 4, "ui.corpus_picker": 4, "ui.sidebar": 4,
+    "ui.room_state": 2,
+    "ui.runner": 3, "ui.charts": 3,
+    "ui.head_view": 4, "ui.links": 4, "ui.corpus_picker": 4, "ui.sidebar": 4, "ui.board": 4, "ui.workshop": 4,
     "ui.frame": 5,
     "ui.sections": 6,
     "pages": 7,
@@ -273,6 +276,14 @@ def test_ui_imports_run_one_way():
                 bad.append(f"{me} imports {dep}")
     stale = [edge for edge in UI_EXCEPTIONS if edge[1] not in _imports(ROOT / (edge[0].replace(".", "/") + ".py"))]
     assert not bad and not stale, "; ".join(sorted(bad)) + (f"; exceptions no longer needed: {stale}" if stale else "")
+
+
+def test_every_chart_is_drawn_by_ui_charts():
+    """One place draws charts (ui.charts.chart), so every chart has its 📌 Pin button."""
+    bad = [f"{p.relative_to(ROOT)}:{i}" for p in [*UI, *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
+           if p != ROOT / "ui" / "charts.py"
+           for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if ".plotly_chart(" in line]
+    assert not bad, f"charts drawn outside ui/charts.py: {bad}"
 
 
 def test_jobs_and_store_are_streamlit_free():

@@ -19,6 +19,7 @@ from interp_core.plots.ablation import (
 )
 from interp_core.plots.clickable import clicked_cell, clicked_value, with_click_cells
 
+from ..charts import chart
 from ..downloads import figure_download, json_download, table_downloads
 from ..errors import shown_errors
 from ..head_view import render_head
@@ -47,7 +48,7 @@ def render_comparison(lm: LoadedModel, res: AblationResult, key: str = "ab") -> 
         m4.metric("rank ablated (clean)", f"{comp.ablated.target_rank}", f"{comp.clean.target_rank} clean",
                   delta_color="off", delta_arrow="off")
     fig = topk_figure(comp)
-    st.plotly_chart(fig, key=f"{key}_topk_fig")
+    chart(fig, key=f"{key}_topk_fig")
     figure_download(fig, "ablation_topk", f"{key}_topk_fig_dl")
     st.dataframe(comp.frame(), hide_index=True)
     table_downloads(comp.frame(), "ablation_topk", f"{key}_topk_tbl")
@@ -81,7 +82,7 @@ def render_comparison(lm: LoadedModel, res: AblationResult, key: str = "ab") -> 
                    "means later layers compensated — the network rerouted around the cut, like a city grid "
                    "around an opened bridge; above 1, later layers amplified the damage.")
         fig = self_repair_figure(sr)
-        st.plotly_chart(fig, key=f"{key}_repair_fig")
+        chart(fig, key=f"{key}_repair_fig")
         figure_download(fig, "ablation_self_repair", f"{key}_repair_fig_dl")
     json_download(res.to_dict(), "ablation_result", f"{key}_json", "⬇ Full result (JSON)")
     if key == "ab" and not lm.info.masked_lm:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from interp_core.plots.clickable import clicked_square
 from interp_core.plots.components import head_map_figure, pattern_grid_figure
 
+from ..charts import chart
 from ..downloads import json_download, table_downloads
 from ..head_view import focus_head, patterns, render_head
 
@@ -54,14 +55,14 @@ def render_attention(lm: LoadedModel, prompt: str, *, key: str) -> None:
                  format_func=lambda h: f"head {h}" + (f" (KV head {ap.kv_group(h)})" if ap.n_kv_heads < ap.n_heads else ""))
     score = c3.selectbox("Colour the head map by", list(SCORES), key=f"{key}_attn_score", format_func=SCORES.get)
     left, right = st.columns([2, 3])
-    left.plotly_chart(head_map_figure(ap, score, selected=(layer, head)), key=f"{key}_attn_map",
-                      on_select="rerun", selection_mode="points")
+    chart(head_map_figure(ap, score, selected=(layer, head)), key=f"{key}_attn_map",
+                      on_select="rerun", selection_mode="points", where=left)
     with right:
         st.markdown(f"**Layer {layer}, head {head}** — {ap.layer_label(layer)}")
         render_head(lm, prompt, layer, head, key=key)
     grid = st.expander("Every head at once", expanded=False, key=f"{key}_attn_grid_open", on_change="rerun")
     with grid:
         if grid.open is not False:  # drawn only while open: a grid of every head is the section's costliest figure
-            st.plotly_chart(pattern_grid_figure(ap), key=f"{key}_attn_grid")
+            chart(pattern_grid_figure(ap), key=f"{key}_attn_grid")
     table_downloads(ap.frame(layer, head), f"attention_L{layer}H{head}", f"{key}_attn_dl")
     json_download(ap.to_dict(), "attention_patterns", f"{key}_attn_json", "⬇ Every pattern (JSON, CLI format)")

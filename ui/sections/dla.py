@@ -11,6 +11,7 @@ from interp_core.components import FROZEN_NOTE, check_dla_supported
 from interp_core.plots.clickable import clicked_square
 from interp_core.plots.components import dla_heads_figure, dla_waterfall_figure
 
+from ..charts import chart
 from ..downloads import figure_download, json_download, table_downloads
 from ..errors import shown_errors
 from ..head_view import focus_head, render_head
@@ -48,7 +49,7 @@ def render_dla(lm: LoadedModel, prompt: str, position: int, *, key: str, target:
     m2.metric("Sum of the parts", f"{d.total:.4f}", f"{d.total - d.actual:+.1e}", delta_color="off")
     m3.metric("Frozen final-norm scale", f"{d.norm_scale:.4g}", help="1/σ (LayerNorm) or 1/rms (RMSNorm) on the clean run.")
     wf = dla_waterfall_figure(d)
-    st.plotly_chart(wf, key=f"{key}_dla_wf")
+    chart(wf, key=f"{key}_dla_wf")
     figure_download(wf, "dla_waterfall", f"{key}_dla_wf_dl")
     click = clicked_square(st.session_state.get(f"{key}_dla_heads"))
     if click is not None and st.session_state.get(f"{key}_dla_last") != (prompt, click):
@@ -58,8 +59,8 @@ def render_dla(lm: LoadedModel, prompt: str, position: int, *, key: str, target:
     if f"{key}_dla_attn_layer" in st.session_state:
         chosen = (int(st.session_state[f"{key}_dla_attn_layer"]), int(st.session_state[f"{key}_dla_attn_head"]))
     left, right = st.columns([2, 3])
-    left.plotly_chart(dla_heads_figure(d, selected=chosen), key=f"{key}_dla_heads", on_select="rerun",
-                      selection_mode="points")
+    chart(dla_heads_figure(d, selected=chosen), key=f"{key}_dla_heads", on_select="rerun",
+                      selection_mode="points", where=left)
     with right:
         if chosen is None:
             st.caption("Click a head to open its attention pattern.")

@@ -15,6 +15,7 @@ from ..head_view import render_head
 from ..jobs.flow import FLOW_NEURONS, HEAD_TOKENS, NODE_TOKENS, head_key, neurons_key, node_key
 from ..links import explorer_url, explorer_values, open_explorer, open_playground, playground_values
 from ..runner import run_keyed
+from ..charts import chart
 
 if TYPE_CHECKING:
     from interp_core import LoadedModel
@@ -120,8 +121,8 @@ def _render_edge(lm: LoadedModel, prompt: str, g: FlowGraph, layer: int, src: in
         st.session_state["_fl_heads_seen"] = repr(event)
         st.session_state["fl_head"] = int(str(x).lstrip("H"))
     left, right = st.columns([3, 2])
-    left.plotly_chart(heads_figure(c.attn[layer, dst, src], c.n_heads // max(1, c.n_kv_heads)), key="fl_heads_fig",
-                      on_select="rerun", selection_mode="points")
+    chart(heads_figure(c.attn[layer, dst, src], c.n_heads // max(1, c.n_kv_heads)), key="fl_heads_fig",
+          where=left, on_select="rerun", selection_mode="points")
     right.dataframe(heads.head(8), hide_index=True, key="fl_heads_table")
     options = [-1, *heads["head"].tolist()]
     if st.session_state.get("fl_head", -1) not in options:

@@ -13,6 +13,7 @@ from interp_core.plots.flow import clicked_flow, flow_figure
 from ..downloads import json_download, table_downloads
 from ..jobs.flow import FLOW, flow_key
 from ..runner import run_keyed, wait_for_warmup
+from ..charts import chart
 
 if TYPE_CHECKING:
     from interp_core import LoadedModel
@@ -64,7 +65,7 @@ def render_flow_graph(lm: LoadedModel, prompt: str, token: int, threshold: float
         st.session_state["fl_sel"] = encode_selection(click)
         st.session_state["fl_head"] = -1
     sel = valid_selection(g, decode_selection(st.session_state.get("fl_sel", "")))
-    st.plotly_chart(flow_figure(g, selected=sel), key="fl_graph", on_select="rerun", selection_mode="points")
+    chart(flow_figure(g, selected=sel), key="fl_graph", on_select="rerun", selection_mode="points")
     st.caption(f"Blue: attention from a source token (heads summed); orange squares: MLPs; grey: the residual "
                f"stream. Width and opacity: the share after the threshold, renormalised at each node. "
                f"{c.method} {c.frozen} {len(g.nodes)} nodes, {len(g.edges)} edges. Click a node, an edge's diamond "

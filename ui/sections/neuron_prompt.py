@@ -9,6 +9,7 @@ import streamlit as st
 from interp_core.plots.components import prompt_heatmap_html, prompt_tokens_figure, top_neurons_figure
 from interp_core.plots.clickable import clicked_value
 
+from ..charts import chart
 from ..downloads import table_downloads
 from ..jobs.neurons import PROMPT, prompt_key
 from ..runner import run_keyed
@@ -66,13 +67,13 @@ def render_neuron_prompt(lm: LoadedModel, site: str, layer: int, dim: int, *, ke
     pos = int(st.session_state[pos_key])
     st.markdown(f"**{site} L{layer} #{dim} on your prompt** (hover a token for its value; special tokens included)")
     st.html(prompt_heatmap_html(pa, selected=pos))
-    st.plotly_chart(prompt_tokens_figure(pa, selected=pos), key=f"{key}_prompt_tokens", on_select="rerun",
+    chart(prompt_tokens_figure(pa, selected=pos), key=f"{key}_prompt_tokens", on_select="rerun",
                     selection_mode="points")
     st.number_input(f"Token position (0–{t - 1}; or click a token above)", min_value=0, max_value=t - 1, step=1,
                     key=pos_key)
     left, right = st.columns([3, 2])
-    left.plotly_chart(top_neurons_figure(pa, pos), key=f"{key}_prompt_top", on_select="rerun",
-                      selection_mode="points")
+    chart(top_neurons_figure(pa, pos), key=f"{key}_prompt_top", on_select="rerun",
+                      selection_mode="points", where=left)
     top = pa.top_at(pos)
     with right:
         st.caption(f"The layer's top {len(top)} at this token; click one (or pick it here) to open it.")

@@ -57,5 +57,5 @@ def render_neuron_writes(lm: LoadedModel, site: str, layer: int, dim: int, *, ke
     chart = st.expander("As a chart", expanded=False, key=f"{key}_writes_chart_open", on_change="rerun")
     with chart:
         if chart.open is not False:  # drawn only while open: a closed expander's chart still costs the browser
-            st.plotly_chart(writes_figure(w, variant), key=f"{key}_writes_fig")
+            chart(writes_figure(w, variant), key=f"{key}_writes_fig")
     table_downloads(w.frame(), f"writes_{site}{layer}_{dim}", f"{key}_writes_dl")

@@ -12,6 +12,7 @@ from interp_core.patching import DEFAULT_PAIR, GRIDS, METRICS, PAIRS, SCREENS, C
 from interp_core.plots.clickable import clicked_customdata
 from interp_core.plots.patching import attribution_figure, estimate_exact_figure, grid_figure
 
+from ..charts import chart
 from ..downloads import figure_download, json_download, table_downloads
 from ..jobs.base import model_id
 from ..jobs.patching import ATTRIBUTION, CHECK, GRID, SCATTER, CheckKey, GridKey, PairKey, ScatterKey
@@ -117,7 +118,7 @@ def _render_exact(lm: LoadedModel, inp: PairKey) -> None:
     st.caption(f"{g.values.size} patched runs in {g.seconds:.2f} s · {g.direction}: clean activation patched into "
                f"the corrupted run · clean {m.kind} = {m.clean:.4f}, corrupted = {m.corrupt:.4f}")
     fig = grid_figure(g)
-    st.plotly_chart(fig, key="pt_grid_fig", on_select="rerun", selection_mode="points")
+    chart(fig, key="pt_grid_fig", on_select="rerun", selection_mode="points")
     cell = _clicked("pt_grid_fig", "pt_grid_seen")
     if cell is not None:
         st.session_state["pt_grid_cell"] = cell
@@ -156,7 +157,7 @@ def _render_attribution(lm: LoadedModel, inp: PairKey, info) -> None:
     publish("pt_view")
     fig = attribution_figure(attr, view, neurons_per_layer=int(st.session_state["pt_topn"]))
     _pick_state(attr, view, info)
-    st.plotly_chart(fig, key=f"pt_attr_fig_{view}", on_select="rerun", selection_mode="points")
+    chart(fig, key=f"pt_attr_fig_{view}", on_select="rerun", selection_mode="points")
     figure_download(fig, f"attribution_{view}", "pt_attr_fig_dl")
     _render_check(lm, attr, view, inp)
     _render_scatter(lm, attr, view, inp)
@@ -237,7 +238,7 @@ def _render_scatter(lm: LoadedModel, attr: Attribution, view: str, inp: PairKey)
     corr = "n/a" if ch.correlation is None else f"{ch.correlation:.3f}"
     st.caption(f"{len(ch.components)} exact patches in {ch.seconds:.2f} s · correlation(estimate, exact) = {corr}")
     fig = estimate_exact_figure(ch.frame())
-    st.plotly_chart(fig, key=f"{slot}_fig")
+    chart(fig, key=f"{slot}_fig")
     frame = _with_provenance(ch.frame(), attr.prep)
     table_downloads(frame, slot.removeprefix("pt_"), f"{slot}_tbl")
     json_download({**ch.to_dict(), "provenance": attr.prep.provenance()}, slot.removeprefix("pt_"), f"{slot}_json",

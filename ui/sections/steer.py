@@ -22,6 +22,7 @@ from ..errors import shown_errors
 from ..jobs.steer import SOURCE_LABELS, SOURCES, STEER, STEER_SWEEP, steer_key, sweep_key, widget_defaults
 from ..runner import run_keyed, wait_for_warmup
 from ..state import as_bool, publish, seed, url_notices
+from ..charts import chart
 
 if TYPE_CHECKING:
     from interp_core import LoadedModel
@@ -146,7 +147,7 @@ def render_result(lm: LoadedModel, res: SteerResult) -> None:
         st.text("  ".join(f"p({t!r}): {c:.4f} → {s:.4f}" for t, c, s in
                           zip(res.targets, res.clean_target_probs, res.steered_target_probs)))
     fig = steer_topk_figure(res)
-    st.plotly_chart(fig, key="sv_topk_fig")
+    chart(fig, key="sv_topk_fig")
     figure_download(fig, "steering_topk", "sv_topk_fig_dl")
     table_downloads(res.frame(), "steering_topk", "sv_topk_tbl")
     d1, d2, d3 = st.columns(3)
@@ -189,7 +190,7 @@ def render_sweep(lm: LoadedModel, upload: Any) -> None:
     i = _picked(sw)
     publish("sv_pick")
     fig = steer_sweep_figure(sw, picked=i)
-    st.plotly_chart(fig, key="sv_sweep_fig", on_select="rerun", selection_mode="points")
+    chart(fig, key="sv_sweep_fig", on_select="rerun", selection_mode="points")
     figure_download(fig, "steering_sweep", "sv_sweep_fig_dl")
     table_downloads(sw.frame(), "steering_sweep", "sv_sweep_tbl")
     json_download(sw.to_dict(), "steering_sweep", "sv_sweep_json", "⬇ Full sweep (JSON)")

@@ -57,6 +57,10 @@ class Adapter:
         """The MLP down projection; its input is the neuron activations (B, T, M)."""
         raise NotImplementedError
 
+    def mlp_in_point(self, layer: int) -> HookPoint:
+        """The MLP's input after the pre-MLP norm (B, T, D): the block's `mlp` module's first input."""
+        return HookPoint(self.blocks()[layer].mlp, "input")
+
     def attn_module(self, layer: int) -> nn.Module:
         """The attention module that returns (output, post-softmax weights (B, H, Tq, Tk)) under eager attention."""
         raise NotImplementedError
@@ -180,6 +184,10 @@ class Adapter:
             return HookPoint(self.attn_o_proj(layer), "input")
         if k == "mlp_neurons":
             return HookPoint(self.mlp_down_proj(layer), "input")
+        if k == "mlp_in":
+            return self.mlp_in_point(layer)
+        if k == "sae":
+            raise UserError("An SAE site is hooked where its SAE reads; resolve it through its codec first.")
         if k == "attn_pattern":
             return HookPoint(self.attn_module(layer), "weights")
         if k == "attn_values":

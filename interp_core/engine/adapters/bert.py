@@ -30,6 +30,9 @@ class BertAdapter(Adapter):
     def attn_o_proj(self, layer):
         return self.blocks()[layer].attention.output.dense
 
+    def mlp_in_point(self, layer):
+        return HookPoint(self.blocks()[layer].intermediate, "input")
+
     def mlp_down_proj(self, layer):
         return self.blocks()[layer].output.dense
 
