@@ -41,6 +41,14 @@ class KeptDistributions:
     rest: DistAccumulator  # every position except the first of each sequence
     first: DistAccumulator  # position 0 of each sequence
 
+    def frame(self):
+        """The default view's table (first token excluded, 80 bins): one row per layer."""
+        return self.view().frame()
+
+    def to_dict(self) -> dict:
+        """The default view's JSON shape (the result protocol; any other view: `view(...).to_dict()`)."""
+        return self.view().to_dict()
+
     def view(self, *, exclude_first: bool = True, bins: int = 80) -> DistResult:
         """The result for one first-token choice and bin count (milliseconds; no forward pass)."""
         bins = int(bins)
