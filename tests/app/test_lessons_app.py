@@ -96,7 +96,7 @@ def test_the_full_page_computes_the_lessons_key(kind, gemma):
     """'Open this in the full page' carries the inputs: the page builds the same job key as the lesson (so the same
     cached result), and the lesson's expectation reads the same value from it."""
     from interp_core.data import tokenize_corpus
-    from ui.jobs.lessons import then_job, view_job
+    from ui.jobs.lessons import then_job, view_job, view_result
     from ui.store import fingerprint
 
     lesson = parse_lesson(f"---\ntitle: T\n---\n## S\n```view\n{VIEWS[kind]}\n```\n")
@@ -114,8 +114,8 @@ def test_the_full_page_computes_the_lessons_key(kind, gemma):
     store = at.session_state["_lg_results"]
     item = store.get(job.slot, fingerprint(key.inputs()))
     assert item is not None, (job.slot, key.inputs(), [k for k in store._items])
-    page_value = measure(view.expects[0], kind, item[0].to_dict())
-    lesson_value = measure(view.expects[0], kind, lesson_result.to_dict())
+    page_value = measure(view.expects[0], kind, view_result(view, item[0]).to_dict())
+    lesson_value = measure(view.expects[0], kind, view_result(view, lesson_result).to_dict())
     assert page_value.value == pytest.approx(lesson_value.value, rel=1e-5, abs=1e-6)
     assert page_value.before == pytest.approx(lesson_value.before, rel=1e-5, abs=1e-6) \
         if lesson_value.before is not None else page_value.before is None

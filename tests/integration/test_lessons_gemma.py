@@ -19,7 +19,7 @@ def results():
 @pytest.mark.parametrize(("lang", "name"), LESSONS)
 def test_every_expectation_holds(gemma, results, lang, name):
     from interp_core.data import tokenize_corpus
-    from ui.jobs.lessons import then_job, view_job
+    from ui.jobs.lessons import then_job, view_job, view_result
 
     lesson = load_lesson(lang, name)
     failed = []
@@ -27,11 +27,12 @@ def test_every_expectation_holds(gemma, results, lang, name):
         for d in step.directives:
             view = check_directive(d)
             job, key = view_job(gemma, view, lambda c: tokenize_corpus(gemma, c))
-            ident = (job.slot, repr(sorted(key.inputs().items(), key=lambda kv: kv[0])), view.values.get("target"))
+            ident = (job.slot, repr(sorted(key.inputs().items(), key=lambda kv: kv[0])), view.values.get("target"),
+                     view.values.get("exclude_first"), view.values.get("bins"))
             if ident not in results:
                 result = job.compute(gemma, key)
                 then = then_job(view, key, result)  # the lens page's retarget, as the page runs it
-                results[ident] = (result if then is None else then[0].compute(gemma, then[1])).to_dict()
+                results[ident] = view_result(view, result if then is None else then[0].compute(gemma, then[1])).to_dict()
             for e in view.expects:
                 o = measure(e, view.kind.name, results[ident])
                 print(f"{lang}/{name}:{d.line} {'ok' if o.ok else 'DISAGREES'} {e.text} ({o.values_text()})")

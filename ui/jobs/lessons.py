@@ -73,3 +73,12 @@ def then_job(view: View, key: Key, result: Any) -> tuple[PageJob[Any, Any], Key]
     if view.kind.name != "lens" or not view.values.get("target") or not isinstance(key, LensKey):
         return None
     return RETARGET, retarget_key(key, result, view.values["target"], -1)
+
+
+def view_result(view: View, result: Any) -> Any:
+    """What a view shows of its job's result: a distributions view is the kept measurement seen with the
+    lesson's first-token choice and bins (no forward pass, as the page draws it); any other view, the result."""
+    if view.kind.name == "distributions" and hasattr(result, "view"):
+        return result.view(exclude_first=bool(view.values.get("exclude_first", True)),
+                           bins=int(view.values.get("bins", 80)))
+    return result

@@ -13,7 +13,7 @@ from interp_core.lessons import Outcome, Step, check_directive, measure
 
 from ..cache import cached_tokens
 from ..errors import shown_errors
-from ..jobs.lessons import then_job, view_job
+from ..jobs.lessons import then_job, view_job, view_result
 from ..links import FRAME_KEYS, page_url
 from ..runner import run_keyed
 from ..charts import chart
@@ -65,7 +65,7 @@ def _figure(view: View, result: Any) -> go.Figure:
         return winners_figure(result.winners, title="Winning tokens")
     from interp_core.plots.distributions import histogram_figure
 
-    return histogram_figure(result.view())  # the kept measurement, first token excluded, 80 bins
+    return histogram_figure(result)
 
 
 def outcome_line(o: Outcome) -> str:
@@ -92,8 +92,9 @@ def render_view(lm: LoadedModel, view: View, key: str) -> ShownView | None:
                 kept = run_keyed(then[0], lm, then[1], action="Tracking the target", auto=True, show_stale=False)
         if kept is None or kept.stale:
             return None
-        chart(_figure(view, kept.result), key=f"{key}_fig")
-        data = kept.result.to_dict()
+        result = view_result(view, kept.result)
+        chart(_figure(view, result), key=f"{key}_fig")
+        data = result.to_dict()
         outcomes = []
         for e in view.expects:
             try:
@@ -103,7 +104,7 @@ def render_view(lm: LoadedModel, view: View, key: str) -> ShownView | None:
                 continue
             outcomes.append(o)
             (st.success if o.ok else st.warning)(outcome_line(o))
-    return ShownView(view, url, kept.result, tuple(outcomes))
+    return ShownView(view, url, result, tuple(outcomes))
 
 
 def render_step(lm: LoadedModel, lesson_id: str, step: Step, number: int) -> list[ShownView]:
