@@ -10,6 +10,7 @@ from interp_core.components import VARIANTS
 from interp_core.plots.components import writes_figure
 from interp_core.plots.labels import visible
 
+from ..charts import chart
 from ..downloads import table_downloads
 from ..jobs.neurons import WRITES, writes_key
 from ..runner import run_keyed
@@ -54,8 +55,8 @@ def render_neuron_writes(lm: LoadedModel, site: str, layer: int, dim: int, *, ke
     down.markdown("**Suppresses**")
     down.dataframe(_shown(w.ranked(variant, "suppresses")), hide_index=True, key=f"{key}_writes_down",
                    column_config=COLUMNS)
-    chart = st.expander("As a chart", expanded=False, key=f"{key}_writes_chart_open", on_change="rerun")
-    with chart:
-        if chart.open is not False:  # drawn only while open: a closed expander's chart still costs the browser
+    as_chart = st.expander("As a chart", expanded=False, key=f"{key}_writes_chart_open", on_change="rerun")
+    with as_chart:
+        if as_chart.open is not False:  # drawn only while open: a closed expander's chart still costs the browser
             chart(writes_figure(w, variant), key=f"{key}_writes_fig")
     table_downloads(w.frame(), f"writes_{site}{layer}_{dim}", f"{key}_writes_dl")
