@@ -28,11 +28,16 @@ def ablation_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: in
     return playground_values(prompt, nxt, "neuron", layer, index=str(int(neuron)))
 
 
+def steering_prompt(lm: LoadedModel, tc: TokenizedCorpus, index: int) -> str:
+    """The text just before corpus token `index` (where a neuron or feature fired hardest): a steering link's prompt."""
+    lo = max(0, index - CONTEXT_TOKENS)
+    return lm.tokenizer.decode([int(i) for i in tc.ids[lo:index]]) or lm.tokenizer.decode([int(tc.ids[index])])
+
+
 def steering_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: int, index: int) -> dict[str, Any]:
     """The playground's steering mode adding `neuron`'s output weight after its block, on the prompt that ends
     just before corpus token `index` (where it fired hardest)."""
-    lo = max(0, index - CONTEXT_TOKENS)
-    prompt = lm.tokenizer.decode([int(i) for i in tc.ids[lo:index]]) or lm.tokenizer.decode([int(tc.ids[index])])
+    prompt = steering_prompt(lm, tc, index)
     return steer_values(prompt, site="resid_post", layer=layer, src="neuron", neuron=f"{layer}:{int(neuron)}",
                         alpha=NEURON_ALPHA, unit="norm")
 
