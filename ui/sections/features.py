@@ -22,9 +22,8 @@ from ..jobs.features import (
     sae_options,
     train_key,
 )
-from ..links import open_steering, steer_values
+from ..links import open_steering, steer_values, steering_prompt
 from ..runner import run_keyed
-from .neuron_links import steering_prompt
 from ..state import seed
 
 if TYPE_CHECKING:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from ..links import open_playground, open_steering, playground_values, steer_values
+from ..links import open_playground, open_steering, playground_values, steer_values, steering_prompt
 
 if TYPE_CHECKING:
     from interp_core import LoadedModel
     from interp_core.data import TokenizedCorpus
 
 PROMPT_TAB = "On your own prompt"
-CONTEXT_TOKENS = 24  # tokens of the top context before the firing token that become the prompt
+CONTEXT_TOKENS = 24  # tokens of the top context before the firing token that become the ablation prompt
 NEURON_ALPHA = 0.2  # "steer with this neuron": α as a multiple of the site's typical norm
 
 
@@ -26,12 +26,6 @@ def ablation_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: in
     prompt = lm.tokenizer.decode([int(i) for i in tc.ids[lo:index + 1]])
     nxt = lm.tokenizer.decode([int(tc.ids[index + 1])]) if index + 1 < len(tc.ids) else ""
     return playground_values(prompt, nxt, "neuron", layer, index=str(int(neuron)))
-
-
-def steering_prompt(lm: LoadedModel, tc: TokenizedCorpus, index: int) -> str:
-    """The text just before corpus token `index` (where a neuron or feature fired hardest): a steering link's prompt."""
-    lo = max(0, index - CONTEXT_TOKENS)
-    return lm.tokenizer.decode([int(i) for i in tc.ids[lo:index]]) or lm.tokenizer.decode([int(tc.ids[index])])
 
 
 def steering_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: int, index: int) -> dict[str, Any]:
