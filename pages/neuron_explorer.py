@@ -35,8 +35,8 @@ from ui.runner import wait_for_scan  # noqa: E402
 from ui.sections.neuron_prompt import apply_pending, render_prompt_tab  # noqa: E402
 from ui.sections.neuron_writes import render_neuron_writes  # noqa: E402
 from ui.sections.scan_all_layers import render_scan_all_layers  # noqa: E402
-from ui.sections.features import (apply_trained_pick, render_feature_ablation, render_prompt_features,  # noqa: E402
-                                  render_sae_picker)
+from ui.sections.features import (apply_trained_pick, render_feature_ablation, render_feature_steer,  # noqa: E402
+                                  render_prompt_features, render_sae_picker)
 
 NE_TABS = ("Seed method", "Layer scan", "On your own prompt")
 
@@ -255,6 +255,7 @@ with scan_tab:
                         render_neuron_links(lm, tc, site, layer, neuron, ctx.result)
                         if sae_id is not None:
                             render_feature_ablation(lm, tc, sae_id, neuron, ctx.result)
+                            render_feature_steer(lm, tc, sae_id, neuron, ctx.result)
                         _heatmaps(ctx.result, scale=float(abs(row["max"]) or 1.0))
                 with writes_col:
                     st.markdown("**What it writes** (direct path to the logits)")

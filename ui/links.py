@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from interp_core.engine.sites import resid_block_site
 
 if TYPE_CHECKING:
+    from interp_core import LoadedModel
+    from interp_core.data import TokenizedCorpus
     from interp_core.patching import Component, Prepared
 
 COMPARE_TAB = "Compare clean vs ablated"  # the playground's tab a single intervention opens in
@@ -105,6 +107,16 @@ def steer_values(prompt: str, *, site: str = "resid_pre", layer: int, **directio
     values: dict[str, Any] = {"ab_mode": STEER_MODE, "sv_prompt": prompt, "sv_site": site, "sv_layer": int(layer)}
     values.update({f"sv_{k}": v for k, v in direction.items()})
     return values
+
+
+STEER_CONTEXT_TOKENS = 24  # tokens before a neuron's or feature's strongest firing that become a steering prompt
+
+
+def steering_prompt(lm: LoadedModel, tc: TokenizedCorpus, index: int) -> str:
+    """The text just before corpus token `index` (where a neuron or feature fired hardest): a steering link's
+    prompt, so the steered continuation can be compared with what the corpus wrote there."""
+    lo = max(0, index - STEER_CONTEXT_TOKENS)
+    return lm.tokenizer.decode([int(i) for i in tc.ids[lo:index]]) or lm.tokenizer.decode([int(tc.ids[index])])
 
 
 def steer_instead_values(ab: Mapping[str, Any], n_layers: int) -> dict[str, Any]:

@@ -62,3 +62,17 @@ def test_train_pick_scan_ablate_and_prompt(tiny_dirs, monkeypatch, tmp_path):
                 b.click().run()
     _ok(at)
     assert any("Features at this layer and position" in m.value for m in at.markdown), [m.value for m in at.markdown]
+
+    # "steer with this feature": the playground's steering mode on the opened feature, computed on arrival
+    at.query_params["ne_tab"] = "Layer scan"
+    at.session_state["ne_tab"] = "Layer scan"
+    at.switch_page("pages/neuron_explorer.py")
+    at.run()
+    _ok(at)
+    at.button(key="ne_steer_feature").click().run()
+    _ok(at)
+    assert at.radio(key="ab_mode").value == "Steer"
+    assert at.radio(key="sv_src").value == "feature"
+    assert at.selectbox(key="sv_sae").value == "gpt2-resid_post1-topk32-k4"
+    assert (at.selectbox(key="sv_site").value, at.number_input(key="sv_layer").value) == ("resid_pre", 2)
+    assert any(m.label.startswith("Typical norm at resid_pre 2") for m in at.metric), [m.label for m in at.metric]

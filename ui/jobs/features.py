@@ -54,6 +54,27 @@ def feature_site(lm: LoadedModel, sae: str) -> tuple[str, int, int]:
     return f"sae:{sae}", int(site.layer or 0), s.d_sae
 
 
+def write_place(kind: str, layer: int, n_layers: int) -> tuple[str, int]:
+    """Where a feature's write enters the residual stream as a steering (site, layer): the hidden state an SAE on
+    the residual stream reads, or the output of the attention / MLP sublayer it reads or writes through."""
+    from interp_core.engine.sites import resid_block_site
+
+    if kind == "resid":
+        return resid_block_site(layer, n_layers)
+    return ("attn_out" if kind in ("attn_out", "attn_heads") else "mlp_out"), layer
+
+
+def feature_steer_place(lm: LoadedModel, sae: str) -> tuple[str, int]:
+    """The steering (site, layer) where this SAE's features write (a UserError if the SAE does not fit)."""
+    from interp_core.features import attach
+    from interp_core.features.store import sites_of
+
+    _, s = attach(lm, sae)
+    base, out = sites_of(s)
+    target = out or base
+    return write_place(target.kind, int(target.layer or 0), lm.info.n_layers)
+
+
 @dataclass(frozen=True)
 class FeaturesKey(Key):
     prompt: str

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from interp_core.ablation.steer import Steer
     from interp_core.ablation.steer_results import SteerResult, SteerSweep
 
-SOURCES = ("contrast", "neuron", "resid_dim", "token", "upload")
+SOURCES = ("contrast", "neuron", "resid_dim", "token", "feature", "upload")
 SOURCE_LABELS = {"contrast": "contrast of prompts (A − B)", "neuron": "an MLP neuron's output weight",
-                 "resid_dim": "a residual dimension", "token": "a token's unembedding row",
+                 "resid_dim": "a residual dimension", "token": "a token's unembedding row", "feature": "an SAE feature's decoder direction",
                  "upload": "an uploaded vector (.npy / .safetensors)"}
 
 
@@ -34,6 +34,7 @@ def widget_defaults(lm: LoadedModel) -> dict[str, Any]:
     layer = min(ex.layer, CHOICES["resid_pre"].top_layer(lm.info.n_layers) or 0)
     return {"sv_prompt": ex.prompt, "sv_src": "contrast", "sv_a": ex.a, "sv_b": ex.b,
             "sv_cpos": "last", "sv_neuron": f"{layer}:0", "sv_dim": 0, "sv_token": " love", "sv_upload": "",
+            "sv_sae": "", "sv_feature": 0,
             "sv_site": ex.site, "sv_layer": layer, "sv_alpha": ex.alpha, "sv_unit": ex.unit,
             "sv_pos": "all", "sv_raw": False, "sv_gen": 0 if lm.info.masked_lm else 20, "sv_temp": 0.0,
             "sv_seed": 0, "sv_alphas": ex.alphas, "sv_targets": ""}
@@ -55,6 +56,11 @@ def direction_spec(v: Mapping[str, Any]) -> DirectionSpec:
         return DirectionSpec.of("resid_dim", dim=v["sv_dim"])
     if src == "token":
         return DirectionSpec.of("token", token=v["sv_token"])
+    if src == "feature":
+        if not str(v["sv_sae"]).strip():
+            raise UserError("Pick an SAE for the feature (train one in the neuron explorer, or run "
+                            "`python -m interp_core sae train …`).")
+        return DirectionSpec.of("feature", sae=str(v["sv_sae"]).strip(), feature=v["sv_feature"])
     if src == "upload":
         return DirectionSpec.of("upload", id=v["sv_upload"])
     raise UserError(f"Unknown direction source '{src}'; choose one of {', '.join(SOURCES)}.")

@@ -1,6 +1,7 @@
 """Features in the neuron explorer: the SAE picker (trained SAEs, or any id), "train one for this layer" when none
 is available, "features on my prompt" (a latent there opens as the explored feature) and "ablate this feature"
-(clean vs ablated next-token prediction on the feature's strongest context)."""
+(clean vs ablated next-token prediction on the feature's strongest context) and "steer with this feature" (the
+playground's steering mode adding its decoder direction there)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -17,9 +18,11 @@ from ..jobs.features import (
     FeatureAblationKey,
     FeaturesKey,
     feature_site,
+    feature_steer_place,
     sae_options,
     train_key,
 )
+from ..links import open_steering, steer_values, steering_prompt
 from ..runner import run_keyed
 from ..state import seed
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 OPEN_PENDING = "_ne_open_neuron"  # ui.sections.neuron_prompt.PENDING: applied to the explorer's boxes next run
 OTHER = "Another SAE id…"
 CONTEXT_TOKENS = 24
+FEATURE_ALPHA = 0.2  # "steer with this feature": α as a multiple of the site's typical norm
 
 
 def render_sae_picker(lm: LoadedModel, tc: TokenizedCorpus, corpus_sha: str, model_layers: int, seq_len: int
@@ -129,6 +133,30 @@ def ablation_prompt(lm: LoadedModel, tc: TokenizedCorpus, index: int) -> tuple[s
     prompt = lm.tokenizer.decode([int(i) for i in tc.ids[lo:index + 1]])
     nxt = lm.tokenizer.decode([int(tc.ids[index + 1])]) if index + 1 < len(tc.ids) else ""
     return prompt, nxt
+
+
+def feature_steering_values(prompt: str, sae: str, feature: int, site: str, layer: int) -> dict[str, Any]:
+    """The playground's steering mode adding feature `feature` of `sae` (its decoder direction) at (site, layer)."""
+    return steer_values(prompt, site=site, layer=layer, src="feature", sae=sae, feature=int(feature),
+                        alpha=FEATURE_ALPHA, unit="norm")
+
+
+def render_feature_steer(lm: LoadedModel, tc: TokenizedCorpus, sae: str, feature: int,
+                         contexts: list[dict[str, Any]]) -> None:
+    """'Steer with this feature': its decoder direction added where it writes, on the text before its strongest
+    context (like "steer with this neuron")."""
+    if not contexts or not lm.info.has_lm_head or lm.info.masked_lm:
+        return
+    prompt = steering_prompt(lm, tc, int(contexts[0]["index"]))
+    place = None
+    with shown_errors("Placing the feature's direction"):
+        place = feature_steer_place(lm, sae)
+    if place is None:
+        return
+    if st.button("🧭 Steer with this feature", key="ne_steer_feature",
+                 help=f"Add feature {feature}'s decoder direction at {place[0]} {place[1]} on the text before its "
+                      "strongest context and compare the clean and steered continuations."):
+        open_steering(feature_steering_values(prompt, sae, feature, *place))
 
 
 def render_feature_ablation(lm: LoadedModel, tc: TokenizedCorpus, sae: str, feature: int,

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from ..links import open_playground, open_steering, playground_values, steer_values
+from ..links import open_playground, open_steering, playground_values, steer_values, steering_prompt
 
 if TYPE_CHECKING:
     from interp_core import LoadedModel
     from interp_core.data import TokenizedCorpus
 
 PROMPT_TAB = "On your own prompt"
-CONTEXT_TOKENS = 24  # tokens of the top context before the firing token that become the prompt
+CONTEXT_TOKENS = 24  # tokens of the top context before the firing token that become the ablation prompt
 NEURON_ALPHA = 0.2  # "steer with this neuron": α as a multiple of the site's typical norm
 
 
@@ -31,8 +31,7 @@ def ablation_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: in
 def steering_values(lm: LoadedModel, tc: TokenizedCorpus, layer: int, neuron: int, index: int) -> dict[str, Any]:
     """The playground's steering mode adding `neuron`'s output weight after its block, on the prompt that ends
     just before corpus token `index` (where it fired hardest)."""
-    lo = max(0, index - CONTEXT_TOKENS)
-    prompt = lm.tokenizer.decode([int(i) for i in tc.ids[lo:index]]) or lm.tokenizer.decode([int(tc.ids[index])])
+    prompt = steering_prompt(lm, tc, index)
     return steer_values(prompt, site="resid_post", layer=layer, src="neuron", neuron=f"{layer}:{int(neuron)}",
                         alpha=NEURON_ALPHA, unit="norm")
 

@@ -1,5 +1,5 @@
-"""The playground's steering mode: a direction (contrast, neuron, residual dimension, token, uploaded vector)
-added at one site and layer; clean and steered next-token predictions and continuations side by side, the
+"""The playground's steering mode: a direction (contrast, neuron, residual dimension, token, SAE feature, uploaded
+vector) added at one site and layer; clean and steered next-token predictions and continuations side by side, the
 tokens where they differ highlighted; a sweep of α whose points open that α's continuation. Every input is in
 the URL (sv_*), except an uploaded vector's content, which stays in the session that uploaded it."""
 from __future__ import annotations
@@ -19,6 +19,7 @@ from interp_core.plots.steer import alpha_label, steer_sweep_figure, steer_topk_
 
 from ..downloads import figure_download, json_download, table_downloads
 from ..errors import shown_errors
+from ..jobs.features import feature_site, sae_options
 from ..jobs.steer import SOURCE_LABELS, SOURCES, STEER, STEER_SWEEP, steer_key, sweep_key, widget_defaults
 from ..runner import run_keyed, wait_for_warmup
 from ..state import as_bool, publish, seed, url_notices
@@ -39,6 +40,8 @@ def _seed_all(lm: LoadedModel) -> None:
         seed(k, D[k])
     seed("sv_cpos", D["sv_cpos"], choices=("last", "all"))
     seed("sv_dim", D["sv_dim"], int, lo=0, hi=info.d_model - 1)
+    seed("sv_sae", D["sv_sae"])
+    seed("sv_feature", D["sv_feature"], int, lo=0, hi=2**31 - 1)
     seed("sv_site", D["sv_site"], choices=STEER_SITES)
     seed("sv_layer", D["sv_layer"], int, lo=0, hi=CHOICES[st.session_state["sv_site"]].top_layer(info.n_layers))
     seed("sv_alpha", D["sv_alpha"], float, lo=-1e6, hi=1e6)
@@ -73,9 +76,35 @@ def _direction_inputs(lm: LoadedModel) -> Any:
     elif src == "token":
         st.text_input("Token (with its leading space, e.g. ' love')", key="sv_token")
         publish("sv_token")
+    elif src == "feature":
+        _feature_inputs(lm)
     else:
         return _upload()
     return None
+
+
+def _feature_inputs(lm: LoadedModel) -> None:
+    """The SAE (those trained here for this model, or the id a link named) and the feature's index."""
+    options = sae_options(lm)
+    named = str(st.session_state.get("sv_sae") or "").strip()
+    if named and named not in options:
+        options = [named, *options]
+    if not options:
+        st.info("No SAE for this model yet: train one in the neuron explorer (pick the SAE site, then \"Train one for "
+                "this layer\") or with `python -m interp_core sae train …`, then pick it here.")
+        return
+    if not named:
+        st.session_state["sv_sae"] = options[0]
+    c1, c2 = st.columns([3, 1])
+    c1.selectbox("SAE", options, key="sv_sae", help="SAEs trained here for this model (or the id a link named).")
+    width = None
+    with shown_errors("Loading the SAE"):
+        width = feature_site(lm, st.session_state["sv_sae"])[2]
+    if width is not None and int(st.session_state["sv_feature"]) >= width:
+        st.session_state["sv_feature"] = width - 1
+    c2.number_input("Feature" if width is None else f"Feature (0..{width - 1})", 0,
+                    None if width is None else width - 1, step=1, key="sv_feature")
+    publish("sv_sae", "sv_feature")
 
 
 def _upload() -> Any:
@@ -211,6 +240,8 @@ def render_steer(lm: LoadedModel) -> None:
     url_notices()
     st.text_area("Prompt", key="sv_prompt", height=68)
     upload = _direction_inputs(lm)
+    if st.session_state["sv_src"] == "feature" and not str(st.session_state.get("sv_sae") or "").strip():
+        return  # no SAE to steer with: the inputs said how to get one
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox("Site", STEER_SITES, key="sv_site", format_func=lambda s: CHOICES[s].label)
     top = CHOICES[st.session_state["sv_site"]].top_layer(info.n_layers) or 0
