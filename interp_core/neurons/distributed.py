@@ -47,14 +47,19 @@ class ScanWorker:
     def fingerprint(self) -> str:
         return weight_fingerprint(self.lm)
 
-    def begin(self, tc, sites: dict, width: int, top_k: int, threshold: float) -> None:
-        self.tc, self.sites = tc, sites
-        for site in sites.values():  # SAE sites: this process attaches the SAE the id names
-            if site.kind == "sae":
-                from interp_core.features.store import attach
+    def begin(self, tc, sites: dict, width: int, top_k: int, threshold: float, saes: dict[str, str]) -> dict[str, str]:
+        """Take a scan; attach each SAE id in `saes` ({id: the driver's fingerprint}) -> {id: the fingerprint here}."""
+        from interp_core.features.store import attach, forget
 
-                attach(self.lm, site.sae)
+        self.tc, self.sites = tc, sites
+        got = {}
+        for sae_id, want in saes.items():  # an SAE memoized here before it was retrained in place: load it again
+            got[sae_id] = attach(self.lm, sae_id)[1].fingerprint()
+            if got[sae_id] != want:
+                forget(sae_id)
+                got[sae_id] = attach(self.lm, sae_id)[1].fingerprint()
         self.states = {layer: ScanState.empty(width, top_k, self.lm.device, threshold) for layer in sites}
+        return got
 
     def run(self, batches: list) -> int:
         from interp_core.neurons.scan_pass import run_batches
@@ -138,6 +143,7 @@ def shards(n_batches: int, workers: int) -> list[tuple[int, int]]:
 def ray_scan(lm: LoadedModel, tc, sites: dict, *, width: int, top_k: int, threshold: float, batches: list, n_used: int,
              address: str = "auto", workers: int | None = None, progress: Progress | None = None) -> dict:
     """{layer: merged ScanState} for the given batches, computed by Ray actors; exact merge in batch order."""
+    from interp_core.features.store import load_sae
 
     ray = connect(address)
     actors, key = _pool(ray, lm.spec, address, workers, len(batches))
@@ -147,7 +153,18 @@ def ray_scan(lm: LoadedModel, tc, sites: dict, *, width: int, top_k: int, thresh
             raise UserError("The Ray workers loaded different weights than this process; give every node the "
                             "same model files.")
         tc_ref = ray.put(tc)
-        ray.get([a.begin.remote(tc_ref, sites, width, top_k, threshold) for a in actors])
+        saes = {s.sae: load_sae(s.sae).fingerprint() for s in sites.values() if s.kind == "sae"}
+        try:
+            begun = ray.get([a.begin.remote(tc_ref, sites, width, top_k, threshold, saes) for a in actors])
+        except ray.exceptions.RayTaskError as e:  # e.g. a trained SAE's name that a worker's cache does not hold
+            if isinstance(e.cause, UserError):
+                raise UserError(f"On a Ray worker: {e.cause}") from None
+            raise
+        for got in begun:
+            if got != saes:
+                raise UserError("The Ray workers loaded a different SAE than this process ("
+                                f"{', '.join(k for k in saes if got.get(k) != saes[k])}); give every node the same "
+                                "SAE files.")
         queues = {}
         for actor, (lo, hi) in zip(actors, shards(len(batches), len(actors))):
             step = max(1, -(-(hi - lo) // CHUNKS_PER_WORKER))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import numpy as np
 import pytest
@@ -142,3 +143,47 @@ def test_ray_scan_gemma_one_book_is_bit_identical(local_ray, gemma, shared_book)
     sharded = scan_layers(gemma, tc, **kw, ray="auto", workers=2)
     for layer in single:
         _same(single[layer], sharded[layer], moments_tol=1e-5)
+
+
+def _saved_sae(lm, folder, seed: int) -> str:
+    """A random top-k SAE on block 1's output, saved as a SAELens folder -> its id (the folder)."""
+    import torch
+
+    from interp_core.features import SAE, save_saelens
+
+    d, f = lm.adapter.d_model, 24
+    g = torch.Generator().manual_seed(seed)
+    save_saelens(SAE(W_enc=torch.randn(d, f, generator=g) / d ** 0.5, W_dec=torch.randn(f, d, generator=g) / 4,
+                     b_enc=torch.randn(f, generator=g) * 0.1, b_dec=torch.randn(d, generator=g) * 0.1,
+                     architecture="topk", k=4, apply_b_dec_to_input=True, hook_name="blocks.1.hook_resid_post",
+                     model_name=lm.spec.name), folder)
+    return str(folder)
+
+
+def test_ray_scan_of_sae_features_is_bit_identical(local_ray, tiny_models, text, tmp_path):
+    from interp_core.features.store import forget
+
+    lm = tiny_models["gpt2"]
+    tc = tokenize_corpus(lm, Corpus.from_text(text))
+    sid = _saved_sae(lm, tmp_path / "sae", seed=0)
+    kw = dict(site=f"sae:{sid}", layers="all", max_tokens=1017, use_cache=False, **KW)
+    single = scan_layers(lm, tc, **kw)
+    assert list(single) == [2] and single[2].n_neurons == 24  # resid_post of block 1 is resid layer 2
+    assert single[2].stats["frac_active"].max() > 0  # the SAE fires: the comparison below is not of zeros
+    sharded = scan_layers(lm, tc, **kw, ray="auto", workers=2)
+    assert list(sharded) == [2]
+    _same(single[2], sharded[2])
+    # new weights under the same id (retrained in place): the workers must not scan with the SAE they memoized
+    _saved_sae(lm, tmp_path / "sae", seed=1)
+    forget(sid)
+    single = scan_layers(lm, tc, **kw)
+    sharded = scan_layers(lm, tc, **kw, ray="auto", workers=2)
+    _same(single[2], sharded[2])
+    # a trained SAE's name that the workers' cache does not hold (theirs is not this test's private one): one sentence
+    from interp_core.features.store import trained_dir
+
+    name = f"only-here-{uuid.uuid4().hex[:8]}"
+    _saved_sae(lm, trained_dir() / name, seed=2)
+    assert scan_layers(lm, tc, **{**kw, "site": f"sae:{name}"})[2].n_neurons == 24
+    with pytest.raises(UserError, match=f"^On a Ray worker: No SAE named '{name}'"):
+        scan_layers(lm, tc, **{**kw, "site": f"sae:{name}"}, ray="auto", workers=2)
