@@ -25,6 +25,24 @@ def require_frame() -> None:
 
         page_links()
         st.session_state["lm"] = model_sidebar()
+        _note_legacy_page()
+
+
+def _note_legacy_page() -> None:
+    """The page a legacy-mode run draws (app.py did not run to record it), for the pins: by the run's script."""
+    from pathlib import Path
+
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    from .charts import PAGE
+    from .navigation import PAGES
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    pages = getattr(getattr(ctx, "pages_manager", None), "get_pages", lambda: {})()
+    script = str(pages.get(getattr(ctx, "page_script_hash", ""), {}).get("script_path", ""))
+    for p in PAGES:
+        if script and Path(script).name == Path(p.path).name:
+            st.session_state[PAGE] = p.url_path
 
 
 def page_model(*, no_lm_head: str | None = None):
