@@ -1,6 +1,8 @@
 """Keep every page inside app.py's frame, also for a direct link opened on a fresh server."""
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 
@@ -38,7 +40,7 @@ def _note_legacy_page() -> None:
     from .navigation import PAGES
 
     ctx = get_script_run_ctx(suppress_warning=True)
-    pages = getattr(getattr(ctx, "pages_manager", None), "get_pages", lambda: {})()
+    pages: dict[str, Any] = getattr(getattr(ctx, "pages_manager", None), "get_pages", lambda: {})()
     script = str(pages.get(getattr(ctx, "page_script_hash", ""), {}).get("script_path", ""))
     for p in PAGES:
         if script and Path(script).name == Path(p.path).name:
