@@ -61,7 +61,7 @@ def test_train_then_explore_a_feature(tiny_dirs, tiny_models, capsys):
     assert rc == 0 and loaded["site"] == "sae.2:tiny-sae" and loaded["d_sae"] == 32
 
     rc, scan, err = _run(capsys, "scan", "--model", model, "--site", "sae", "--sae", "tiny-sae", "--top-k", "3",
-                         "--max-tokens", "600", "--seq-len", "32", "--json")
+                         "--max-tokens", "600", "--seq-len", "32", "--full", "--json")
     assert rc == 0, err
     assert scan["layer"] == 2 and len(scan["neurons"]) == 32
     best = max(scan["neurons"], key=lambda n: n["max"])
