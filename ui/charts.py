@@ -11,6 +11,8 @@ import streamlit as st
 from interp_core.report import Pin, Provenance
 from interp_core.report.pins import figure_numbers
 
+from .rooms import ROOM_KEYS
+
 BOARD = "_lg_board"
 PAGE = "_lg_page"  # the url path of the page this run draws (set by app.py)
 MAX_PINS = 60
@@ -51,7 +53,7 @@ def add_pin(fig: Any, title: str, numbers: Numbers = None) -> None:
         st.toast(f"The board holds at most {MAX_PINS} views; remove some first.", icon="📌")
         return
     nums = numbers() if callable(numbers) else numbers
-    inputs = st.query_params.to_dict()
+    inputs = {k: v for k, v in st.query_params.to_dict().items() if k not in ROOM_KEYS}
     board.append(Pin.make(title, st.session_state.get(PAGE, ""), inputs, fig, _provenance(),
                           numbers=list(nums) if nums is not None else figure_numbers(fig)))
     st.toast(f"Pinned “{title}” ({len(board)} on the board).", icon="📌")

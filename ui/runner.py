@@ -16,7 +16,7 @@ import streamlit as st
 from interp_core.engine.scheduler import SHORT, bind_session, job
 from interp_core.results import Progress
 
-from . import cache, costs
+from . import cache, costs, room_state
 from .errors import shown_errors
 from .jobs.base import Cost, Key, PageJob
 from .store import SessionResults, fingerprint
@@ -136,6 +136,8 @@ def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress
             ok = True
         if not ok:
             return None
+    # in a room every result is shared: the presenter computes it once, each follower shows it (never computes)
+    shared = shared or room_state.role() is not None
     store = session_results()
     fp = fingerprint(inputs)
     item = store.get(slot, fp)
@@ -145,6 +147,9 @@ def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress
             store.put(slot, fp, item[0], item[1])
     if item is not None:
         return Kept(item[0], False, item[1])
+    if room_state.following():  # the presenter's run will bring it; meanwhile the newest result, marked stale
+        room_state.wait_for_presenter()
+        auto, button = False, None
     est = costs.estimate_s(cost) if cost is not None else None
     budget = auto_budget(slot)
     start = auto and (est is None or est <= budget)

@@ -226,10 +226,12 @@ UI = sorted((ROOT / "ui").rglob("*.py"))
 # the rank of each ui module: a module imports only ui modules of a lower rank (a family imports itself freely)
 UI_RANKS = {
     "ui.store": 0, "ui.jobs": 0,  # Streamlit-free data: keys, compute, cost; the results store
+    "ui.rooms": 0, "ui.qr": 0,  # Streamlit-free: the workshop rooms' registry, the room link's QR code
     "ui.costs": 1, "ui.warmup": 1,
     "ui.cache": 2, "ui.errors": 2, "ui.state": 2, "ui.downloads": 2, "ui.navigation": 2, "ui.server_stats": 2,
+    "ui.room_state": 2,
     "ui.runner": 3, "ui.charts": 3,
-    "ui.head_view": 4, "ui.links": 4, "ui.corpus_picker": 4, "ui.sidebar": 4, "ui.board": 4,
+    "ui.head_view": 4, "ui.links": 4, "ui.corpus_picker": 4, "ui.sidebar": 4, "ui.board": 4, "ui.workshop": 4,
     "ui.frame": 5,
     "ui.sections": 6,
     "pages": 7,

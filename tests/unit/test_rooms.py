@@ -1,0 +1,135 @@
+"""Workshop rooms: codes are unguessable and forgiving to type, a forged code gets one sentence, only the
+presenter writes, followers are counted, and rooms end when the presenter leaves or the room idles."""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from interp_core.errors import UserError
+from ui import rooms
+from ui.rooms import CODE_LEN, NotPresenter, RoomRegistry, normalize, pretty
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _reg(**kw) -> tuple[RoomRegistry, Clock]:
+    clock = Clock()
+    return RoomRegistry(clock=clock, idle_s=3600, presenter_timeout_s=600, follower_ttl_s=5, **kw), clock
+
+
+def test_codes_carry_at_least_40_bits_from_secrets(monkeypatch):
+    assert CODE_LEN * math.log2(len(rooms.ALPHABET)) >= 40
+    codes = {rooms.new_code() for _ in range(2000)}
+    assert len(codes) == 2000  # no repeats in 2,000 draws (a 20-bit code would repeat with ~85 % chance)
+    assert all(re.fullmatch(f"[{rooms.ALPHABET}]{{{CODE_LEN}}}", c) for c in codes)
+    seen = []
+    monkeypatch.setattr(rooms.secrets, "choice", lambda seq: seen.append(seq) or seq[0])
+    assert rooms.new_code() == "0" * CODE_LEN and len(seen) == CODE_LEN  # drawn from `secrets`, symbol by symbol
+
+
+def test_typed_codes_are_forgiven_but_malformed_ones_refused():
+    code = "7K2QX9MDPA"
+    assert normalize(pretty(code).lower()) == code
+    assert normalize("7k2qx-9mdpa ") == code
+    assert normalize("OIL11-00000") == "01111" + "00000"  # look-alike letters read as digits
+    assert normalize("7K2QX9MDP") is None and normalize("7K2QX9MDPAU") is None and normalize("<script>") is None
+
+
+def test_a_forged_code_gets_one_sentence():
+    reg, _ = _reg()
+    reg.open("presenter")
+    for forged in ("AAAAA-AAAAA", "<img src=x>", "", "1" * 200):
+        with pytest.raises(UserError) as e:
+            reg.follow(forged, "someone")
+        msg = str(e.value)
+        assert msg.count(". ") == 0 and msg.endswith(".") and "no room" in msg
+        assert len(msg) < 160
+
+
+def test_only_the_presenter_changes_the_view():
+    reg, _ = _reg()
+    code = reg.open("P")
+    assert reg.open("P") == code  # one room per presenter session
+    v1 = reg.publish(code, "P", "logit_lens", {"ll_prompt": "Hi", "present": "", "follow": code})
+    assert v1.query == (("ll_prompt", "Hi"),) and v1.version == 1
+    assert reg.follow(code, "F1") == v1
+    with pytest.raises(NotPresenter):
+        reg.publish(code, "F1", "ablation", {"ab_prompt": "mine"})
+    with pytest.raises(NotPresenter):
+        reg.close(code, "F1")
+    with pytest.raises(NotPresenter):
+        reg.heartbeat(code, "F1")
+    assert reg.follow(code, "F1") == v1  # unchanged by the follower's attempts
+    # a follower may open its own room, which is a different room with a different code
+    own = reg.open("F1")
+    assert own != code and reg.follow(code, "F2").page == "logit_lens"
+
+
+def test_versions_and_runs():
+    reg, _ = _reg()
+    code = reg.open("P")
+    a = reg.publish(code, "P", "home", {})
+    b = reg.publish(code, "P", "home", {})  # a finished run with nothing changed
+    c = reg.publish(code, "P", "ablation", {})
+    assert (a.version, b.version, c.version) == (0, 0, 1) and (a.runs, b.runs, c.runs) == (1, 2, 3)
+
+
+def test_followers_are_counted_while_they_poll():
+    reg, clock = _reg()
+    code = reg.open("P")
+    for i in range(10):
+        reg.follow(code, f"F{i}")
+    reg.follow(code, "P")  # the presenter's own poll is not a follower
+    assert reg.heartbeat(code, "P") == 10
+    reg.leave(code, "F0")
+    assert reg.followers(code) == 9
+    clock.t += 3
+    for i in range(1, 5):
+        reg.follow(code, f"F{i}")
+    clock.t += 3  # F5..F9 last polled 6 s ago
+    assert reg.followers(code) == 4
+
+
+def test_idle_rooms_end_with_an_injected_clock():
+    reg, clock = _reg()
+    code = reg.open("P")
+    reg.publish(code, "P", "logit_lens", {})
+    for _ in range(7):  # heartbeats keep the presenter, but only changes keep the room from idling
+        clock.t += 500
+        assert reg.heartbeat(code, "P") == 0
+        reg.publish(code, "P", "logit_lens", {})  # a run without a change is no activity
+    assert reg.follow(code, "F").page == "logit_lens"  # 3,500 s after the last change: still open
+    clock.t += 200
+    with pytest.raises(UserError, match="has ended .nothing changed for 60 minutes"):
+        reg.follow(code, "F")
+    assert reg.presents("P") is None and reg.open("P") != code
+
+
+def test_room_ends_when_the_presenter_leaves():
+    gone: set[str] = set()
+    reg, _ = _reg(alive=lambda sid: sid not in gone)
+    code = reg.open("P")
+    reg.follow(code, "F")
+    gone.add("P")  # the server reports the presenter's session disconnected
+    with pytest.raises(UserError, match="presenter left"):
+        reg.follow(code, "F")
+    reg2, clock2 = _reg()
+    code2 = reg2.open("P")
+    clock2.t += 601  # no heartbeat for longer than presenter_timeout_s
+    with pytest.raises(UserError, match="presenter left"):
+        reg2.followers(code2)
+
+
+def test_qr_png_is_a_png():
+    from ui.qr import qr_png
+
+    png = qr_png("http://127.0.0.1:8501/?follow=7K2QX9MDPA")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 200
