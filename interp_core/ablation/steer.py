@@ -17,14 +17,10 @@ import torch
 from interp_core.engine.sites import CHOICES, STEER_SITES, Site, choice
 from interp_core.errors import UserError
 from interp_core.paths import shown
+from interp_core.steer_terms import ALPHA_UNITS, POSITIONS_HELP
 
 if TYPE_CHECKING:
     from interp_core.engine.model import LoadedModel
-
-ALPHA_UNITS = {"abs": "absolute size along the unit direction, in the site's units",
-               "norm": "a multiple of the site's typical norm (mean ‖activation‖ over the prompt)"}
-POSITIONS_HELP = "all (prompt and every generated token), last (last prompt token), from N (N onward, generated " \
-                 "tokens included; negative counts from the prompt's end) or comma-separated prompt positions"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import sys
 
-from interp_core.ablation.steer import ALPHA_UNITS, POSITIONS_HELP
+from interp_core.steer_terms import ALPHA_UNITS, POSITIONS_HELP
 from interp_core.cli.main import add_model_args, load_from_args
 from interp_core.engine.sites import STEER_SITES
 from interp_core.errors import UserError

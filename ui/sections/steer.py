@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from interp_core.ablation.steer import ALPHA_UNITS, POSITIONS_HELP
+from interp_core.steer_terms import ALPHA_UNITS, POSITIONS_HELP
 from interp_core.ablation.steer_results import Continuation
 from interp_core.engine.sites import CHOICES, STEER_SITES
 from interp_core.plots.clickable import clicked_customdata
