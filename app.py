@@ -12,7 +12,7 @@ from ui.workshop import room_run, room_sidebar, room_start  # noqa: E402
 # files of pages/ during a fresh server's first run).
 nav = st.navigation(st_pages(), position="hidden")
 st.session_state[PAGE] = url_path_of(nav)
-room_start()  # ?present / ?follow=CODE: a follower switches to the presenter's view before anything draws
+room_start(nav)  # ?present / ?follow=CODE: a follower switches to the presenter's view before anything draws
 page_links()
 st.session_state["lm"] = model_sidebar()
 room_sidebar()

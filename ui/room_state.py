@@ -18,8 +18,8 @@ def following() -> bool:
 
 
 def wait_for_presenter() -> None:
-    """A follower's page lacks the presenter's result for these inputs: say so; the room's poll reruns the page
-    when the presenter's next run has finished."""
+    """A follower's page lacks the presenter's result for these inputs: say so; the presenter's next finished run
+    wakes this page (ui.workshop)."""
     st.session_state[WAITING] = True
     st.info("Waiting for the presenter's result… (it appears here as soon as the presenter's page has it)",
             icon="⏳")

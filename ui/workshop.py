@@ -1,12 +1,17 @@
 """The room in the browser: `?present` opens a room, `?follow=CODE` mirrors its presenter's page and URL state.
 
 The presenter publishes its view (page + query) at the end of each finished run, so by then the view's results
-are in the shared store; a follower polls the registry in a fragment and switches to each new view, and while
-following it never computes: it shows the presenter's result (ui.runner) or waits for it.
+are in the shared store. Nobody polls from the browser: the registry wakes each follower's session on the server
+(a full rerun with the session's own saved client state, as Streamlit's rerun-on-save does), so a run always
+belongs to the page the server last drew, and the follower switches to the new view in that run. While following,
+a session never computes: it shows the presenter's result (ui.runner) or waits for it.
 """
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -20,10 +25,27 @@ from .runner import session_id
 
 APPLIED = "_lg_room_applied"  # the View a follower last switched to
 BASELINE = "_lg_room_baseline"  # (page, query) the follower's own run made of that view
-PENDING = "_lg_room_pending"  # a View the poll found; the next full run switches to it (ui.workshop.room_start)
+RUNS = "_lg_room_runs"  # the presenter's run count this follower's run started with
 NOTE = "_lg_room_note"  # a sentence to show once (room ended, you changed the view, forged code)
-POLL_S = 0.5  # followers' poll period: a change shows within about this plus one page run
-COUNT_S = 2.0  # the presenter's heartbeat and follower count refresh
+SWEEP_S = 2.0  # how often the server looks for rooms whose presenter left and followers whose browser went
+COUNT_DEBOUNCE_S = 0.3  # followers joining together redraw the presenter's count once
+_WOKEN: set[str] = set()  # sessions woken by the room whose next run must show the room's view
+_COUNTING: set[str] = set()  # presenters with a count redraw scheduled
+_LOCK = threading.Lock()
+_SWEEPER: list[threading.Thread] = []
+
+
+def _active(sid: str) -> Any:
+    """The server's AppSession for a connected browser session, or None (outside a running server too)."""
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return None
+        info = Runtime.instance()._session_mgr.get_active_session_info(sid)
+        return info.session if info is not None else None
+    except Exception:  # noqa: BLE001 - a Streamlit without these internals: rooms cannot wake anyone
+        return None
 
 
 def _alive(sid: str) -> bool:
@@ -34,11 +56,74 @@ def _alive(sid: str) -> bool:
         if not Runtime.exists():
             return True
         return bool(Runtime.instance().is_active_session(sid))
-    except Exception:  # noqa: BLE001 - a Streamlit without this API: heartbeats alone end rooms
+    except Exception:  # noqa: BLE001 - a Streamlit without this API: the presenter timeout alone ends rooms
         return True
 
 
+def _rerun(session: Any) -> None:
+    """On the server's event loop: rerun a session with its saved client state (page, query, widgets)."""
+    from streamlit.proto.ClientState_pb2 import ClientState
+
+    state = ClientState()
+    state.CopyFrom(session._client_state)
+    state.fragment_id = ""
+    session.request_rerun(state)
+
+
+def _wake(sid: str, why: str) -> None:
+    """Schedule a redraw of one browser session: a follower at once; the presenter (its follower count) once its
+    current run, if any, has finished, so a presenter's own click is never interrupted."""
+    session = _active(sid)
+    if session is None:
+        return
+    loop = session._event_loop
+    if why != "count":
+        with _LOCK:
+            _WOKEN.add(sid)
+        loop.call_soon_threadsafe(_rerun, session)
+        return
+    with _LOCK:
+        if sid in _COUNTING:
+            return
+        _COUNTING.add(sid)
+
+    def count(tries: int = 40) -> None:
+        if session._scriptrunner is not None and tries > 0:  # the presenter's run is going: try again soon
+            loop.call_later(COUNT_DEBOUNCE_S, count, tries - 1)
+            return
+        with _LOCK:
+            _COUNTING.discard(sid)
+        _rerun(session)
+
+    loop.call_soon_threadsafe(lambda: loop.call_later(COUNT_DEBOUNCE_S, count))
+
+
+def _sweeper() -> None:
+    while True:
+        time.sleep(SWEEP_S)
+        try:
+            REGISTRY.sweep()
+        except Exception:  # noqa: BLE001 - housekeeping must outlive a bad moment; the next sweep retries
+            pass
+
+
+def _ensure_sweeper() -> None:
+    with _LOCK:
+        if not _SWEEPER:
+            t = threading.Thread(target=_sweeper, name="looking-glass-rooms", daemon=True)
+            t.start()
+            _SWEEPER.append(t)
+
+
+def _woken(sid: str) -> bool:
+    with _LOCK:
+        hit = sid in _WOKEN
+        _WOKEN.discard(sid)
+    return hit
+
+
 REGISTRY.alive = _alive
+REGISTRY.wake = _wake
 
 
 def _view_of_this_run(nav) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -54,12 +139,11 @@ def _apply(view: View, code: str) -> None:
         st.session_state.pop(k, None)  # (the sidebar's "w_" widgets are re-seeded from these: ui.sidebar._bound)
     st.session_state[APPLIED] = view
     st.session_state[BASELINE] = None
-    st.session_state[WAITING] = False
     entry = next((p for p in PAGES if p.url_path == view.page), PAGES[0])
     st.switch_page(entry.path, query_params={**view.query_dict(), "follow": code})
 
 
-def room_start() -> None:
+def room_start(nav) -> None:
     """Before the page runs: join or open the room the URL asks for; a follower catches up with the room."""
     qp, sid = st.query_params, session_id()
     if sid is None:
@@ -68,6 +152,7 @@ def room_start() -> None:
     if "present" in qp and (r is None or r[0] != "present"):
         st.session_state[ROLE] = ("present", REGISTRY.open(sid))
         qp.pop("follow", None)
+        _ensure_sweeper()
     elif "follow" in qp and (r is None or r[0] != "follow" or r[1] != normalize(qp["follow"])):
         raw = qp["follow"]
         qp.pop("follow", None)
@@ -79,16 +164,28 @@ def room_start() -> None:
             return
         code = normalize(raw) or raw
         st.session_state[ROLE] = ("follow", code)
+        _ensure_sweeper()
         _apply(view, code)
     r = role()
-    pending = st.session_state.pop(PENDING, None)
-    if r is not None and r[0] == "follow" and pending is not None:
-        _apply(pending, r[1])
-    if r is not None and r[0] == "follow" and st.session_state.get(APPLIED) is None:
-        try:
-            _apply(REGISTRY.follow(r[1], sid), r[1])
-        except UserError as e:
-            _ended(str(e))
+    if r is None or r[0] != "follow":
+        return
+    woken = _woken(sid)
+    try:
+        view = REGISTRY.follow(r[1], sid)
+    except UserError as e:
+        _ended(str(e))
+        return
+    st.session_state[WAITING] = False
+    st.session_state[RUNS] = view.runs
+    applied = st.session_state.get(APPLIED)
+    if applied is None or view.version != applied.version:
+        _apply(view, r[1])  # (raises: the run goes on in the view's page)
+        return
+    # a wake-up reruns with the client state the server saved after the session's last whole run; a switch made
+    # since then is not in it, so make the view again rather than read the older URL as the follower's own change
+    expected = st.session_state.get(BASELINE) or (applied.page, applied.query)
+    if woken and _view_of_this_run(nav) != expected:
+        _apply(applied, r[1])
 
 
 def _ended(sentence: str) -> None:
@@ -118,14 +215,22 @@ def room_run(nav):
                 except (UserError, NotPresenter) as e:
                     _ended(str(e))
             elif r[0] == "follow":
-                here = _view_of_this_run(nav)
-                if st.session_state.get(BASELINE) is None:
-                    st.session_state[BASELINE] = here
-                elif here != st.session_state[BASELINE]:
-                    _explore(r[1])
-                    st.session_state[NOTE] = ("You changed the view, so you are exploring on your own; "
-                                              "“Back to the presenter” rejoins the room.")
-                    st.rerun()  # the sidebar was drawn before the page: draw it again with the new role
+                _follower_finished(nav, r[1], sid)
+
+
+def _follower_finished(nav, code: str, sid: str) -> None:
+    here = _view_of_this_run(nav)
+    if st.session_state.get(BASELINE) is None:
+        st.session_state[BASELINE] = here
+    elif here != st.session_state[BASELINE]:
+        _explore(code)
+        st.session_state[NOTE] = ("You changed the view, so you are exploring on your own; "
+                                  "“Back to the presenter” rejoins the room.")
+        st.rerun()  # the sidebar was drawn before the page: draw it again with the new role
+    if not st.session_state.get(WAITING):
+        REGISTRY.done_waiting(code, sid)
+    elif REGISTRY.wait(code, sid, int(st.session_state.get(RUNS, 0))):
+        st.rerun()  # the presenter's result came while this run drew: show it now
 
 
 def _explore(code: str) -> None:
@@ -150,34 +255,6 @@ def _room_link(code: str) -> str:
     return f"{base}/?follow={code}"
 
 
-@st.fragment(run_every=COUNT_S)
-def _presenter_status(code: str) -> None:
-    sid = session_id()
-    try:
-        n = REGISTRY.heartbeat(code, sid or "")
-    except (UserError, NotPresenter) as e:
-        _ended(str(e))
-        st.rerun(scope="app")
-    st.markdown(f"**{n}** following", help="Followers whose browsers polled the room in the last few seconds.")
-
-
-@st.fragment(run_every=POLL_S)
-def _follower_poll(code: str) -> None:
-    sid = session_id()
-    try:
-        view = REGISTRY.follow(code, sid or "")
-    except UserError as e:
-        _ended(str(e))
-        st.rerun(scope="app")
-    applied = st.session_state.get(PENDING) or st.session_state.get(APPLIED)
-    if applied is None or view.version != applied.version or (
-            st.session_state.get(WAITING) and view.runs != applied.runs):
-        # switch in a full run (room_start), not from inside the fragment: a page switch raised in a fragment
-        # run can leave the browser showing an empty main area
-        st.session_state[PENDING] = view
-        st.rerun(scope="app")
-
-
 def room_sidebar() -> None:
     """The room box in the sidebar: the presenter's code, QR and follower count; a follower's controls."""
     note = st.session_state.pop(NOTE, None)
@@ -196,7 +273,12 @@ def room_sidebar() -> None:
                 link = _room_link(code)
                 st.image(qr_png(link), width=180, caption="Followers scan this, or open the link below")
                 st.code(link, language=None)
-                _presenter_status(code)
+                try:
+                    n = REGISTRY.count(code, session_id() or "")
+                except (UserError, NotPresenter) as e:
+                    _ended(str(e))
+                    st.rerun()
+                st.markdown(f"**{n}** following", help="Browsers following this room now.")
                 if st.button("End the room", key="room_end"):
                     REGISTRY.close(code, session_id() or "")
                     st.session_state[ROLE] = None
@@ -205,7 +287,6 @@ def room_sidebar() -> None:
         elif kind == "follow":
             with st.container(border=True):
                 st.markdown(f"**Following** room `{pretty(code)}`")
-                _follower_poll(code)
                 if st.button("Explore on my own", key="room_explore",
                              help="Stop following; keep this view and change it freely."):
                     _explore(code)

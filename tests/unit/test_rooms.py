@@ -1,5 +1,6 @@
 """Workshop rooms: codes are unguessable and forgiving to type, a forged code gets one sentence, only the
-presenter writes, followers are counted, and rooms end when the presenter leaves or the room idles."""
+presenter writes, followers are counted, the right sessions are woken (nobody polls), and rooms end when the
+presenter leaves or the room idles."""
 from __future__ import annotations
 
 import math
@@ -22,7 +23,7 @@ class Clock:
 
 def _reg(**kw) -> tuple[RoomRegistry, Clock]:
     clock = Clock()
-    return RoomRegistry(clock=clock, idle_s=3600, presenter_timeout_s=600, follower_ttl_s=5, **kw), clock
+    return RoomRegistry(clock=clock, idle_s=3600, presenter_timeout_s=600, **kw), clock
 
 
 def test_codes_carry_at_least_40_bits_from_secrets(monkeypatch):
@@ -66,7 +67,7 @@ def test_only_the_presenter_changes_the_view():
     with pytest.raises(NotPresenter):
         reg.close(code, "F1")
     with pytest.raises(NotPresenter):
-        reg.heartbeat(code, "F1")
+        reg.count(code, "F1")
     assert reg.follow(code, "F1") == v1  # unchanged by the follower's attempts
     # a follower may open its own room, which is a different room with a different code
     own = reg.open("F1")
@@ -82,29 +83,60 @@ def test_versions_and_runs():
     assert (a.version, b.version, c.version) == (0, 0, 1) and (a.runs, b.runs, c.runs) == (1, 2, 3)
 
 
-def test_followers_are_counted_while_they_poll():
-    reg, clock = _reg()
+def test_followers_are_counted_until_they_leave_or_their_browser_goes():
+    gone: set[str] = set()
+    reg, _ = _reg(alive=lambda sid: sid not in gone)
     code = reg.open("P")
     for i in range(10):
         reg.follow(code, f"F{i}")
-    reg.follow(code, "P")  # the presenter's own poll is not a follower
-    assert reg.heartbeat(code, "P") == 10
+    reg.follow(code, f"F{3}")  # a follower's later runs do not count twice
+    reg.follow(code, "P")  # the presenter's own view is not a follower
+    assert reg.count(code, "P") == 10
     reg.leave(code, "F0")
     assert reg.followers(code) == 9
-    clock.t += 3
-    for i in range(1, 5):
-        reg.follow(code, f"F{i}")
-    clock.t += 3  # F5..F9 last polled 6 s ago
-    assert reg.followers(code) == 4
+    gone.update({"F5", "F6"})  # the server says these browsers disconnected
+    reg.sweep()
+    assert reg.followers(code) == 7
+
+
+def test_the_right_sessions_are_woken():
+    woken: list[tuple[str, str]] = []
+    reg, _ = _reg(wake=lambda sid, why: woken.append((sid, why)))
+    code = reg.open("P")
+    reg.follow(code, "F1")
+    reg.follow(code, "F2")
+    assert woken == [("P", "count"), ("P", "count")]  # each join redraws the presenter's count
+    woken.clear()
+    reg.follow(code, "F1")
+    assert woken == []  # a follower's own run is not a join
+    reg.publish(code, "P", "logit_lens", {"ll_prompt": "Hi"})
+    assert sorted(woken) == [("F1", "view"), ("F2", "view")]  # a new view: every follower redraws
+    woken.clear()
+    reg.publish(code, "P", "logit_lens", {"ll_prompt": "Hi"})
+    assert woken == []  # the same view again: nobody
+    runs = reg.follow(code, "F2").runs
+    assert reg.wait(code, "F2", runs) is False  # F2 lacks the presenter's result: it waits for the next run
+    reg.publish(code, "P", "logit_lens", {"ll_prompt": "Hi"})
+    assert woken == [("F2", "view")]  # only the waiting follower redraws
+    assert reg.wait(code, "F2", runs) is True  # a run it has not seen finished already: redraw now
+    reg.done_waiting(code, "F2")
+    woken.clear()
+    reg.leave(code, "F1")
+    assert woken == [("P", "count")]
+    woken.clear()
+    reg.close(code, "P")
+    assert woken == [("F2", "ended")]  # the followers learn the room ended
+    with pytest.raises(UserError, match="presenter closed it"):
+        reg.follow(code, "F2")
 
 
 def test_idle_rooms_end_with_an_injected_clock():
     reg, clock = _reg()
     code = reg.open("P")
     reg.publish(code, "P", "logit_lens", {})
-    for _ in range(7):  # heartbeats keep the presenter, but only changes keep the room from idling
+    for _ in range(7):  # the presenter is there, but only changes keep the room from idling
         clock.t += 500
-        assert reg.heartbeat(code, "P") == 0
+        assert reg.count(code, "P") == 0
         reg.publish(code, "P", "logit_lens", {})  # a run without a change is no activity
     assert reg.follow(code, "F").page == "logit_lens"  # 3,500 s after the last change: still open
     clock.t += 200
@@ -121,9 +153,9 @@ def test_room_ends_when_the_presenter_leaves():
     gone.add("P")  # the server reports the presenter's session disconnected
     with pytest.raises(UserError, match="presenter left"):
         reg.follow(code, "F")
-    reg2, clock2 = _reg()
+    reg2, clock2 = _reg()  # no server to ask: a presenter unseen for longer than presenter_timeout_s left
     code2 = reg2.open("P")
-    clock2.t += 601  # no heartbeat for longer than presenter_timeout_s
+    clock2.t += 601
     with pytest.raises(UserError, match="presenter left"):
         reg2.followers(code2)
 
