@@ -11,7 +11,7 @@ st.title("📚 Lessons")
 
 from interp_core.errors import UserError  # noqa: E402
 from interp_core.lessons import LANGUAGES, check_lesson, lesson_names, load_lesson  # noqa: E402
-from ui.sections.lesson import render_step  # noqa: E402
+from ui.sections.lesson import lesson_export, render_step  # noqa: E402
 from ui.state import publish, seed, url_notices  # noqa: E402
 
 seed("ls_lang", "en", choices=tuple(LANGUAGES))
@@ -74,6 +74,7 @@ def lesson_step(name: str) -> None:
                 on_click=lambda: st.session_state.update(ls_step=number - 1))
     nxt.button("Next →", key="ls_next", disabled=number >= n_steps,
                on_click=lambda: st.session_state.update(ls_step=number + 1))
+    lesson_export(lesson, f"{lang}/{name}", key="ls_export")
 
 
 if st.session_state["ls_lesson"]:

@@ -23,7 +23,8 @@ def pins() -> list[Pin]:
     return st.session_state.setdefault(BOARD, [])
 
 
-def _provenance() -> Provenance:
+def provenance() -> Provenance:
+    """The loaded model as a report names it (fingerprint once it is computed)."""
     lm = st.session_state.get("lm")
     if lm is None:
         return Provenance(model="(no model loaded)")
@@ -54,7 +55,7 @@ def add_pin(fig: Any, title: str, numbers: Numbers = None) -> None:
         return
     nums = numbers() if callable(numbers) else numbers
     inputs = {k: v for k, v in st.query_params.to_dict().items() if k not in ROOM_KEYS}
-    board.append(Pin.make(title, st.session_state.get(PAGE, ""), inputs, fig, _provenance(),
+    board.append(Pin.make(title, st.session_state.get(PAGE, ""), inputs, fig, provenance(),
                           numbers=list(nums) if nums is not None else figure_numbers(fig)))
     st.toast(f"Pinned “{title}” ({len(board)} on the board).", icon="📌")
 

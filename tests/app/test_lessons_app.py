@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from interp_core.lessons import check_directive, measure, parse_lesson
+from interp_core.lessons import check_directive, load_lesson, measure, parse_lesson
+from interp_core.report import Provenance, build_report
+from ui.sections.lesson import SEEN, lesson_pins
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +62,13 @@ def test_a_lesson_step_runs_checks_and_moves_on():
     assert any(t.startswith("✓") and "snap(' Paris') is 14" in t for t in texts), texts
     assert not any("disagrees" in t for t in texts), texts
     assert at.query_params["ls_step"] == ["3"] or at.query_params["ls_step"] == "3"
+    exports = [e for e in at.get("download_button") if e.proto.label.startswith("⬇ Export this lesson")]
+    assert exports and "(1 of " in exports[0].proto.label, [e.proto.label for e in at.get("download_button")]
+    # the lesson's report: the views this session saw, with the step's text and each check as it was shown
+    seen = {(k[1], k[2]): sv for k, sv in at.session_state[SEEN].items() if k[0] == "en/logit-lens"}
+    html = build_report(lesson_pins(load_lesson("en", "logit-lens"), seen, Provenance("gemma-3-270m")), "Lesson")
+    assert "Step 3." in html and "<td>✓ (model: 14" in html and "snap(&#x27; Paris&#x27;) is 14" in html, html[-3000:]
+    assert html.count('class="lg-figure"') == len(seen) >= 1
     at = at.button(key="ls_next").click().run()
     assert at.session_state["ls_step"] == 4
     at = at.button(key="ls_prev").click().run()

@@ -16,13 +16,15 @@ from ..errors import shown_errors
 from ..jobs.lessons import then_job, view_job, view_result
 from ..links import FRAME_KEYS, page_url
 from ..runner import run_keyed
-from ..charts import chart
+from ..board import base_url
+from ..charts import chart, provenance
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from interp_core import LoadedModel
-    from interp_core.lessons import View
+    from interp_core.lessons import Lesson, View
+    from interp_core.report import Pin, Provenance
 
 SEEN = "_lg_lesson_views"  # (lesson id, step, view) -> ShownView, for a lesson's report
 TITLES = {"lens": "🔭 Logit lens", "compare": "✂️ Clean vs ablated", "sweep": "✂️ Sweep",
@@ -123,3 +125,40 @@ def render_step(lm: LoadedModel, lesson_id: str, step: Step, number: int) -> lis
             seen[(lesson_id, number, i)] = sv
         i += 1
     return shown
+
+
+def lesson_pins(lesson: Lesson, seen: dict[tuple[int, int], ShownView], prov: Provenance) -> list[Pin]:
+    """The lesson's report: each view this session showed, in step order, with the step's text (once) and its
+    expectations as they were checked (✓ or the model's disagreement)."""
+    from interp_core.report import Pin
+
+    out: list[Pin] = []
+    for (number, i), sv in sorted(seen.items(), key=lambda kv: kv[0]):
+        step = lesson.steps[number - 1]
+        text = "\n\n".join(part for part in step.parts if isinstance(part, str)).strip()
+        numbers = [(o.expectation.text, ("✓" if o.ok else f"✗ {DISAGREES}") + f" (model: {o.values_text()})")
+                   for o in sv.outcomes]
+        out.append(Pin.make(f"Step {number}. {step.title} — {TITLES[sv.view.kind.name]}", sv.view.kind.page,
+                            sv.view.url_params(), _figure(sv.view, sv.result), prov, numbers=numbers,
+                            note=text if i == 0 else ""))
+    return out
+
+
+def lesson_export(lesson: Lesson, lesson_id: str, *, key: str) -> None:
+    """Download the lesson as one offline HTML report with the results this session (or its room) saw."""
+    from interp_core.report import build_report
+
+    seen = {(k[1], k[2]): sv for k, sv in st.session_state.get(SEEN, {}).items() if k[0] == lesson_id}
+    steps = len({k[0] for k in seen})
+    if not seen:
+        st.caption("The lesson's report can be exported once a step has shown its views.")
+        return
+    prov, base = provenance(), base_url()
+    title = f"{lesson.title} — Looking Glass lesson"
+    intro = (lesson.intro or "").strip()
+    st.download_button(f"⬇ Export this lesson as a report ({steps} of {len(lesson.steps)} steps seen)", key=key,
+                       data=lambda: build_report(lesson_pins(lesson, seen, prov), title, intro=intro,
+                                                 base_url=base).encode("utf-8"),
+                       file_name=f"looking-glass-lesson-{lesson_id.replace('/', '-')}.html", mime="text/html",
+                       help="One HTML file with every view you have seen in this lesson, its checks and the model's "
+                            "fingerprint; the charts stay interactive and it opens offline.")
