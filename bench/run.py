@@ -431,69 +431,23 @@ LINK_RESULT_S = 10.0  # a followed link's result must be drawn within this, with
 
 def child_links(a):
     """Seconds from following each cross-page link to its result drawn, in Chromium, on a fresh server (private
-    cache) once its warm-up is done, each in a new browser session: "Ablate here" from a lens cell, "Ablate this
-    neuron" from the layer scan, a sweep-bar pick, an outlier link into the neuron explorer, and a patching link.
-    A link whose page waits for a click instead is reported with `clicked: true` and the time until the click
-    was offered (the target is a result without a click, within LINK_RESULT_S)."""
+    cache) once its warm-up is done, each in a new browser session (tests/e2e/links_helpers.py). A link whose page
+    waits for a click instead is reported with `clicked: true` (the target is a result without a click, within
+    LINK_RESULT_S)."""
+    from tests.e2e.links_helpers import LINKS, follow
     from load import CHROMIUM, LAUNCH_ARGS, start_load_server
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="lg-links-"))
     server = start_load_server(tmp, workshop=False)
     out: dict = {"load_before": list(os.getloadavg()), "links": {}}
-    kl = "KL(clean ‖ ablated)"
-
-    def wait_for(pg, text: str, button: str | None, timeout_s: float) -> tuple[float, bool]:
-        """Seconds until `text` shows; (seconds until `button` is offered, True) when the page waits for it."""
-        t0 = time.perf_counter()
-        pg.wait_for_function(
-            "([m, b]) => document.body.innerText.includes(m) || (b && Array.from(document.querySelectorAll("
-            "'[data-testid=\"stAlert\"]')).some(e => e.innerText.includes('Not started automatically')))",
-            arg=[text, button or ""], timeout=timeout_s * 1000, polling=50)
-        return time.perf_counter() - t0, not pg.get_by_text(text).count()
-
-    def settle(pg, url: str, marker: str) -> None:
-        pg.goto(url)
-        pg.get_by_text(marker).first.wait_for(timeout=600 * 1000)
-        pg.wait_for_timeout(1000)
-
-    links = {
-        "ablate_here": ("logit_lens?ll_layer=8&ll_pos=7", "Cell: layer 8",
-                        lambda pg: pg.get_by_role("button", name="Ablate here").click(), kl, "Run ablation"),
-        "ablate_this_neuron": ("neuron_explorer", "Top contexts",
-                               lambda pg: pg.get_by_role("button", name="Ablate this neuron").click(), kl,
-                               "Run ablation"),
-        "outlier_link": ("distributions?ad_tab=Statistics", "Outlier dimensions",
-                         lambda pg: pg.get_by_test_id("stPageLink").filter(has_text="dim ").first.click(),
-                         "distinct winning tokens", "Run seed method"),
-    }
     try:
         if not server.wait_idle(timeout_s=1800, quiet_s=5.0):
             raise RuntimeError("the server's warm-up did not finish")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-            for name, (start, ready, click, marker, button) in links.items():
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                pg = ctx.new_page()
-                settle(pg, f"{server.url}/{start}", ready)
-                t0 = time.perf_counter()
-                click(pg)
-                _, clicked = wait_for(pg, marker, button, 300)
-                out["links"][name] = {"seconds": time.perf_counter() - t0, "clicked": clicked}
-                ctx.close()
-            # links that are URLs: a sweep pick (ab_pick) and an exact heads grid, opened in a new session
-            for name, url, marker, button in (
-                    ("sweep_pick", "ablation?ab_tab=Sweeps&ab_sweep=layers&ab_pick=L5", "The picked intervention",
-                     "Run this intervention"),
-                    ("patching_link", "ablation?ab_tab=Which+components+matter%3F&pt_mode=exact&pt_grid=heads",
-                     "Exact patching: heads", "Run grid")):
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                pg = ctx.new_page()
-                t0 = time.perf_counter()
-                pg.goto(f"{server.url}/{url}")
-                _, clicked = wait_for(pg, marker, button, 300)
-                out["links"][name] = {"seconds": time.perf_counter() - t0, "clicked": clicked}
-                ctx.close()
+            for link in LINKS:
+                out["links"][link.name] = follow(browser, server.url, link)
             browser.close()
     finally:
         server.stop()

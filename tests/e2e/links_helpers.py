@@ -1,0 +1,63 @@
+"""Following the cross-page links of a workshop in Chromium, each in a fresh browser session: "Ablate here" from a
+lens cell, "Ablate this neuron" from the layer scan, an outlier link into the neuron explorer, a sweep-bar pick and
+a patching link. Used by tests/e2e/test_links_browser.py and bench/run.py (child `links`)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+KL = "KL(clean ‖ ablated)"
+WAITS = "Not started automatically"  # what a page says when a run waits for a click
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    start: str  # the page (path?query) the link is on; "" for a link that is a URL
+    ready: str  # text that says the start page has drawn what holds the link
+    follow: Callable | str  # a click on the start page, or the link's URL (path?query)
+    result: str  # text that says the followed link's result is drawn
+    button: str  # the button the target page would wait for instead
+
+
+LINKS = (
+    Link("ablate_here", "logit_lens?ll_layer=8&ll_pos=7", "Cell: layer 8",
+         lambda pg: pg.get_by_role("button", name="Ablate here").click(), KL, "Run ablation"),
+    Link("ablate_this_neuron", "neuron_explorer", "Top contexts",
+         lambda pg: pg.get_by_role("button", name="Ablate this neuron").click(), KL, "Run ablation"),
+    Link("outlier_link", "distributions?ad_tab=Statistics", "Outlier dimensions",
+         lambda pg: pg.get_by_test_id("stPageLink").filter(has_text="dim ").first.click(),
+         "distinct winning tokens", "Run seed method"),
+    Link("sweep_pick", "", "", "ablation?ab_tab=Sweeps&ab_sweep=layers&ab_pick=L5", "The picked intervention",
+         "Run this intervention"),
+    Link("patching_link", "", "", "ablation?ab_tab=Which+components+matter%3F&pt_mode=exact&pt_grid=heads",
+         "Exact patching: heads", "Run grid"),
+)
+
+
+def follow(browser, server: str, link: Link, timeout_s: float = 300) -> dict:
+    """Follow one link in a new browser context; seconds from the click (or the URL's load) until its result is
+    drawn, or until the page offered its run button instead (`clicked`: the result needed a click)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(timeout_s * 1000)
+        if link.start:
+            pg.goto(f"{server}/{link.start}")
+            pg.get_by_text(link.ready).first.wait_for()
+            pg.wait_for_timeout(1000)
+        t0 = time.perf_counter()
+        if isinstance(link.follow, str):
+            pg.goto(f"{server}/{link.follow}")
+        else:
+            link.follow(pg)
+        pg.wait_for_function(
+            "([m, w]) => document.body.innerText.includes(m) || Array.from(document.querySelectorAll("
+            "'[data-testid=\"stAlert\"]')).some(e => e.innerText.includes(w))",
+            arg=[link.result, WAITS], timeout=timeout_s * 1000, polling=50)
+        seconds = time.perf_counter() - t0
+        shown = pg.get_by_text(link.result).count() > 0
+        return {"seconds": seconds, "clicked": not shown, "url": pg.url.split("/", 3)[-1]}
+    finally:
+        ctx.close()
