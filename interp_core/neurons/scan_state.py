@@ -56,6 +56,7 @@ class ScanState:
     n: int  # tokens seen
     threshold: float
     reservoir: int
+    last_index: int = -1  # the highest corpus index folded in (batches in corpus order merge with one sort)
 
     @classmethod
     def empty(cls, width: int, top_k: int, device, threshold: float = 0.0, reservoir: int = RESERVOIR) -> ScanState:
@@ -76,37 +77,57 @@ class ScanState:
     def update(self, acts: torch.Tensor, gidx: np.ndarray) -> None:
         """Fold in acts (N, M) (any float dtype, any device) at corpus token indices gidx (N,)."""
         acts = acts.to(self.top_v.device).float()
-        n = acts.shape[0]
+        n, m = acts.shape
+        gidx = np.ascontiguousarray(gidx, dtype=np.int64)
         # column sums as (1, N) x (N, M) products: BLAS reads rows; a strided .sum(0) is several times slower on a CPU
         ones = torch.ones((1, n), device=acts.device)
         self.total += torch.mm(ones, acts)[0].double()  # per batch in float32, accumulated in float64
         self.total_sq += torch.mm(ones, acts * acts)[0].double()
-        torch.maximum(self.vmax, acts.amax(0), out=self.vmax)
+        groups = max(2 * self.k, 64)
+        per = n // groups
+        group_max = acts[:per * groups].view(per, groups, m).amax(0) if per >= 2 else None  # (G, M)
+        batch_max = group_max.amax(0) if group_max is not None else acts.amax(0)
+        if group_max is not None and per * groups < n:
+            batch_max = torch.maximum(batch_max, acts[per * groups:].amax(0))
+        # 1.0 where above the threshold: at 0 (and no NaN, which amax passes on), sign + clamp is the same and twice
+        # as fast as a comparison cast to float
+        fast = self.threshold == 0.0 and not bool(torch.isnan(batch_max).any())
+        above = torch.sign(acts).clamp_(min=0) if fast else (acts > self.threshold).float()
+        self.active += torch.mm(ones, above)[0].long()  # exact: counts < 2^24
+        del above
+        torch.maximum(self.vmax, batch_max, out=self.vmax)
         torch.minimum(self.vmin, acts.amin(0), out=self.vmin)
-        self.active += torch.mm(ones, (acts > self.threshold).float())[0].long()  # exact: counts < 2^24
-        g = torch.from_numpy(np.ascontiguousarray(gidx, dtype=np.int64)).to(acts.device)
-        cand = self._candidates(acts, g)
+        g = torch.from_numpy(gidx).to(acts.device)
+        cand = self._candidates(acts, g, group_max) if group_max is not None else None
+        # batches in corpus order: every candidate comes after every kept index and candidates sit in row order, so
+        # a stable sort by value alone already breaks ties by the lower index
+        in_order = cand is not None and n > 0 and int(gidx[0]) > self.last_index and bool(np.all(np.diff(gidx) > 0))
         if cand is None:
             cand = self._candidates_by_topk(acts, g, gidx)
-        self.top_v, self.top_i = _ordered_topk(torch.cat([self.top_v, cand[0]]), torch.cat([self.top_i, cand[1]]),
-                                               self.k)
+        if in_order:
+            by_value = torch.sort(torch.cat([self.top_v, cand[0]]), dim=0, descending=True, stable=True)
+            sel = by_value.indices[:self.k]
+            self.top_v = by_value.values[:self.k].contiguous()
+            self.top_i = torch.gather(torch.cat([self.top_i, cand[1]]), 0, sel)
+        else:
+            self.top_v, self.top_i = _ordered_topk(torch.cat([self.top_v, cand[0]]),
+                                                   torch.cat([self.top_i, cand[1]]), self.k)
         self._sample_update(acts, gidx)
         self.n += n
+        if n:
+            self.last_index = max(self.last_index, int(gidx.max()))
 
-    def _candidates(self, acts: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """Every (value, index) of the batch that may enter the top-k, as (C, M) columns padded with (-inf, -1);
-        None when there are too many (many ties at the edge, tiny batches).
+    def _candidates(self, acts: torch.Tensor, g: torch.Tensor, group_max: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Every (value, index) of the batch that may enter the top-k, as (C, M) columns padded with (-inf, -1),
+        each column's candidates in row order; None when there are too many (many ties at the edge).
 
         A value may enter only if it reaches the k-th value of the union, which is at least the state's k-th
-        value and at least the k-th largest of G disjoint row groups' maxima (each of those k groups holds one
-        value that high). Values equal to that bound are kept too, so the ordered merge settles ties exactly."""
+        value and at least the k-th largest of the G disjoint row groups' maxima `group_max` (each of those k
+        groups holds one value that high). Values equal to that bound are kept too, so the ordered merge settles
+        ties exactly."""
         n, m = acts.shape
         k = self.k
-        groups = max(2 * k, 64)
-        per = n // groups
-        if per < 2:
-            return None
-        group_max = acts[:per * groups].view(per, groups, m).amax(0)  # (G, M): rows r, r+G, r+2G, ... per group
         bound = torch.maximum(torch.topk(group_max, k, dim=0).values[-1], self.top_v[-1])  # (M,)
         if acts.device.type == "cpu":  # numpy's compare and flatnonzero are several times faster than torch's here
             flat = torch.from_numpy(np.flatnonzero(acts.numpy() >= bound.numpy()[None, :]))
@@ -147,20 +168,18 @@ class ScanState:
         return v, g[ix]
 
     def _sample_update(self, acts: torch.Tensor, gidx: np.ndarray) -> None:
-        h = token_hash(np.asarray(gidx))
+        h = token_hash(gidx)
         if self.sample_hash.size >= self.reservoir:
             cand = np.flatnonzero(h < self.sample_hash.max())  # only tokens that beat the current R-th hash
         else:
             cand = np.arange(h.size)
-        if cand.size == 0:
-            return
-        rows = acts[torch.from_numpy(cand).to(acts.device)]
-        self._sample_merge(rows, h[cand], np.asarray(gidx)[cand])
+        if cand.size:
+            self._sample_merge(acts, cand, h[cand], gidx[cand])
 
-    def _sample_merge(self, rows: torch.Tensor, h: np.ndarray, idx: np.ndarray) -> None:
-        """Keep the R smallest (hash, index) of the sample and the new rows. Kept rows stay in their slots and a new
-        row takes an evicted row's slot (appended while the reservoir fills), so a full reservoir costs a copy of
-        the new rows, not of the whole sample; `finish` puts the rows in hash order."""
+    def _sample_merge(self, src: torch.Tensor, rows: np.ndarray, h: np.ndarray, idx: np.ndarray) -> None:
+        """Keep the R smallest (hash, index) of the sample and the rows `rows` of `src`. Kept rows stay in their
+        slots and a new row takes an evicted row's slot (appended while the reservoir fills), so only the new rows
+        that make it are copied, not the whole sample; `finish` puts the rows in hash order."""
         r_old = self.sample_hash.size
         keep = np.lexsort((np.concatenate([self.sample_index, idx]),
                            np.concatenate([self.sample_hash, h])))[:self.reservoir]  # ties: lower index
@@ -168,13 +187,16 @@ class ScanState:
         kept_old: np.ndarray = np.zeros(r_old, dtype=bool)
         kept_old[keep[keep < r_old]] = True
         free = np.flatnonzero(~kept_old)  # evicted slots; never more than the new rows that replace them
-        rows = rows.to(self.sample.device).float()
         into, extra = new[:free.size], new[free.size:]
+
+        def take(which: np.ndarray) -> torch.Tensor:
+            return src[torch.from_numpy(rows[which]).to(src.device)].to(self.sample.device).float()
+
         if into.size:
-            self.sample[torch.from_numpy(free).to(self.sample.device)] = rows[torch.from_numpy(into).to(rows.device)]
+            self.sample[torch.from_numpy(free).to(self.sample.device)] = take(into)
             self.sample_hash[free], self.sample_index[free] = h[into], idx[into]
         if extra.size:
-            self.sample = torch.cat([self.sample, rows[torch.from_numpy(extra).to(rows.device)]])
+            self.sample = torch.cat([self.sample, take(extra)])
             self.sample_hash = np.concatenate([self.sample_hash, h[extra]])
             self.sample_index = np.concatenate([self.sample_index, idx[extra]])
 
@@ -190,8 +212,9 @@ class ScanState:
         torch.maximum(self.vmax, other.vmax.to(dev), out=self.vmax)
         torch.minimum(self.vmin, other.vmin.to(dev), out=self.vmin)
         self.active += other.active.to(dev)
-        self._sample_merge(other.sample, other.sample_hash, other.sample_index)
+        self._sample_merge(other.sample, np.arange(other.sample_hash.size), other.sample_hash, other.sample_index)
         self.n += other.n
+        self.last_index = max(self.last_index, other.last_index)
         return self
 
     def to(self, device) -> ScanState:
@@ -199,7 +222,7 @@ class ScanState:
         t = {k: getattr(self, k).to(device) for k in ("top_v", "top_i", "total", "total_sq", "vmax", "vmin",
                                                       "active", "sample")}
         return ScanState(**t, sample_hash=self.sample_hash.copy(), sample_index=self.sample_index.copy(), n=self.n,
-                         threshold=self.threshold, reservoir=self.reservoir)
+                         threshold=self.threshold, reservoir=self.reservoir, last_index=self.last_index)
 
     def finish(self) -> dict:
         """Numpy arrays for a ScanResult: top values/indices, stats columns, the sample (rows in hash order)."""
