@@ -28,8 +28,7 @@ def test_attribution_click_check_and_cli_agree(app):
     pair = PAIRS[DEFAULT_PAIR]
     assert at.text_input(key="pt_clean").value == pair.clean and at.text_input(key="pt_foil").value == pair.foil
     assert at.radio(key="pt_mode").value == "attribution"
-    at.button(key="pt_attr_run").click()
-    at.run()
+    at = app.press(at, "pt_attr_run")  # (the screen may have started by itself: its estimate is a few seconds)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     heads = next(d.value for d in at.dataframe if "head" in d.value.columns and "estimate" in d.value.columns)
@@ -64,8 +63,7 @@ def test_exact_heads_grid_and_refusal(app):
     at.run()
     at.radio(key="pt_grid").set_value("heads")
     at.run()
-    at.button(key="pt_grid_run").click()
-    at.run()
+    at = app.press(at, "pt_grid_run")
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     grid = next(d.value for d in at.dataframe if "value" in d.value.columns and "playground" in d.value.columns)
@@ -75,23 +73,21 @@ def test_exact_heads_grid_and_refusal(app):
     # prompts of different lengths: one clear error, no traceback
     at.text_input(key="pt_corrupt").input("The big old Colosseum is in the city of")
     at.run()
-    at.button(key="pt_grid_run").click()
-    at.run()
+    at = app.press(at, "pt_grid_run")
     assert not at.exception
     assert any("align them from the end" in e.value for e in at.error)
 
 
 def test_grid_and_attribution_come_back_from_a_link_without_a_click(app):
-    """Once anyone ran them, a link (a fresh session) shows the exact heads grid and the attribution screen at
-    once, from the shared results: no "Run grid" / "Run attribution screen" press."""
+    """A link (a fresh session) shows the exact heads grid and the attribution screen without a press: computed
+    by itself within the page's budget, and from the shared results once anyone ran them."""
     query = {"ab_tab": "Which components matter?", "pt_mode": "exact", "pt_grid": "heads"}
-    first = app.open("pages/ablation.py", query=query)
-    app.press(first, "pt_grid_run")  # (no button when an earlier test of this process already ran it)
+    first = app.open("pages/ablation.py", query=query)  # no press: within the budget it runs by itself
     assert not first.exception and not first.error, [e.value for e in first.error]
     assert [c for c in first.get("plotly_chart") if "Exact patching: heads" in c.proto.spec]
     first.radio(key="pt_mode").set_value("attribution").run()
-    app.press(first, "pt_attr_run")
     assert not first.exception and not first.error
+    assert any("estimate" in d.value.columns for d in first.dataframe if hasattr(d.value, "columns"))
 
     visitor = app.open("pages/ablation.py", query=query)  # a fresh browser following the link
     assert not visitor.exception and not visitor.error

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 KL = "KL(clean ‖ ablated)"
 WAITS = "Not started automatically"  # what a page says when a run waits for a click
+# the page's text, chart titles and labels included (Plotly draws those as SVG text, outside innerText)
+_SHOWN = ("(m) => document.body.innerText.includes(m) || Array.from(document.querySelectorAll("
+          "'.js-plotly-plot text')).some(t => t.textContent.includes(m))")
 
 
 @dataclass(frozen=True)
@@ -52,12 +55,11 @@ def follow(browser, server: str, link: Link, timeout_s: float = 300) -> dict:
             pg.goto(f"{server}/{link.follow}")
         else:
             link.follow(pg)
-        pg.wait_for_function(
-            "([m, w]) => document.body.innerText.includes(m) || Array.from(document.querySelectorAll("
-            "'[data-testid=\"stAlert\"]')).some(e => e.innerText.includes(w))",
-            arg=[link.result, WAITS], timeout=timeout_s * 1000, polling=50)
+        pg.wait_for_function(f"([m, w]) => ({_SHOWN})(m) || Array.from(document.querySelectorAll("
+                             "'[data-testid=\"stAlert\"]')).some(e => e.innerText.includes(w))",
+                             arg=[link.result, WAITS], timeout=timeout_s * 1000, polling=50)
         seconds = time.perf_counter() - t0
-        shown = pg.get_by_text(link.result).count() > 0
+        shown = pg.evaluate(f"(m) => ({_SHOWN})(m)", link.result)
         return {"seconds": seconds, "clicked": not shown, "url": pg.url.split("/", 3)[-1]}
     finally:
         ctx.close()

@@ -110,7 +110,8 @@ def render_patching(lm: LoadedModel) -> None:
 def _render_exact(lm: LoadedModel, inp: PairKey) -> None:
     grid = st.radio("Grid", list(GRIDS), key="pt_grid", format_func=GRIDS.get, horizontal=True)
     publish("pt_grid")
-    kept = run_keyed(GRID, lm, GridKey(**inp.__dict__, grid=grid), action="Patching every cell", button="Run grid")
+    kept = run_keyed(GRID, lm, GridKey(**inp.__dict__, grid=grid), action="Patching every cell", button="Run grid",
+                     auto=True)  # by itself when the estimate fits the page's budget (a followed link too)
     if kept is None:
         return
     g = kept.result
@@ -140,7 +141,7 @@ def _render_exact(lm: LoadedModel, inp: PairKey) -> None:
 
 
 def _render_attribution(lm: LoadedModel, inp: PairKey, info) -> None:
-    kept = run_keyed(ATTRIBUTION, lm, inp, action="Attribution patching", button="Run attribution screen")
+    kept = run_keyed(ATTRIBUTION, lm, inp, action="Attribution patching", button="Run attribution screen", auto=True)
     if kept is None:
         return
     attr = kept.result
