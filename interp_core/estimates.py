@@ -125,9 +125,16 @@ def rate(model: str, kind: str) -> float | None:
         return median(rates) if rates else None
 
 
+# kinds that run the same batched forward up to a block: before its own first run, one borrows the other's rate
+# (a fresh server's warm-up measures the scan, so the seed method's first estimate is measured, not a prior)
+SIBLINGS = {"seed": "scan", "scan": "seed"}
+
+
 def estimate_s(model: str, kind: str, flops: float) -> float:
     """Seconds `flops` of work of this kind should take on this model identity."""
-    return flops / (rate(model, kind) or PRIORS.get(kind, PRIOR_FLOPS_PER_S))
+    sibling = SIBLINGS.get(kind)
+    measured = rate(model, kind) or (rate(model, sibling) if sibling else None)
+    return flops / (measured or PRIORS.get(kind, PRIOR_FLOPS_PER_S))
 
 
 def cpu_busy() -> float:

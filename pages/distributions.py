@@ -23,6 +23,7 @@ from interp_core.plots.distributions import histogram_figure, matrix_figure, sca
 from ui.corpus_picker import corpus_picker, corpus_src  # noqa: E402
 from ui.downloads import figure_download, table_downloads  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
+from ui.links import open_explorer_seed  # noqa: E402
 from ui.runner import run_keyed  # noqa: E402
 from ui.jobs.distributions import DIST, DIST_PROMPT, DIST_TOKENS, dist_key  # noqa: E402
 from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
@@ -180,8 +181,8 @@ with tab_t:
                                 format_func=lambda l: layer_title(labels[l]))
             cols = st.columns(len(out[out["layer"] == pick]) or 1)
             for col, row in zip(cols, out[out["layer"] == pick].itertuples()):
-                col.page_link("pages/neuron_explorer.py", label=f"dim {row.dim}", icon="🧠",
-                              help=f"max |value| {row.abs_max:.4g} — open in the Neuron explorer",
-                              query_params={"model": model_q, "ne_site": ne_site, "ne_layer": int(row.layer),
-                                            "ne_dim": int(row.dim), "ne_neuron": int(row.dim), "ne_tab": "Seed method"})
+                if col.button(f"dim {row.dim}", icon="🧠", key=f"ad_open_{row.layer}_{row.dim}",
+                              help=f"max |value| {row.abs_max:.4g} — open in the Neuron explorer's seed method"):
+                    open_explorer_seed({"ne_site": ne_site, "ne_layer": int(row.layer), "ne_dim": int(row.dim),
+                                        "ne_neuron": int(row.dim)})
         table_downloads(result.outliers, f"{name}_outliers", key="ad_outlier_tab")

@@ -101,6 +101,18 @@ def open_explorer(values: Mapping[str, Any], prompt: str) -> None:
                                            "ne_tab": EXPLORER_PROMPT_TAB})
 
 
+def open_explorer_seed(values: Mapping[str, Any]) -> None:
+    """On a click: switch to the neuron explorer's seed method on these values, computed on arrival like a change
+    (the user asked for it)."""
+    import streamlit as st
+
+    from .runner import follow_link
+
+    follow_link({**values, "ne_tab": "Seed method"}, slots=("ne_seed",))
+    frame = {k: st.query_params[k] for k in FRAME_KEYS if k in st.query_params}
+    st.switch_page(EXPLORER, query_params={**frame, **{k: str(v) for k, v in values.items()}, "ne_tab": "Seed method"})
+
+
 def steer_values(prompt: str, *, site: str = "resid_pre", layer: int, **direction: Any) -> dict[str, Any]:
     """The playground's steering-mode values (sv_*) for one direction: `direction` by suffix, e.g. src="neuron",
     neuron="3:120" or src="token", token=" Paris"."""

@@ -157,7 +157,7 @@ def run_cached(slot: str, inputs: Mapping[str, Any], compute: Callable[[Progress
     if button is not None:
         start = st.button(button, type="primary", key=f"{slot}_run", help=button_help) or start
     if not start and auto and button is not None and est is not None and est > budget:
-        note.info(f"Not started automatically: {action[:1].lower() + action[1:]} takes about "
+        note.info(f"Not started automatically: {action[:1].lower() + action[1:]} takes "
                   f"{costs.fmt_seconds(est)} on this machine, more than the {budget:g} s "
                   f"{'a page opens with' if budget <= costs.AUTO_BUDGET_S else 'a change runs'} by itself. "
                   f"Press **{button}** to run it.")

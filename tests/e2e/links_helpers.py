@@ -30,7 +30,7 @@ LINKS = (
     Link("ablate_this_neuron", "neuron_explorer", "Top contexts",
          lambda pg: pg.get_by_role("button", name="Ablate this neuron").click(), KL, "Run ablation"),
     Link("outlier_link", "distributions?ad_tab=Statistics", "Outlier dimensions",
-         lambda pg: pg.get_by_test_id("stPageLink").filter(has_text="dim ").first.click(),
+         lambda pg: pg.get_by_test_id("stButton").filter(has_text="dim ").first.click(),
          "distinct winning tokens", "Run seed method"),
     Link("sweep_pick", "", "", "ablation?ab_tab=Sweeps&ab_sweep=layers&ab_pick=L5", "The picked intervention",
          "Run this intervention"),

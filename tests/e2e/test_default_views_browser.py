@@ -104,7 +104,7 @@ def test_outlier_link_opens_the_neuron_explorer(page, server):
     page.get_by_text("Tokens measured").first.wait_for(timeout=300_000)
     page.get_by_role("tab", name="Statistics").click()
     wait_idle(page)
-    link = page.get_by_test_id("stPageLink").filter(has_text=re.compile(r"dim \d+")).first
+    link = page.get_by_test_id("stButton").filter(has_text=re.compile(r"dim \d+")).first
     dim = int(re.search(r"dim (\d+)", link.inner_text())[1])
     link.click()
     wait_idle(page)

@@ -54,6 +54,15 @@ def test_the_median_of_the_latest_runs_per_model_and_kind(cache):
     assert saved[f"{MODEL}|lens"]["rates"] == [1e9] * E.KEEP_RATES
 
 
+def test_the_seed_method_borrows_the_scan_s_measured_rate_until_it_has_its_own(cache):
+    assert E.estimate_s(MODEL, "seed", 40e9) == pytest.approx(2.0)  # the prior (20 GFLOP/s)
+    E.record(MODEL, "scan", 200e9, 1.0)  # a fresh server's warm-up scans a layer
+    assert E.estimate_s(MODEL, "seed", 40e9) == pytest.approx(0.2)
+    E.record(MODEL, "seed", 100e9, 1.0)  # then its own runs count, not the scan's
+    assert E.estimate_s(MODEL, "seed", 40e9) == pytest.approx(0.4)
+    assert E.estimate_s(MODEL, "lens", 40e9) == pytest.approx(4.0)  # other kinds do not borrow
+
+
 def test_a_restarted_process_uses_the_persisted_rate(cache):
     """The rate one process measured is what the next process estimates with (the README's promise)."""
     def run(code: str) -> str:
