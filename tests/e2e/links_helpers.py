@@ -14,6 +14,36 @@ _SHOWN = ("(m) => document.body.innerText.includes(m) || Array.from(document.que
           "'.js-plotly-plot text')).some(t => t.textContent.includes(m))")
 
 
+# the middle of bar i of a chart's first trace, in pixels relative to the chart element
+_BAR_JS = """(el, i) => {
+  const gd = el.querySelector('.js-plotly-plot');
+  const t = gd._fullData[0], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const box = gd.getBoundingClientRect(), outer = el.getBoundingClientRect();
+  const x = Array.from(t.x)[i], y = Array.from(t.y)[i] / 2;
+  return {x: box.left - outer.left + xa._offset + xa.l2p(xa.d2l(x)),
+          y: box.top - outer.top + ya._offset + ya.l2p(ya.d2l(y))};
+}"""
+
+
+def click_bar(pg, chart_title: str, i: int) -> None:
+    """Click bar `i` of the chart whose title holds `chart_title` (as a user picks a sweep's bar)."""
+    chart = pg.get_by_test_id("stPlotlyChart").filter(has=pg.locator(".gtitle", has_text=chart_title)).first
+    chart.scroll_into_view_if_needed()
+    chart.locator(".js-plotly-plot").wait_for()
+    pg.wait_for_timeout(600)
+    pt, box = chart.evaluate(_BAR_JS, i), chart.bounding_box()
+    pg.mouse.move(box["x"] + pt["x"], box["y"] + pt["y"])
+    pg.wait_for_timeout(300)
+    pg.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])
+
+
+def settle_sweep(pg) -> None:
+    """The Sweeps tab with its layer sweep drawn (pressing Run sweep when the page waits for it)."""
+    from e2e_helpers import result_or_click
+
+    result_or_click(pg, "Run sweep", "Layers that matter most")
+
+
 @dataclass(frozen=True)
 class Link:
     name: str
@@ -22,6 +52,7 @@ class Link:
     follow: Callable | str  # a click on the start page, or the link's URL (path?query)
     result: str  # text that says the followed link's result is drawn
     button: str  # the button the target page would wait for instead
+    prepare: Callable | None = None  # run on the start page before the clock starts (once `ready` shows)
 
 
 LINKS = (
@@ -32,8 +63,9 @@ LINKS = (
     Link("outlier_link", "distributions?ad_tab=Statistics", "Outlier dimensions",
          lambda pg: pg.get_by_test_id("stButton").filter(has_text="dim ").first.click(),
          "distinct winning tokens", "Run seed method"),
-    Link("sweep_pick", "", "", "ablation?ab_tab=Sweeps&ab_sweep=layers&ab_pick=L5", "The picked intervention",
-         "Run this intervention"),
+    Link("sweep_pick", "ablation?ab_tab=Sweeps&ab_sweep=layers", "Ablation playground",
+         lambda pg: click_bar(pg, "layers sweep", 5), "zero at mlp_out 5 (all) · hooks left on the model",
+         "Run this intervention", prepare=settle_sweep),
     Link("patching_link", "", "", "ablation?ab_tab=Which+components+matter%3F&pt_mode=exact&pt_grid=heads",
          "Exact patching: heads", "Run grid"),
 )
@@ -49,6 +81,8 @@ def follow(browser, server: str, link: Link, timeout_s: float = 300) -> dict:
         if link.start:
             pg.goto(f"{server}/{link.start}")
             pg.get_by_text(link.ready).first.wait_for()
+            if link.prepare is not None:
+                link.prepare(pg)
             pg.wait_for_timeout(1000)
         t0 = time.perf_counter()
         if isinstance(link.follow, str):
