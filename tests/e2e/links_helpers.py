@@ -39,7 +39,7 @@ def click_bar(pg, chart_title: str, i: int) -> None:
 
 def settle_sweep(pg) -> None:
     """The Sweeps tab with its layer sweep drawn (pressing Run sweep when the page waits for it)."""
-    from e2e_helpers import result_or_click
+    from tests.e2e.e2e_helpers import result_or_click
 
     result_or_click(pg, "Run sweep", "Layers that matter most")
 
