@@ -29,8 +29,10 @@ RUNS = "_lg_room_runs"  # the presenter's run count this follower's run started 
 NOTE = "_lg_room_note"  # a sentence to show once (room ended, you changed the view, forged code)
 SWEEP_S = 2.0  # how often the server looks for rooms whose presenter left and followers whose browser went
 COUNT_DEBOUNCE_S = 0.3  # followers joining together redraw the presenter's count once
+RETRY_S = 0.05  # a busy session is asked again this often until its run is over
+WAKE_TRIES = 1200  # (at most a minute of asking; a follower's run never computes, so it is short)
 _WOKEN: set[str] = set()  # sessions woken by the room whose next run must show the room's view
-_COUNTING: set[str] = set()  # presenters with a count redraw scheduled
+_PENDING: set[str] = set()  # sessions with a wake-up scheduled
 _LOCK = threading.Lock()
 _SWEEPER: list[threading.Thread] = []
 
@@ -71,31 +73,34 @@ def _rerun(session: Any) -> None:
 
 
 def _wake(sid: str, why: str) -> None:
-    """Schedule a redraw of one browser session: a follower at once; the presenter (its follower count) once its
-    current run, if any, has finished, so a presenter's own click is never interrupted."""
+    """Schedule a redraw of one browser session once its current run, if any, is over: a wake-up never interrupts
+    a run (the user's own click included), and it reruns with the client state saved at that run's end. Followers
+    are redrawn at once when idle; the presenter's count after a short pause, so joins arriving together redraw
+    it once. One wake-up at a time per session: it reads the room as it is when it runs."""
     session = _active(sid)
     if session is None:
         return
-    loop = session._event_loop
-    if why != "count":
-        with _LOCK:
-            _WOKEN.add(sid)
-        loop.call_soon_threadsafe(_rerun, session)
-        return
     with _LOCK:
-        if sid in _COUNTING:
+        if sid in _PENDING:
             return
-        _COUNTING.add(sid)
+        _PENDING.add(sid)
+    loop = session._event_loop
+    retry_s = COUNT_DEBOUNCE_S if why == "count" else RETRY_S
 
-    def count(tries: int = 40) -> None:
-        if session._scriptrunner is not None and tries > 0:  # the presenter's run is going: try again soon
-            loop.call_later(COUNT_DEBOUNCE_S, count, tries - 1)
+    def attempt(tries: int = WAKE_TRIES) -> None:
+        if session._scriptrunner is not None and tries > 0:  # a run is going: its end saves the newer state
+            loop.call_later(retry_s, attempt, tries - 1)
             return
         with _LOCK:
-            _COUNTING.discard(sid)
+            _PENDING.discard(sid)
+            if why != "count":
+                _WOKEN.add(sid)
         _rerun(session)
 
-    loop.call_soon_threadsafe(lambda: loop.call_later(COUNT_DEBOUNCE_S, count))
+    if why == "count":
+        loop.call_soon_threadsafe(lambda: loop.call_later(COUNT_DEBOUNCE_S, attempt))
+    else:
+        loop.call_soon_threadsafe(attempt)
 
 
 def _sweeper() -> None:
