@@ -18,9 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.e2e.e2e_helpers import CHROMIUM, LAUNCH_ARGS, start_server
-from tests.e2e.room_helpers import (change_and_time, join, nav, on_view, open_room, pick_radio, run_or_wait,
-                                    wait_count)
+from tests.e2e.e2e_helpers import CHROMIUM, LAUNCH_ARGS, result_or_click, start_server
+from tests.e2e.room_helpers import (change_and_time, join, nav, on_view, open_room, pick_radio, wait_count)
 
 LENS = "Top-1 prediction at every layer and position"
 ABLATION = "KL(clean ‖ ablated)"
@@ -32,7 +31,7 @@ def one_room(browser, url: str, n: int, changes: int) -> dict:
     followers = join(browser, url, code, n)
     wait_count(pres, n)
     nav(pres, "Logit lens")
-    run_or_wait(pres, "Run the logit lens", LENS)
+    result_or_click(pres, "Run the logit lens", LENS)
     for f in followers:
         on_view(f, "/logit_lens", LENS)
     steps, pages = [], []
@@ -41,7 +40,7 @@ def one_room(browser, url: str, n: int, changes: int) -> dict:
         steps.append(change_and_time(pres, followers, lambda p, lab=label: pick_radio(p, "Colour by", lab),
                                      "/logit_lens", f"ll_color={value}", f"colour: {label}"))
     nav(pres, "Ablation playground")  # the first visit may compute; not timed
-    run_or_wait(pres, "Run ablation", ABLATION)
+    result_or_click(pres, "Run ablation", ABLATION)
     for f in followers:
         on_view(f, "/ablation", ABLATION)
     for _ in range(max(1, changes // 2)):

@@ -7,7 +7,7 @@ import os
 import re
 import time
 
-from tests.e2e.e2e_helpers import NAV_LINKS, STARTUP_S, open_app, result_or_click, wait_idle
+from tests.e2e.e2e_helpers import NAV_LINKS, STARTUP_S, open_app
 
 CODE = re.compile(r"room code\s+([0-9A-Z]{5}-[0-9A-Z]{5})")
 VIEW = {"width": 1280, "height": 900}
@@ -98,10 +98,6 @@ def pick_radio(pg, group: str, option: str) -> None:
     pg.get_by_test_id("stRadio").filter(has_text=group).get_by_text(option, exact=True).click()
 
 
-def idle(pg, timeout_s: float = STARTUP_S) -> None:
-    wait_idle(pg, timeout_s)
-
-
 def on_view(pg, path: str, marker: str, timeout_s: float = 180) -> None:
     """Wait until `pg` shows the page at `path` with `marker` in its text (LG_SHOTS=DIR: a screenshot if not)."""
     try:
@@ -111,7 +107,3 @@ def on_view(pg, path: str, marker: str, timeout_s: float = 180) -> None:
         if os.environ.get("LG_SHOTS"):
             pg.screenshot(path=os.path.join(os.environ["LG_SHOTS"], f"fail-{int(time.time())}.png"), full_page=True)
         raise
-
-
-def run_or_wait(pg, button: str, marker: str) -> None:
-    result_or_click(pg, button, marker)

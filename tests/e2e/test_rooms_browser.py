@@ -7,21 +7,11 @@ from __future__ import annotations
 import os
 
 from e2e_helpers import result_or_click, wait_idle
-from room_helpers import change_and_time, join, nav, new_page, open_room, pick_radio, wait_count
+from room_helpers import change_and_time, join, nav, new_page, on_view, open_room, pick_radio, wait_count
 
 LENS = "Top-1 prediction at every layer and position"
 ABLATION = "KL(clean ‖ ablated)"
 N = int(os.environ.get("LG_ROOM_FOLLOWERS", "10"))  # the issue asks for 10; fewer while debugging
-
-
-def _on(pg, path: str, marker: str, timeout_s: float = 180) -> None:
-    try:
-        pg.wait_for_function("(p) => location.pathname.endsWith(p)", arg=path, timeout=timeout_s * 1000)
-        pg.get_by_text(marker).first.wait_for(timeout=timeout_s * 1000)
-    except Exception:
-        if os.environ.get("LG_SHOTS"):
-            pg.screenshot(path=os.path.join(os.environ["LG_SHOTS"], f"fail-{id(pg)}.png"), full_page=True)
-        raise
 
 
 def test_ten_followers_follow_the_presenter(browser, server):
@@ -34,7 +24,7 @@ def test_ten_followers_follow_the_presenter(browser, server):
     nav(pres, "Logit lens")
     result_or_click(pres, "Run the logit lens", LENS)
     for f in followers:
-        _on(f, "/logit_lens", LENS)
+        on_view(f, "/logit_lens", LENS)
         assert f.get_by_text("Following room").first.is_visible()
         assert f.get_by_role("button", name="Run the logit lens").count() == 0  # followers never compute
 
@@ -49,7 +39,7 @@ def test_ten_followers_follow_the_presenter(browser, server):
     nav(pres, "Ablation playground")
     result_or_click(pres, "Run ablation", ABLATION)
     for f in followers:
-        _on(f, "/ablation", ABLATION)
+        on_view(f, "/ablation", ABLATION)
 
     # one follower explores on its own: it keeps its view while the room moves on, then comes back
     loner = followers[0]
@@ -58,10 +48,10 @@ def test_ten_followers_follow_the_presenter(browser, server):
     wait_count(pres, N - 1)
     nav(pres, "Logit lens")
     for f in followers[1:]:
-        _on(f, "/logit_lens", LENS)
+        on_view(f, "/logit_lens", LENS)
     assert loner.url.split("?")[0].endswith("/ablation")
     loner.get_by_role("button", name="Back to the presenter").click()
-    _on(loner, "/logit_lens", LENS)
+    on_view(loner, "/logit_lens", LENS)
     wait_count(pres, N)
 
     # a follower that changes the view only changes its own: it becomes an explorer, the presenter is untouched
