@@ -17,7 +17,8 @@ st.caption("At which layer does the model know? Each layer's hidden state is dec
 from interp_core.lens import (METHOD_HELP, default_position, require_mask,  # noqa: E402
                               trajectory)
 from interp_core.lens import next_token_sweep  # noqa: E402
-from interp_core.plots.lens import COLOR_MODES, lens_heatmap, position_window, sweep_heatmap, trajectory_figure  # noqa: E402
+from interp_core.plots.lens import (COLOR_MODES, clickable_lens_heatmap, position_window,  # noqa: E402
+                                   sweep_heatmap, trajectory_figure)
 from ui.downloads import json_download, table_and_figure  # noqa: E402
 from ui.errors import shown_errors  # noqa: E402
 from ui.state import as_bool, check_tab, publish, seed, url_notices  # noqa: E402
@@ -27,7 +28,7 @@ from ui.jobs.lens import (BERT_PROMPT, DECODER_PROMPT, LENS, MASKED_SWEEP, PAGE_
 from ui.sections.lens_cell import render_cell  # noqa: E402
 from ui.sections.lens_window import DRAWN, drawn_window, render_position_window  # noqa: E402
 from ui.runner import wait_for_warmup  # noqa: E402
-from interp_core.plots.clickable import clicked_cell, with_click_cells  # noqa: E402
+from interp_core.plots.clickable import clicked_cell  # noqa: E402
 from ui.sections.attention import render_attention  # noqa: E402
 from ui.sections.dla import render_dla  # noqa: E402
 
@@ -103,7 +104,7 @@ sel_layer = int(st.session_state["ll_layer"])
 lo, hi = render_position_window(len(result.tokens), st.session_state["ll_prompt"], int(st.session_state["ll_pos"]))
 st.session_state[DRAWN] = (lo, hi)
 sel = (sel_layer, int(st.session_state["ll_pos"]) - lo) if 0 <= sel_layer < len(result.layer_labels()) else None
-heat = with_click_cells(lens_heatmap(result, st.session_state["ll_color"], top_k, (lo, hi)), selected=sel)
+heat = clickable_lens_heatmap(result, st.session_state["ll_color"], top_k, (lo, hi), sel)
 chart(heat, key="ll_heatmap", on_select="rerun", selection_mode="points")
 table_and_figure(result.frame(top_k), heat, name, "ll_dl_table", f"{name}_heatmap")
 json_download(result.to_dict(top_k), f"{name}_full", "ll_dl_json", "⬇ Lens JSON (CLI format)")

@@ -12,7 +12,7 @@ import os
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -20,6 +20,7 @@ from interp_core.errors import UserError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: 5 bits a symbol, no I, L, O or U
 CODE_LEN = 10  # 50 bits
+HISTORY = 32  # view changes a room remembers the followers' times of (server status, bench/room_delay.py)
 ROOM_KEYS = ("present", "follow")  # query keys that say who a session is; never part of a view
 _READS_AS = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None})
 
@@ -66,6 +67,8 @@ class Room:
     presenter_seen: float  # last publish or count from the presenter
     view: View = field(default_factory=lambda: View("home", (), 0, 0))
     followers: dict[str, int | None] = field(default_factory=dict)  # session id -> runs it waits beyond (None: not)
+    # the last view changes, for the room's delay: (version, wall time published, {follower: wall time its run showed it})
+    shown: deque[tuple[int, float, dict[str, float]]] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
 
 def _env_float(name: str, default: float) -> float:
@@ -122,6 +125,7 @@ class RoomRegistry:
             room.presenter_seen = now
             if changed:
                 room.changed = now
+                room.shown.append((room.view.version, time.time(), {}))
             todo = [(sid, "view") for sid, waits in room.followers.items()
                     if changed or (waits is not None and room.view.runs > waits)]
             view = room.view
@@ -176,6 +180,24 @@ class RoomRegistry:
             room = self._rooms.get(normalize(code) or "")
             if room is not None and session in room.followers:
                 room.followers[session] = None
+
+    def showed(self, code: str, session: str, version: int) -> None:
+        """A follower's run finished showing the view `version` with its result (first time only counts)."""
+        with self._lock:
+            room = self._rooms.get(normalize(code) or "")
+            if room is None or session not in room.followers:
+                return
+            for v, _, seen in room.shown:
+                if v == version:
+                    seen.setdefault(session, time.time())
+
+    def delays(self) -> list[dict]:
+        """Per open room, its followers and each recent view change: when it was published and when each follower's
+        run had shown it (wall-clock seconds, as a browser's Date.now() reads them)."""
+        with self._lock:
+            return [{"room": pretty(r.code), "followers": len(r.followers),
+                     "changes": [{"version": v, "published": t, "shown": sorted(seen.values())}
+                                 for v, t, seen in r.shown]} for r in self._rooms.values()]
 
     def leave(self, code: str, session: str) -> None:
         with self._lock:

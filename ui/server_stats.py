@@ -1,7 +1,8 @@
 """Opt-in server status for load tests and operators: with LOOKING_GLASS_STATS_FILE set, one daemon thread
 rewrites that JSON file every second with the process's resident memory, the Looking Glass hooks still
 registered on models in memory (0 whenever no run is in progress: a leak otherwise), the job queue and the
-background warm-ups still running."""
+background warm-ups still running, and each workshop room's recent view changes with the times its followers'
+runs showed them."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from interp_core.engine.scheduler import LONG_SLOTS, active_jobs
 from interp_core.results import atomic_write
 
 from . import warmup
+from .rooms import REGISTRY
 
 ENV = "LOOKING_GLASS_STATS_FILE"
 _STARTED = threading.Lock()
@@ -42,7 +44,8 @@ def snapshot() -> dict:
     jobs = active_jobs()
     return {"time": time.time(), "pid": os.getpid(), "rss_bytes": rss_bytes(), "hooks": live_hooks(),
             "models": len(LIVE_MODELS), "jobs": len(jobs), "long_jobs": sum(k == "long" for k in jobs.values()),
-            "long_queue": LONG_SLOTS.queued, "warmup": warmup.running()}
+            "long_queue": LONG_SLOTS.queued, "warmup": warmup.running(),
+            "rooms": REGISTRY.delays()}
 
 
 def start_stats_writer() -> None:

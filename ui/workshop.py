@@ -136,16 +136,21 @@ def _view_of_this_run(nav) -> tuple[str, tuple[tuple[str, str], ...]]:
     return url_path_of(nav), q
 
 
-def _apply(view: View, code: str) -> None:
+def _apply(view: View, code: str, nav) -> None:
     """Switch this follower to the presenter's view: forget the values the old and new URLs name, so each page
-    seeds them from the new URL (ui.state.seed), then open the page with that URL."""
+    seeds them from the new URL (ui.state.seed). On the same page this run goes on with the new URL (one run,
+    and the browser redraws in place); else the view's page opens with it (the switch raises)."""
     old = st.query_params.to_dict()
     for k in {*old, *view.query_dict()} - set(ROOM_KEYS):
         st.session_state.pop(k, None)  # (the sidebar's "w_" widgets are re-seeded from these: ui.sidebar._bound)
     st.session_state[APPLIED] = view
     st.session_state[BASELINE] = None
+    query = {**view.query_dict(), "follow": code}
+    if url_path_of(nav) == view.page:
+        st.query_params.from_dict(query)
+        return
     entry = next((p for p in PAGES if p.url_path == view.page), PAGES[0])
-    st.switch_page(entry.path, query_params={**view.query_dict(), "follow": code})
+    st.switch_page(entry.path, query_params=query)
 
 
 def room_start(nav) -> None:
@@ -170,7 +175,7 @@ def room_start(nav) -> None:
         code = normalize(raw) or raw
         st.session_state[ROLE] = ("follow", code)
         _ensure_sweeper()
-        _apply(view, code)
+        _apply(view, code, nav)
     r = role()
     if r is None or r[0] != "follow":
         return
@@ -184,13 +189,13 @@ def room_start(nav) -> None:
     st.session_state[RUNS] = view.runs
     applied = st.session_state.get(APPLIED)
     if applied is None or view.version != applied.version:
-        _apply(view, r[1])  # (raises: the run goes on in the view's page)
+        _apply(view, r[1], nav)  # (another page: raises, and the run goes on in the view's page)
         return
     # a wake-up reruns with the client state the server saved after the session's last whole run; a switch made
     # since then is not in it, so make the view again rather than read the older URL as the follower's own change
     expected = st.session_state.get(BASELINE) or (applied.page, applied.query)
     if woken and _view_of_this_run(nav) != expected:
-        _apply(applied, r[1])
+        _apply(applied, r[1], nav)
 
 
 def _ended(sentence: str) -> None:
@@ -234,6 +239,9 @@ def _follower_finished(nav, code: str, sid: str) -> None:
         st.rerun()  # the sidebar was drawn before the page: draw it again with the new role
     if not st.session_state.get(WAITING):
         REGISTRY.done_waiting(code, sid)
+        applied = st.session_state.get(APPLIED)
+        if applied is not None:
+            REGISTRY.showed(code, sid, applied.version)
     elif REGISTRY.wait(code, sid, int(st.session_state.get(RUNS, 0))):
         st.rerun()  # the presenter's result came while this run drew: show it now
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from interp_core.errors import UserError
+from interp_core.identity_memo import identity_memo
 
 if TYPE_CHECKING:
     from interp_core.lens.logit_lens import LensResult
@@ -64,6 +65,7 @@ def default_position(result: LensResult) -> int:
     return len(result.tokens) - 1
 
 
+@identity_memo
 def trajectory(result: LensResult, position: int | None = None) -> Trajectory:
     """The tracked target at `position` (default: see default_position) across layers."""
     if position is None:

@@ -8,6 +8,7 @@ from plotly.subplots import make_subplots
 
 from interp_core.plots.axes import categorical_axes
 from interp_core.plots.labels import token_label
+from interp_core.identity_memo import identity_memo
 
 METRICS: dict[str, str] = {
     "target_prob_delta": "Δ target probability (ablated − clean)",
@@ -17,6 +18,7 @@ METRICS: dict[str, str] = {
 }
 
 
+@identity_memo
 def topk_figure(comparison, title: str = "Next-token distribution") -> go.Figure:
     """Clean and ablated top-k as two horizontal bar charts side by side (most likely on top)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("clean", "ablated"), horizontal_spacing=0.18)
@@ -86,6 +88,7 @@ def scale_sweep_figure(frame: pd.DataFrame, metric: str = "target_prob_ablated",
     return categorical_axes(fig)
 
 
+@identity_memo
 def self_repair_figure(repair) -> go.Figure:
     """Direct vs total effect on the target logit; the ratio in the title."""
     ratio = "n/a (direct effect ≈ 0)" if repair.ratio is None else f"{repair.ratio:.2f}"

@@ -14,6 +14,7 @@ from interp_core.components import AttentionPatterns, DirectLogitAttribution, Ne
 from interp_core.plots.axes import categorical_axes
 from interp_core.plots.labels import token_label
 from interp_core.plots.neurons import context_heatmap_html
+from interp_core.identity_memo import identity_memo
 
 MAX_GRID_CELLS = 4096  # heads drawn in the overview grid at most (each a T×T heatmap)
 MAX_TOKEN_VIEW = 160  # the hover token view holds T×T spans
@@ -138,6 +139,7 @@ def attention_tokens_html(ap: AttentionPatterns, layer: int, head: int) -> str:
     return "".join(out)
 
 
+@identity_memo
 def dla_waterfall_figure(d: DirectLogitAttribution) -> go.Figure:
     """Embedding, each layer's attention and MLP, then the final norm's bias, adding up to the model's logit."""
     f = d.layer_frame()
@@ -155,6 +157,7 @@ def dla_waterfall_figure(d: DirectLogitAttribution) -> go.Figure:
     return categorical_axes(fig)
 
 
+@identity_memo
 def dla_heads_figure(d: DirectLogitAttribution, selected: tuple[int, int] | None = None) -> go.Figure:
     """Layer × head direct contributions as coloured squares (red promotes, blue suppresses); click to open one."""
     n_l, n_h = d.heads.shape

@@ -13,7 +13,9 @@ from plotly.subplots import make_subplots
 
 from interp_core.engine.sites import layer_label
 from interp_core.plots.axes import categorical_axes
+from interp_core.plots.clickable import with_click_cells
 from interp_core.plots.labels import token_label
+from interp_core.identity_memo import identity_memo
 
 COLOR_MODES = {
     "probability": "top-1 probability",
@@ -46,12 +48,25 @@ def position_window(n_pos: int, window: tuple[int, int] | None = None) -> tuple[
     return (lo, min(hi, lo + MAX_WINDOW))
 
 
+@identity_memo
 def lens_heatmap(result, color_by: str = "probability", top_k: int = 5,
                  window: tuple[int, int] | None = None) -> go.Figure:
     """Layers (rows, embeddings at the bottom) x positions; cell text = top-1 token, hover = top-k.
 
     window: the [lo, hi) positions drawn (default: the last DEFAULT_WINDOW; at most MAX_WINDOW); x values
     are the absolute positions, so a clicked column j is position lo + j."""
+    return _heatmap(result, color_by, top_k, window)
+
+
+@identity_memo
+def clickable_lens_heatmap(result, color_by: str, top_k: int, window: tuple[int, int] | None,
+                           selected: tuple[int, int] | None) -> go.Figure:
+    """The lens heatmap with a click target on every cell (clickable.with_click_cells); `selected` (row, column
+    in the window) outlined."""
+    return with_click_cells(_heatmap(result, color_by, top_k, window), selected=selected)
+
+
+def _heatmap(result, color_by: str, top_k: int, window: tuple[int, int] | None) -> go.Figure:
     if color_by not in COLOR_MODES:
         raise ValueError(f"color_by must be one of {', '.join(COLOR_MODES)}")
     k = max(1, min(top_k, result.top_k))
@@ -105,6 +120,7 @@ def lens_heatmap(result, color_by: str = "probability", top_k: int = 5,
     return categorical_axes(fig)
 
 
+@identity_memo
 def trajectory_figure(traj) -> go.Figure:
     """z-score, probability and rank of the target at each layer; a dashed line marks the snap layer."""
     labels = [layer_label("resid", layer) for layer in traj.layers]
@@ -130,6 +146,7 @@ def trajectory_figure(traj) -> go.Figure:
     return categorical_axes(fig)
 
 
+@identity_memo
 def sweep_heatmap(sweep, window: tuple[int, int] | None = None) -> go.Figure:
     """Layers x swept tokens, colour = z-score min-max normalised per token; hover shows the raw z.
     window: [lo, hi) of the swept tokens drawn (default the last DEFAULT_WINDOW, at most MAX_WINDOW)."""

@@ -161,6 +161,7 @@ FIGURES = {
     "steer.steer_topk_figure": lambda: steer.steer_topk_figure(SimpleNamespace(
         clean=_side(("12", 0.5), (" the", 0.2)), steered=_side((".", 0.4), ("#3", 0.1)))),
     "lens.lens_heatmap": lambda: lens.lens_heatmap(_lens_result()),
+    "lens.clickable_lens_heatmap": lambda: lens.clickable_lens_heatmap(_lens_result(), "zscore", 2, None, (1, 0)),
     "lens.trajectory_figure": lambda: lens.trajectory_figure(trajectory(_lens_result(), 0)),
     "lens.sweep_heatmap": lambda: lens.sweep_heatmap(LensSweep(
         "masked", "m", "full-head", ("<b>", "y"), (1, 2), (0, 1, 2), np.eye(3, 2, dtype=np.float32),

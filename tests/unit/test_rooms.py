@@ -130,6 +130,27 @@ def test_the_right_sessions_are_woken():
         reg.follow(code, "F2")
 
 
+def test_each_view_change_records_when_each_follower_showed_it(monkeypatch):
+    reg, _ = _reg()
+    code = reg.open("P")
+    reg.follow(code, "F1")
+    reg.follow(code, "F2")
+    now = [100.0]
+    monkeypatch.setattr(rooms.time, "time", lambda: now[0])
+    v = reg.publish(code, "P", "logit_lens", {"ll_color": "zscore"})
+    reg.publish(code, "P", "logit_lens", {"ll_color": "zscore"})  # a run that changed nothing: no new change
+    now[0] = 100.4
+    reg.showed(code, "F1", v.version)
+    now[0] = 100.9
+    reg.showed(code, "F2", v.version)
+    reg.showed(code, "F1", v.version)  # a later redraw of the same view does not count
+    reg.showed(code, "stranger", v.version)  # not a follower: ignored
+    reg.showed(code, "F1", v.version + 7)  # no such change: ignored
+    (room,) = reg.delays()
+    assert room["room"] == pretty(code) and room["followers"] == 2
+    assert room["changes"] == [{"version": v.version, "published": 100.0, "shown": [100.4, 100.9]}]
+
+
 def test_idle_rooms_end_with_an_injected_clock():
     reg, clock = _reg()
     code = reg.open("P")
