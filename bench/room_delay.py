@@ -44,7 +44,10 @@ def server_side(server, code: str, t0: float, n: int, timeout_s: float = 30) -> 
         return None
     end = time.time() + timeout_s
     while time.time() < end:
-        room = next((r for r in server.read_stats().get("rooms", []) if r["room"] == code), None)
+        stats = server.read_stats()
+        if stats and "rooms" not in stats:  # a server from before the rooms' times were recorded
+            return None
+        room = next((r for r in stats.get("rooms", []) if r["room"] == code), None)
         change = next((c for c in (room or {}).get("changes", []) if c["published"] >= t0), None)
         if change is not None and len(change["shown"]) >= n:
             return {"published_s": change["published"] - t0,
