@@ -93,3 +93,25 @@ def test_memoized_lens_figures_equal_fresh_ones():
 
 def unmemoized(fn):
     return fn.__wrapped__  # (functools.wraps keeps the function it memoizes)
+
+
+def test_a_value_dies_with_its_result_and_a_reused_id_gets_a_fresh_value(monkeypatch):
+    import gc
+
+    @memo
+    def build(r: Result) -> list[float]:
+        return [r.x]
+
+    a = Result(1.0)
+    first = build(a)  # (no assert on the call: pytest's rewritten assert would keep `a` alive)
+    key_of_a = identity_memo._part(a)
+    del a
+    gc.collect()
+    assert first == [1.0] and not any(identity_memo._alive(refs) for refs, _ in identity_memo._CACHE.values())
+    # a new object that gets the dead result's id (CPython reuses freed addresses) has the same key
+    real_part = identity_memo._part
+    monkeypatch.setattr(identity_memo, "_part", lambda x: key_of_a if isinstance(x, Result) else real_part(x))
+    b = Result(2.0)
+    assert build(b) == [2.0]  # never the dead result's value
+    assert build(b) is build(b)  # and the new value is kept
+    assert len(identity_memo._CACHE) == 1  # the dead entry is gone
