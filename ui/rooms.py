@@ -181,6 +181,12 @@ class RoomRegistry:
             if room is not None and session in room.followers:
                 room.followers[session] = None
 
+    def followed_by(self, session: str) -> tuple[str, View] | None:
+        """The code and current view of the room this session follows (None: it follows none)."""
+        with self._lock:
+            room = next((r for r in self._rooms.values() if session in r.followers), None)
+            return (room.code, room.view) if room is not None else None
+
     def showed(self, code: str, session: str, version: int) -> None:
         """A follower's run finished showing the view `version` with its result (first time only counts)."""
         with self._lock:

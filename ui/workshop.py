@@ -2,8 +2,8 @@
 
 The presenter publishes its view (page + query) at the end of each finished run, so by then the view's results
 are in the shared store. Nobody polls from the browser: the registry wakes each follower's session on the server
-(a full rerun with the session's own saved client state, as Streamlit's rerun-on-save does), so a run always
-belongs to the page the server last drew, and the follower switches to the new view in that run. While following,
+(a full rerun with the session's own saved client state, as Streamlit's rerun-on-save does, set to the view's page
+and URL), so a run always belongs to a page the server chose, and the follower draws the new view in that run. While following,
 a session never computes: it shows the presenter's result (ui.runner) or waits for it.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 import time
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -62,13 +62,22 @@ def _alive(sid: str) -> bool:
         return True
 
 
-def _rerun(session: Any) -> None:
-    """On the server's event loop: rerun a session with its saved client state (page, query, widgets)."""
+def _rerun(session: Any, sid: str, why: str) -> None:
+    """On the server's event loop: rerun a session with its saved client state (page, query, widgets); a follower
+    woken for a new view reruns on the view's page and URL at once (one run, where a page switch takes two)."""
     from streamlit.proto.ClientState_pb2 import ClientState
 
     state = ClientState()
     state.CopyFrom(session._client_state)
     state.fragment_id = ""
+    target = REGISTRY.followed_by(sid) if why == "view" else None
+    if target is not None:
+        code, view = target
+        page = next((h for h, p in session._pages_manager.get_pages().items() if p.get("url_pathname") == view.page),
+                    None)
+        if page is not None:  # (else the run switches page itself: room_start)
+            state.page_script_hash = page
+            state.query_string = urlencode({**view.query_dict(), "follow": code})
     session.request_rerun(state)
 
 
@@ -95,7 +104,7 @@ def _wake(sid: str, why: str) -> None:
             _PENDING.discard(sid)
             if why != "count":
                 _WOKEN.add(sid)
-        _rerun(session)
+        _rerun(session, sid, why)
 
     if why == "count":
         loop.call_soon_threadsafe(lambda: loop.call_later(COUNT_DEBOUNCE_S, attempt))
@@ -141,7 +150,8 @@ def _apply(view: View, code: str, nav) -> None:
     seeds them from the new URL (ui.state.seed). On the same page this run goes on with the new URL (one run,
     and the browser redraws in place); else the view's page opens with it (the switch raises)."""
     old = st.query_params.to_dict()
-    for k in {*old, *view.query_dict()} - set(ROOM_KEYS):
+    before = st.session_state.get(APPLIED)  # (a woken run may already carry the new URL: forget the last view's too)
+    for k in {*old, *(before.query_dict() if before is not None else ()), *view.query_dict()} - set(ROOM_KEYS):
         st.session_state.pop(k, None)  # (the sidebar's "w_" widgets are re-seeded from these: ui.sidebar._bound)
     st.session_state[APPLIED] = view
     st.session_state[BASELINE] = None

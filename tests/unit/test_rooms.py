@@ -151,6 +151,17 @@ def test_each_view_change_records_when_each_follower_showed_it(monkeypatch):
     assert room["changes"] == [{"version": v.version, "published": 100.0, "shown": [100.4, 100.9]}]
 
 
+def test_a_follower_finds_its_room_and_view():
+    reg, _ = _reg()
+    code = reg.open("P")
+    reg.follow(code, "F1")
+    v = reg.publish(code, "P", "ablation", {"ab_prompt": "Hi"})
+    assert reg.followed_by("F1") == (code, v)
+    assert reg.followed_by("P") is None and reg.followed_by("stranger") is None
+    reg.leave(code, "F1")
+    assert reg.followed_by("F1") is None
+
+
 def test_idle_rooms_end_with_an_injected_clock():
     reg, clock = _reg()
     code = reg.open("P")
