@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 P = ParamSpec("P")
 R = TypeVar("R")
 
-MAX_ENTRIES = 64  # values kept (the least recently used go first); each also keeps its arguments alive
+MAX_ENTRIES = 64  # values kept (the least recently used go first)
 _PLAIN = (str, numbers.Number, bytes, type(None))  # (numbers: numpy's scalars too)
 _CACHE: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()  # key -> (the results' references, value)
 _LOCK = threading.Lock()
